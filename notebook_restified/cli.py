@@ -1,0 +1,117 @@
+"""``jupyter restified``: run a tagged notebook or print its spec from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import InvalidRequest, RestifiedError
+from .parameters import check_json, coerce_query
+from .spec import load_spec
+
+log = logging.getLogger("notebook_restified.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyter restified",
+        description="Run a tagged Jupyter notebook as a function.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the notebook once; print its result as JSON")
+    run.add_argument("notebook", type=Path)
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter as text, coerced to its declared type (repeatable)",
+    )
+    run.add_argument(
+        "--params-json", default=None, metavar="JSON", help="parameters as a JSON object"
+    )
+    run.add_argument("--time-limit", type=float, default=30.0, help="seconds (default 30)")
+    run.add_argument(
+        "--isolation",
+        choices=("fork", "kernel"),
+        default="fork",
+        help="fork a warm kernel (default) or use a fresh kernel",
+    )
+    run.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write an image result (PNG) or the JSON to this file instead of stdout",
+    )
+
+    spec = commands.add_parser("spec", help="print the notebook's function spec as JSON")
+    spec.add_argument("notebook", type=Path)
+    return parser
+
+
+def _values(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if args.params_json is not None:
+        try:
+            body = json.loads(args.params_json)
+        except ValueError as exc:
+            raise InvalidRequest(f"--params-json is not JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise InvalidRequest("--params-json must be a JSON object")
+        values.update(check_json(spec, body))
+    if args.parameter:
+        values.update(coerce_query(spec, dict(args.parameter)))
+    return values
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .executors.kernel import KernelModel
+
+    spec = load_spec(args.notebook)
+    values = _values(args, spec)
+    with KernelModel(args.notebook, time_limit=args.time_limit, isolation=args.isolation) as model:
+        result = model.call(values)
+    if result.kind == "image" and result.png is not None:
+        if args.output is None:
+            sys.stdout.buffer.write(result.png)
+        else:
+            args.output.write_bytes(result.png)
+        return 0
+    text = json.dumps(result.value, allow_nan=False, ensure_ascii=False)
+    if args.output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        args.output.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``jupyter restified`` (and ``jupyter-restified``)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "spec":
+            sys.stdout.write(json.dumps(load_spec(args.notebook).to_json(), indent=2) + "\n")
+            return 0
+        return _run(args)
+    except RestifiedError as exc:
+        sys.stderr.write(json.dumps(exc.to_json(), ensure_ascii=False) + "\n")
+        return 1
+    except FileNotFoundError as exc:
+        sys.stderr.write(json.dumps({"error": {"type": "not_found", "message": str(exc)}}) + "\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Domain errors: each one carries its HTTP status and its contract ``type``.
+
+Every layer (spec, parameters, executors, handlers, CLI) raises these; the HTTP handlers turn
+them into ``{"error": {"type": ..., "message": ..., ...}}`` with :attr:`RestifiedError.status`,
+and the CLI prints the same JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "Busy",
+    "CallTimeout",
+    "ExecutionError",
+    "InvalidNotebook",
+    "InvalidParameters",
+    "InvalidRequest",
+    "KernelDied",
+    "NotAcceptable",
+    "NotFound",
+    "RestifiedError",
+    "strip_ansi",
+]
+
+# CSI sequences (colours, cursor moves) and the two-character escapes IPython's tracebacks use.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove ANSI escape sequences (terminal colours) from ``text``."""
+    return _ANSI.sub("", text)
+
+
+def _restore(cls: type[RestifiedError], message: str, state: dict[str, Any]) -> RestifiedError:
+    """Rebuild a pickled error without calling its (subclass-specific) ``__init__``."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+class RestifiedError(Exception):
+    """Base of every error the extension reports to a caller.
+
+    ``extra`` keyword arguments become additional members of the JSON error object.
+    """
+
+    status: int = 500
+    type: str = "error"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message: str = message
+        self.extra: dict[str, Any] = dict(extra)
+
+    def to_json(self) -> dict[str, Any]:
+        """The error as the contract's JSON body: ``{"error": {"type", "message", ...}}``."""
+        body: dict[str, Any] = {"type": self.type, "message": self.message}
+        for key, value in self.extra.items():
+            body.setdefault(key, value)
+        return {"error": body}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's default pickling replays __init__(*args), which the subclasses'
+        # keyword-only signatures do not accept; restore the attributes directly instead.
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidRequest(RestifiedError):
+    """The request itself is malformed (body is not JSON, not an object, ...)."""
+
+    status = 400
+    type = "invalid_request"
+
+
+class NotFound(RestifiedError):
+    """No such notebook."""
+
+    status = 404
+    type = "not_found"
+
+
+class InvalidNotebook(RestifiedError):
+    """The notebook's tags or parameters cell do not make a function.
+
+    :attr:`cells` lists the indices (in ``nb.cells``) of the cells at fault.
+    """
+
+    status = 409
+    type = "invalid_notebook"
+
+    def __init__(self, message: str, *, cells: Iterable[int] = (), **extra: Any) -> None:
+        self.cells: list[int] = list(cells)
+        super().__init__(message, cells=self.cells, **extra)
+
+
+class InvalidParameters(RestifiedError):
+    """One or more request values are unknown, unparsable or of the wrong type.
+
+    :attr:`details` has one ``{"name": ..., "problem": ...}`` entry per problem.
+    """
+
+    status = 422
+    type = "invalid_parameters"
+
+    def __init__(
+        self, details: Sequence[Mapping[str, str]], message: str | None = None, **extra: Any
+    ) -> None:
+        self.details: list[dict[str, str]] = [
+            {"name": str(d["name"]), "problem": str(d["problem"])} for d in details
+        ]
+        if message is None:
+            message = "Invalid parameters: " + "; ".join(
+                f"{d['name']}: {d['problem']}" for d in self.details
+            )
+        super().__init__(message, details=self.details, **extra)
+
+
+class NotAcceptable(RestifiedError):
+    """The result cannot be given in any media type the caller's ``Accept`` allows."""
+
+    status = 406
+    type = "not_acceptable"
+
+
+class ExecutionError(RestifiedError):
+    """A cell raised while the notebook ran.
+
+    ``traceback`` is stored as plain lines: ANSI colour codes are removed and multi-line
+    entries (as IPython sends them, one per frame) are split.
+    """
+
+    status = 500
+    type = "execution_error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        cell_index: int | None = None,
+        cell_id: str | None = None,
+        ename: str = "",
+        evalue: str = "",
+        traceback: Iterable[str] = (),
+        **extra: Any,
+    ) -> None:
+        self.cell_index: int | None = cell_index
+        self.cell_id: str | None = cell_id
+        self.ename: str = strip_ansi(ename)
+        self.evalue: str = strip_ansi(evalue)
+        self.traceback: list[str] = [
+            line for entry in traceback for line in strip_ansi(entry).splitlines()
+        ]
+        if message is None:
+            where = f" in cell {cell_index}" if cell_index is not None else ""
+            message = f"{self.ename or 'Error'}{where}: {self.evalue}"
+        super().__init__(
+            message,
+            cell_index=self.cell_index,
+            cell_id=self.cell_id,
+            ename=self.ename,
+            evalue=self.evalue,
+            traceback=self.traceback,
+            **extra,
+        )
+
+
+class KernelDied(RestifiedError):
+    """The kernel process died during the call."""
+
+    status = 502
+    type = "kernel_died"
+
+    def __init__(self, message: str = "The kernel died during the call.", **extra: Any) -> None:
+        super().__init__(message, **extra)
+
+
+class Busy(RestifiedError):
+    """The call queue is full; the caller should retry after :attr:`retry_after` seconds."""
+
+    status = 503
+    type = "busy"
+
+    def __init__(
+        self,
+        message: str = "The server is busy; retry later.",
+        *,
+        retry_after: int = 1,
+        **extra: Any,
+    ) -> None:
+        self.retry_after: int = retry_after
+        super().__init__(message, retry_after=retry_after, **extra)
+
+
+class CallTimeout(RestifiedError):
+    """The call ran past :attr:`time_limit` seconds and was stopped."""
+
+    status = 504
+    type = "timeout"
+
+    def __init__(self, message: str | None = None, *, time_limit: float, **extra: Any) -> None:
+        self.time_limit: float = time_limit
+        if message is None:
+            message = f"The call ran past its time limit of {time_limit:g} s and was stopped."
+        super().__init__(message, time_limit=time_limit, **extra)

@@ -1,0 +1,1 @@
+"""How notebook code runs: warm kernel pools, forked calls, in-process models."""

@@ -1,0 +1,427 @@
+"""Code that runs where the notebook runs: inside a kernel, or in-process for PythonModel.
+
+Its source is sent into kernels as a standalone module, so it imports only the standard
+library at module level and reaches the result encoder through ``sys.modules``. Keep it
+compatible with the Pythons kernels may run (3.9+).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import gc
+import io
+import json
+import linecache
+import os
+import random
+import select
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+RESULTS_MODULE = "_notebook_restified_results"
+RUNTIME_MODULE = "_notebook_restified_runtime"
+CELL_FILENAME = "<cell {index}>"
+# Captured output returned with a result is cut past this many characters.
+OUTPUT_LIMIT = 100_000
+_HEADER = struct.Struct("!Q")
+
+
+def _encoder() -> Callable[[object], dict[str, object]]:
+    module: Any = sys.modules.get(RESULTS_MODULE)
+    if module is None:
+        from notebook_restified import results as module
+    return module.encode_result  # type: ignore[no-any-return]
+
+
+def _transform(source: str, shell: Any) -> str:
+    """IPython syntax (magics, ``!cmd``) to plain Python, as the kernel would run it."""
+    if shell is not None:
+        return str(shell.transform_cell(source))
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    return str(TransformerManager().transform_cell(source))  # type: ignore[no-untyped-call]
+
+
+class _CellError(Exception):
+    """A cell raised: carries the contract's error fields."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        super().__init__(fields.get("evalue", ""))
+        self.fields = fields
+
+
+def _error_fields(cell: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    tb = exc.__traceback__
+    # Drop the runtime's own frames: the traceback starts at the cell.
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<cell "):
+        tb = tb.tb_next
+    lines = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip("\n")
+    return {
+        "cell_index": cell.get("index"),
+        "cell_id": cell.get("id"),
+        "ename": type(exc).__name__,
+        "evalue": str(exc),
+        "traceback": lines.split("\n"),
+    }
+
+
+def _await(awaitable: Any) -> Any:
+    """Run a cell's top-level ``await`` on a private loop (in a thread if one is running)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.new_event_loop().run_until_complete(awaitable)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.new_event_loop().run_until_complete(awaitable)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="restified-await")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _run_code(code: Any, namespace: dict[str, Any]) -> Any:
+    value = eval(code, namespace)  # noqa: S307 - this is the notebook's own code
+    if code.co_flags & 0x80:  # CO_COROUTINE: the cell used top-level await
+        value = _await(value)
+    return value
+
+
+def run_cells(
+    cells: list[dict[str, Any]], namespace: dict[str, Any], shell: Any = None
+) -> tuple[bool, Any]:
+    """Run ``cells`` in ``namespace``; the one marked ``return`` gives the value.
+
+    Each cell is ``{"index", "id", "source", "return": bool}``. Returns ``(has_value,
+    value)``; a cell that raises raises ``_CellError`` with the contract's fields.
+    """
+    flags = getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
+    has_value, value = False, None
+    for cell in cells:
+        filename = CELL_FILENAME.format(index=cell.get("index"))
+        try:
+            source = _transform(cell["source"], shell)
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            tree = ast.parse(source, filename)
+            last = None
+            if cell.get("return") and tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body[-1].value)
+                tree.body.pop()
+            _run_code(compile(tree, filename, "exec", flags=flags, dont_inherit=True), namespace)
+            if last is not None:
+                expr = compile(last, filename, "eval", flags=flags, dont_inherit=True)
+                has_value, value = True, _run_code(expr, namespace)
+        except BaseException as exc:
+            if getattr(exc, "restified_passthrough", False):
+                raise  # the caller's own signal (a time limit), not the cell's error
+            raise _CellError(_error_fields(cell, exc)) from None
+    return has_value, value
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n[... cut]"
+
+
+@contextlib.contextmanager
+def _captured(shell: Any) -> Any:
+    """Capture stdout, stderr and display() of the cells."""
+    out, err = io.StringIO(), io.StringIO()
+    displays: list[dict[str, Any]] = []
+    saved_pub = None
+    if shell is not None and getattr(shell, "display_pub", None) is not None:
+        try:
+            from IPython.core.displaypub import CapturingDisplayPublisher
+
+            saved_pub = shell.display_pub
+            shell.display_pub = CapturingDisplayPublisher()  # type: ignore[no-untyped-call]
+            displays = shell.display_pub.outputs
+        except ImportError:
+            saved_pub = None
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            yield out, err, displays
+    finally:
+        if saved_pub is not None:
+            shell.display_pub = saved_pub
+
+
+@contextlib.contextmanager
+def _uncaptured() -> Any:
+    yield io.StringIO(), io.StringIO(), []
+
+
+def _display_summary(displays: list[Any]) -> list[dict[str, Any]]:
+    summary = []
+    for item in displays[:20]:
+        data = getattr(item, "data", None) or (item.get("data") if isinstance(item, dict) else {})
+        summary.append({"text/plain": _cut(str((data or {}).get("text/plain", "")))})
+    return summary
+
+
+def run_request(
+    request: dict[str, Any], namespace: dict[str, Any], shell: Any = None
+) -> dict[str, Any]:
+    """Run one call and answer with a JSON-able reply (never raises for cell errors).
+
+    ``request``: ``{"cells": [...]}`` as for :func:`run_cells`. The reply is
+    ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``
+    or ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``.
+    """
+    started = time.perf_counter()
+    reply: dict[str, Any]
+    # Setup runs with the kernel's own streams: objects it makes (logging handlers) keep them.
+    capture = _captured(shell) if request.get("capture", True) else _uncaptured()
+    with capture as (out, err, displays):
+        try:
+            has_value, value = run_cells(request["cells"], namespace, shell)
+            result = _encoder()(value)
+            reply = {"status": "ok", "has_value": has_value, "result": result}
+        except _CellError as exc:
+            reply = {"status": "error", "error": exc.fields}
+        except BaseException as exc:  # the encoder failed on an odd value
+            if getattr(exc, "restified_passthrough", False):
+                raise
+            reply = {
+                "status": "error",
+                "error": {
+                    "cell_index": None,
+                    "cell_id": None,
+                    "ename": type(exc).__name__,
+                    "evalue": f"the result could not be encoded: {exc}",
+                    "traceback": traceback.format_exc().rstrip("\n").split("\n"),
+                },
+            }
+    reply["stdout"] = _cut(out.getvalue())
+    reply["stderr"] = _cut(err.getvalue())
+    reply["displays"] = _display_summary(displays)
+    reply["duration"] = time.perf_counter() - started
+    return reply
+
+
+def run_request_json(request_json: str, shell: Any = None) -> str:
+    """Run a call in the kernel itself (no fork) and answer with the reply as JSON text."""
+    namespace = shell.user_ns if shell is not None else globals()
+    return json.dumps(run_request(json.loads(request_json), namespace, shell), allow_nan=False)
+
+
+# --- framing on the fork server's socket ------------------------------------------------
+
+
+def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
+    """Send one length-prefixed JSON message."""
+    body = json.dumps(message, allow_nan=False).encode("utf-8")
+    sock.sendall(_HEADER.pack(len(body)) + body)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks, remaining = [], size
+    while remaining:
+        chunk = sock.recv(min(remaining, 1 << 20))
+        if not chunk:
+            raise EOFError("connection closed")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_message(sock: socket.socket) -> dict[str, Any]:
+    """Receive one length-prefixed JSON message."""
+    (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
+    return json.loads(_recv_exactly(sock, size))  # type: ignore[no-any-return]
+
+
+# --- the fork server --------------------------------------------------------------------
+
+
+class _Capture(io.TextIOBase):
+    """A text stream that collects into a list (stands in for the kernel's streams)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+
+class ForkServer:
+    """Keeps children forked from the warm kernel, each waiting to run exactly one call.
+
+    A client connects to ``path`` (a Unix socket in a private directory); a waiting child
+    accepts, says ``{"pid"}``, reads one request, runs it in its copy-on-write copy of the
+    kernel's namespace, answers and exits. Nothing a call does reaches the kernel or the
+    next call. The kernel's own thread forks the next child as soon as one is taken.
+    """
+
+    def __init__(self, shell: Any, prefork: int = 1) -> None:
+        self.shell = shell
+        self.prefork = max(1, prefork)
+        self.directory = tempfile.mkdtemp(prefix="restified-")
+        self.path = os.path.join(self.directory, "fork.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(128)
+        self.waiting: dict[int, int] = {}  # pid -> read end of its "taken" pipe
+        self.running: set[int] = set()
+        self.forked = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="restified-fork", daemon=True)
+
+    def start(self) -> str:
+        """Start forking; returns the socket path."""
+        self._thread.start()
+        return self.path
+
+    def stats(self) -> dict[str, int]:
+        """Counts for health reports."""
+        return {"waiting": len(self.waiting), "running": len(self.running), "forked": self.forked}
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while len(self.waiting) < self.prefork:
+                    self._spawn()
+                ready, _, _ = select.select(list(self.waiting.values()), [], [], 0.5)
+                for pid, fd in list(self.waiting.items()):
+                    if fd in ready:
+                        os.read(fd, 1)  # a byte: taken; nothing: the child died waiting
+                        os.close(fd)
+                        del self.waiting[pid]
+                        self.running.add(pid)
+                self._reap()
+            except Exception:  # keep serving; a transient fork failure must not end it
+                traceback.print_exc(file=sys.__stderr__)
+                time.sleep(0.5)
+
+    def _reap(self) -> None:
+        for pid in list(self.running):
+            with contextlib.suppress(ChildProcessError):
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if not done:
+                    continue
+            self.running.discard(pid)
+
+    def _spawn(self) -> None:
+        read_fd, write_fd = os.pipe()
+        random_state = random.getstate()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                os.close(read_fd)
+                self._child(write_fd, random_state)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        self.waiting[pid] = read_fd
+        self.forked += 1
+
+    def _child(self, taken_fd: int, random_state: Any) -> None:  # pragma: no cover - child
+        # Everything here happens before a call arrives, off its critical path.
+        os.setpgid(0, 0)  # its own group: a time limit kills it and what it started
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        gc.freeze()  # a collection would otherwise copy every inherited page
+        random.setstate(random_state)  # fork reseeds `random`; keep setup's seed
+        # Open for the child's whole (short) life; its exit closes them.
+        out_file = tempfile.TemporaryFile()  # noqa: SIM115
+        err_file = tempfile.TemporaryFile()  # noqa: SIM115
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_file.fileno(), 1)
+        os.dup2(err_file.fileno(), 2)
+        capture_out, capture_err = _Capture(), _Capture()
+        # Objects made in setup (logging handlers) hold the kernel's streams: silence those.
+        for stream, target in ((sys.stdout, capture_out), (sys.stderr, capture_err)):
+            with contextlib.suppress(AttributeError, TypeError):
+                stream.write = target.write  # type: ignore[method-assign]
+                stream.flush = lambda: None  # type: ignore[method-assign]
+        sys.stdout, sys.stderr = capture_out, capture_err
+
+        conn = self._accept()
+        os.write(taken_fd, b"t")
+        os.close(taken_fd)
+        self.listener.close()
+        send_message(conn, {"pid": os.getpid()})
+        request = recv_message(conn)
+        reply = run_request(request, self.shell.user_ns, self.shell)
+        fd_output = []
+        for handle in (out_file, err_file):
+            handle.seek(0)
+            fd_output.append(handle.read(OUTPUT_LIMIT).decode("utf-8", "replace"))
+        reply["stdout"] = _cut("".join(capture_out.parts) + reply["stdout"] + fd_output[0])
+        reply["stderr"] = _cut("".join(capture_err.parts) + reply["stderr"] + fd_output[1])
+        send_message(conn, reply)
+        conn.close()
+
+    def _accept(self) -> socket.socket:  # pragma: no cover - child
+        """Wait for a call; give up if the kernel that forked this child is gone."""
+        parent = os.getppid()
+        self.listener.setblocking(False)
+        while True:
+            ready, _, _ = select.select([self.listener], [], [], 1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+            if ready:
+                try:
+                    conn, _ = self.listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue  # another waiting child took it
+                conn.setblocking(True)
+                return conn
+
+    def stop(self) -> None:
+        """Stop forking and end the children still waiting (the kernel is going away)."""
+        self._stop.set()
+        for pid, fd in list(self.waiting.items()):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.waiting.clear()
+        self.listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+            os.rmdir(self.directory)
+
+
+SERVER: ForkServer | None = None
+
+
+def start_fork_server(shell: Any, prefork: int = 1) -> str:
+    """Start the kernel's fork server once; returns its socket path as JSON text."""
+    global SERVER
+    if SERVER is None:
+        SERVER = ForkServer(shell, prefork)
+        SERVER.start()
+    return json.dumps(SERVER.path)
+
+
+def stop_fork_server() -> str:
+    """Stop the fork server if any; returns ``"null"`` (JSON) for the caller."""
+    if SERVER is not None:
+        SERVER.stop()
+    return "null"

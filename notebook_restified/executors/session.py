@@ -1,0 +1,260 @@
+"""One Jupyter kernel process and the execute requests sent to it."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
+from . import runtime
+
+log = logging.getLogger(__name__)
+
+STARTUP_TIMEOUT = 60.0
+
+
+def _runtime_bootstrap() -> str:
+    """Python code that installs the runtime modules in a kernel without touching its namespace."""
+    results_src = (Path(__file__).parent.parent / "results.py").read_text("utf-8")
+    runtime_src = Path(runtime.__file__).read_text("utf-8")
+    loader = (
+        "import sys, types\n"
+        "for name, src in MODULES:\n"
+        "    module = types.ModuleType(name)\n"
+        "    module.__file__ = '<' + name + '>'\n"
+        "    sys.modules[name] = module\n"
+        "    exec(compile(src, module.__file__, 'exec'), module.__dict__)\n"
+    )
+    modules = [(runtime.RESULTS_MODULE, results_src), (runtime.RUNTIME_MODULE, runtime_src)]
+    return f"exec({loader!r}, {{'MODULES': {modules!r}, '__name__': '_restified_boot'}})"
+
+
+_RUNTIME_REF = f"__import__('sys').modules[{runtime.RUNTIME_MODULE!r}]"
+
+
+@dataclass
+class ExecuteOutcome:
+    """What one execute request produced."""
+
+    reply: dict[str, Any]
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class KernelSession:
+    """A kernel started through jupyter_client, with a router for its replies.
+
+    ``kernel_manager`` may be given (for instance one made by the server's kernel spec
+    manager); otherwise a local ``AsyncKernelManager`` for ``kernel_name`` is made.
+    """
+
+    def __init__(
+        self,
+        kernel_name: str,
+        cwd: str | None = None,
+        kernel_manager: AsyncKernelManager | None = None,
+    ) -> None:
+        self.kernel_name = kernel_name
+        self.cwd = cwd
+        self._ipc_dir: str | None = None
+        if kernel_manager is None:
+            # Local kernels talk over Unix sockets in a private directory, not TCP ports.
+            self._ipc_dir = tempfile.mkdtemp(prefix="restified-ipc-")
+            kernel_manager = AsyncKernelManager(
+                kernel_name=kernel_name,
+                transport="ipc",
+                ip=os.path.join(self._ipc_dir, "kernel"),
+            )
+        self.manager = kernel_manager
+        self.client: Any = None
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._outputs: dict[str, list[dict[str, Any]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.runtime_ready = False
+
+    @property
+    def pid(self) -> int | None:
+        """The kernel's process id, when it runs locally."""
+        provisioner = getattr(self.manager, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        return getattr(process, "pid", None)
+
+    async def start(self) -> None:
+        """Start the kernel and wait until it answers."""
+        kwargs: dict[str, Any] = {}
+        if self.cwd:
+            kwargs["cwd"] = self.cwd
+        await self.manager.start_kernel(**kwargs)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        try:
+            await self.client.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        except RuntimeError as exc:
+            await self.shutdown()
+            raise KernelDied(f"kernel {self.kernel_name!r} did not start: {exc}") from exc
+        self._tasks = [
+            asyncio.ensure_future(self._route_shell()),
+            asyncio.ensure_future(self._route_iopub()),
+        ]
+
+    async def _route_shell(self) -> None:
+        while True:
+            try:
+                msg = await self.client.get_shell_msg(timeout=1)
+            except Empty:
+                continue
+            except (asyncio.CancelledError, Exception):
+                return
+            parent = msg.get("parent_header", {}).get("msg_id")
+            future = self._pending.pop(parent, None)
+            if future is not None and not future.done():
+                future.set_result(msg)
+
+    async def _route_iopub(self) -> None:
+        while True:
+            try:
+                msg = await self.client.get_iopub_msg(timeout=1)
+            except Empty:
+                continue
+            except (asyncio.CancelledError, Exception):
+                return
+            outputs = self._outputs.get(msg.get("parent_header", {}).get("msg_id"))
+            if outputs is not None and msg["msg_type"] in (
+                "execute_result",
+                "display_data",
+                "stream",
+                "error",
+            ):
+                outputs.append({"msg_type": msg["msg_type"], **msg["content"]})
+
+    async def is_alive(self) -> bool:
+        """Whether the kernel process is still running."""
+        return bool(await self.manager.is_alive())
+
+    async def execute(
+        self,
+        code: str,
+        *,
+        timeout: float | None,
+        silent: bool = True,
+        user_expressions: dict[str, str] | None = None,
+        collect_outputs: bool = False,
+    ) -> ExecuteOutcome:
+        """Send one execute request and wait for its reply.
+
+        Raises ``CallTimeout`` past ``timeout`` (the kernel is left to the caller, who
+        discards it) and ``KernelDied`` if the kernel process goes away meanwhile.
+        """
+        msg_id = self.client.execute(
+            code,
+            silent=silent,
+            store_history=False,
+            user_expressions=user_expressions or {},
+            allow_stdin=False,
+        )
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[msg_id] = future
+        outputs: list[dict[str, Any]] = []
+        if collect_outputs:
+            self._outputs[msg_id] = outputs
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        try:
+            while True:
+                wait = 0.5
+                if deadline is not None:
+                    wait = min(wait, deadline - asyncio.get_running_loop().time())
+                    if wait <= 0:
+                        raise CallTimeout(time_limit=timeout or 0.0)
+                done, _ = await asyncio.wait({future}, timeout=wait)
+                if done:
+                    break
+                if not await self.is_alive():
+                    raise KernelDied("the kernel process died during the call")
+            reply = future.result()
+            if collect_outputs:
+                # Outputs of a request arrive on iopub up to its idle status; give them a beat.
+                await asyncio.sleep(0.01)
+            return ExecuteOutcome(reply=reply["content"], outputs=outputs)
+        finally:
+            self._pending.pop(msg_id, None)
+            self._outputs.pop(msg_id, None)
+
+    async def install_runtime(self) -> None:
+        """Load the runtime modules into a Python kernel (names stay out of the namespace)."""
+        outcome = await self.execute(_runtime_bootstrap(), timeout=STARTUP_TIMEOUT)
+        if outcome.reply["status"] != "ok":
+            raise KernelDied(
+                "could not load notebook_restified's runtime in the kernel: "
+                f"{outcome.reply.get('ename')}: {outcome.reply.get('evalue')}"
+            )
+        self.runtime_ready = True
+
+    async def run_in_kernel(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        """Run a call's cells in the kernel's own namespace through the runtime."""
+        code = f"{_RUNTIME_REF}.LAST = {_RUNTIME_REF}.run_request_json({json.dumps(request)!r}, get_ipython())"
+        outcome = await self.execute(
+            code, timeout=timeout, user_expressions={"reply": f"{_RUNTIME_REF}.LAST"}
+        )
+        reply: dict[str, Any] = _expression_json(outcome, "reply")
+        return reply
+
+    async def evaluate_json(self, expression: str, timeout: float | None) -> Any:
+        """Evaluate a Python expression in the kernel that gives JSON text; decode it."""
+        outcome = await self.execute("", timeout=timeout, user_expressions={"value": expression})
+        return _expression_json(outcome, "value")
+
+    async def shutdown(self) -> None:
+        """Stop the kernel now; nothing is left running."""
+        for task in self._tasks:
+            task.cancel()
+        for future in self._pending.values():
+            if not future.done():
+                future.cancel()
+        self._pending.clear()
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.stop_channels()
+        with contextlib.suppress(Exception):
+            if self.manager.has_kernel:
+                await self.manager.shutdown_kernel(now=True)
+        if self._ipc_dir is not None:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+
+def _expression_json(outcome: ExecuteOutcome, name: str) -> Any:
+    reply = outcome.reply
+    if reply.get("status") != "ok":
+        raise ExecutionError(
+            f"{reply.get('ename')}: {reply.get('evalue')}",
+            cell_index=None,
+            cell_id=None,
+            ename=str(reply.get("ename", "")),
+            evalue=str(reply.get("evalue", "")),
+            traceback=reply.get("traceback", []),
+        )
+    value = reply.get("user_expressions", {}).get(name, {})
+    if value.get("status") != "ok":
+        raise RestifiedError(
+            f"the kernel could not report the result: {value.get('ename')}: {value.get('evalue')}"
+        )
+    return json.loads(ast.literal_eval(value["data"]["text/plain"]))
+
+
+def kill_process_group(pid: int) -> None:
+    """Kill a forked call and whatever it started (it leads its own process group)."""
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+            return

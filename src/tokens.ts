@@ -1,0 +1,7 @@
+/**
+ * `GET /api/restified/status`.
+ */
+export interface IServerStatus {
+  version: string;
+  config: Record<string, unknown>;
+}
