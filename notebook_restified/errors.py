@@ -22,6 +22,7 @@ __all__ = [
     "NotAcceptable",
     "NotFound",
     "RestifiedError",
+    "TooLarge",
     "strip_ansi",
 ]
 
@@ -77,6 +78,13 @@ class InvalidRequest(RestifiedError):
 
     status = 400
     type = "invalid_request"
+
+
+class TooLarge(RestifiedError):
+    """The request body is larger than the server accepts."""
+
+    status = 413
+    type = "too_large"
 
 
 class NotFound(RestifiedError):

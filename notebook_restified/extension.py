@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int
+from traitlets import Enum, Float, Int
 
 from . import __version__
-from .handlers import StatusHandler
+from .executors.engine import Engine
+from .handlers import PATH, CallHandler, OpenAPIHandler, SpecHandler, StatusHandler
+from .service import EndpointService
 
 
 class RestifiedApp(ExtensionApp):
@@ -26,17 +28,68 @@ class RestifiedApp(ExtensionApp):
     pool_size = Int(
         2,
         config=True,
-        help="Calls that may run at the same time (kernels kept by the pool).",
+        help="Calls that may run at the same time.",
     )
     queue_size = Int(
         16,
         config=True,
-        help="Calls that may wait for a free kernel; past it a call gets 503.",
+        help="Calls that may wait for a free slot; past it a call gets 503 with Retry-After.",
     )
+    isolation = Enum(
+        ["fork", "kernel"],
+        default_value="fork",
+        config=True,
+        help="How calls are isolated: 'fork' runs each call in a child forked from a warm"
+        " kernel (Python kernels on Linux/macOS); 'kernel' uses a fresh pre-started kernel per"
+        " call. Other languages always use 'kernel'.",
+    )
+    max_warm_notebooks = Int(
+        8,
+        config=True,
+        help="Notebooks kept warm (a kernel with setup run) at once; the least recently used"
+        " is stopped past it.",
+    )
+    startup_time_limit = Float(
+        120.0,
+        config=True,
+        help="Seconds a kernel may take to start and run the setup cells.",
+    )
+    max_body_size = Int(
+        10 * 1024 * 1024,
+        config=True,
+        help="Largest request body (bytes) a call accepts; past it 413.",
+    )
+
+    engine: Engine
+    service: EndpointService
+
+    def initialize_settings(self) -> None:
+        """Create the engine and the service the handlers use."""
+        self.engine = Engine(
+            pool_size=self.pool_size,
+            queue_size=self.queue_size,
+            time_limit=self.time_limit,
+            startup_limit=self.startup_time_limit,
+            isolation=self.isolation,
+            max_warm=self.max_warm_notebooks,
+        )
+        assert self.serverapp is not None
+        self.service = EndpointService(self.serverapp.contents_manager, self.engine)
 
     def initialize_handlers(self) -> None:
         """Register the extension's routes."""
-        self.handlers.extend([(r"/api/restified/status", StatusHandler)])
+        self.handlers.extend(
+            [
+                (r"/api/restified/status", StatusHandler),
+                (rf"/api/restified/spec/{PATH}", SpecHandler),
+                (rf"/api/restified/openapi/{PATH}", OpenAPIHandler),
+                (rf"/restified/{PATH}", CallHandler),
+            ]
+        )
+
+    async def stop_extension(self) -> None:
+        """Stop every kernel the engine holds."""
+        await self.engine.close()
 
     def effective_config(self) -> dict[str, Any]:
         """The value of every configurable trait this extension defines."""
@@ -44,4 +97,8 @@ class RestifiedApp(ExtensionApp):
 
     def status(self) -> dict[str, Any]:
         """What ``GET /api/restified/status`` answers."""
-        return {"version": __version__, "config": self.effective_config()}
+        return {
+            "version": __version__,
+            "config": self.effective_config(),
+            "pool": self.engine.stats(),
+        }

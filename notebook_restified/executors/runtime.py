@@ -312,6 +312,8 @@ class ForkServer:
                         self.running.add(pid)
                 self._reap()
             except Exception:  # keep serving; a transient fork failure must not end it
+                if self._stop.is_set():
+                    break  # stop() closed the fds this loop was using: not an error
                 traceback.print_exc(file=sys.__stderr__)
                 time.sleep(0.5)
 
