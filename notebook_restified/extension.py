@@ -75,6 +75,7 @@ class RestifiedApp(ExtensionApp):
         )
         assert self.serverapp is not None
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
+        self.service.watch_saves()
 
     def initialize_handlers(self) -> None:
         """Register the extension's routes."""
@@ -89,7 +90,7 @@ class RestifiedApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every kernel the engine holds."""
-        await self.engine.close()
+        await self.service.close()
 
     def effective_config(self) -> dict[str, Any]:
         """The value of every configurable trait this extension defines."""

@@ -5,16 +5,18 @@ No tornado here: handlers translate HTTP to these calls and domain errors to sta
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import posixpath
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from jupyter_core.utils import ensure_async
 from tornado.web import HTTPError
 
-from .errors import NotFound
+from .errors import NotFound, RestifiedError
 from .executors.engine import CallResult, Engine
 from .spec import NotebookSpec, load_spec
 
@@ -33,9 +35,15 @@ def normalize_path(path: str) -> str:
 class EndpointService:
     """Loads saved notebooks through a contents manager and runs calls on an engine."""
 
+    spec_cache_size = 256
+
     def __init__(self, contents_manager: Any, engine: Engine) -> None:
         self.contents_manager = contents_manager
         self.engine = engine
+        # path -> ((last_modified, size), spec): reading and validating a notebook costs
+        # milliseconds per call; its modification stamp costs a stat.
+        self._specs: OrderedDict[str, tuple[tuple[Any, Any], NotebookSpec]] = OrderedDict()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def load(self, path: str) -> NotebookSpec:
         """The spec of the notebook at ``path`` as last saved (404 for anything else)."""
@@ -48,12 +56,22 @@ class EndpointService:
                 cm.file_exists(path)
             ):
                 raise NotFound(f"no such notebook: {path}")
+            stat = await ensure_async(cm.get(path, content=False, type="notebook"))
+            stamp = (stat.get("last_modified"), stat.get("size"))
+            cached = self._specs.get(path)
+            if cached is not None and cached[0] == stamp and stamp[0] is not None:
+                self._specs.move_to_end(path)
+                return cached[1]
             model = await ensure_async(cm.get(path, content=True, type="notebook"))
         except HTTPError as exc:
             # Outside the root, hidden, unreadable: all the same to a caller.
             log.info("contents manager refused %s: %s", path, exc.log_message)
             raise NotFound(f"no such notebook: {path}") from None
-        return load_spec(model["content"])
+        spec = load_spec(model["content"])
+        self._specs[path] = ((model.get("last_modified"), model.get("size")), spec)
+        while len(self._specs) > self.spec_cache_size:
+            self._specs.popitem(last=False)
+        return spec
 
     def working_directory(self, path: str) -> str | None:
         """Where the notebook's kernel starts: its own directory, as in JupyterLab."""
@@ -62,6 +80,36 @@ class EndpointService:
             return None
         directory = os.path.join(root, *posixpath.dirname(normalize_path(path)).split("/"))
         return directory if os.path.isdir(directory) else root
+
+    def watch_saves(self) -> None:
+        """Re-warm a warm notebook as soon as it is saved, so its next call is fast."""
+        register = getattr(self.contents_manager, "register_post_save_hook", None)
+        if callable(register):
+            register(self._saved)
+
+    def _saved(self, model: dict[str, Any], **_: Any) -> None:
+        path = str(model.get("path") or "")
+        if not path.endswith(".ipynb") or not self.engine.is_warm(normalize_path(path)):
+            return
+        task = asyncio.ensure_future(self._rewarm(path))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _rewarm(self, path: str) -> None:
+        try:
+            spec = await self.load(path)
+            await self.engine.prepare(normalize_path(path), spec, cwd=self.working_directory(path))
+        except RestifiedError as exc:  # the next call reports it to its caller
+            log.info("not re-warming %s after save: %s", path, exc)
+        except Exception:
+            log.exception("re-warming %s after save failed", path)
+
+    async def close(self) -> None:
+        """Wait for background re-warming to end, then stop the engine."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.engine.close()
 
     async def call(self, path: str, spec: NotebookSpec, values: Mapping[str, Any]) -> CallResult:
         """Run one call of the notebook at ``path`` (values already checked)."""

@@ -555,3 +555,31 @@ async def test_without_credentials_nothing_runs(
         assert err.value.code == 403
     assert not marker.exists()
     assert app.engine.kernel_pids() == []
+
+
+async def test_a_save_rewarms_the_notebook_ahead_of_the_next_call(
+    jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
+) -> None:
+    assert json.loads((await call(jp_fetch, "fib.ipynb", params={"n": 3})).body) == 2
+    before = set(app.engine.kernel_pids())
+    model = json.loads((await jp_fetch("api", "contents", "fib.ipynb")).body)
+    model["content"]["cells"][0]["source"] = "from functools import lru_cache\nbonus = 100"
+    model["content"]["cells"][-1]["source"] = "fib(n) + bonus"
+    await jp_fetch(
+        "api",
+        "contents",
+        "fib.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": model["content"]}),
+    )
+    # The new setup gets its own warm kernel without waiting for a call.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = set(app.engine.kernel_pids())
+        if now and not now & before:
+            break
+        await asyncio.sleep(0.1)
+    assert now
+    assert not now & before
+    assert not any(alive(pid) for pid in before)
+    assert json.loads((await call(jp_fetch, "fib.ipynb", params={"n": 3})).body) == 102

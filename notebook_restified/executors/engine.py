@@ -521,6 +521,16 @@ class Engine:
                 "closed the warm kernel of %s (pool holds at most %d)", slot_name, self.max_warm
             )
 
+    def is_warm(self, name: str) -> bool:
+        """Whether ``name`` has a warm kernel now."""
+        slot = self._slots.get(name)
+        return slot is not None and slot.warm is not None
+
+    async def prepare(self, name: str, spec: NotebookSpec, *, cwd: str | None = None) -> None:
+        """Make ``name``'s warm kernel ready for ``spec`` ahead of any call."""
+        if not self._closed:
+            await self._warm_for(name, spec, cwd)
+
     async def invalidate(self, name: str) -> None:
         """Close the warm kernels of ``name`` (its notebook changed or went away)."""
         slot = self._slots.get(name)
