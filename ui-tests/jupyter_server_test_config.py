@@ -1,0 +1,16 @@
+"""Jupyter Server configuration for the Galata (Playwright) UI tests.
+
+Used by `jlpm start`, which Playwright's `webServer` runs. Never use this
+configuration outside of tests: it removes every security protection.
+"""
+
+from jupyterlab.galata import configure_jupyter_server
+
+c = get_config()  # noqa: F821
+
+# Port 8888, no token/password/XSRF, a fresh temporary root_dir and
+# workspaces dir per start, and the galata helper extension.
+configure_jupyter_server(c)
+
+# The test machines (and many CI containers) run as root.
+c.ServerApp.allow_root = True
