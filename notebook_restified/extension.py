@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Int
+from traitlets import Enum, Float, Int, Unicode
 
 from . import __version__
 from .executors.engine import Engine
-from .handlers import PATH, CallHandler, OpenAPIHandler, SpecHandler, StatusHandler
+from .handlers import (
+    PATH,
+    CallHandler,
+    KeyHandler,
+    KeysHandler,
+    OpenAPIHandler,
+    SpecHandler,
+    StatusHandler,
+)
+from .keys import KeyStore, RateLimiter
 from .service import EndpointService
 
 
@@ -60,8 +70,22 @@ class RestifiedApp(ExtensionApp):
         help="Largest request body (bytes) a call accepts; past it 413.",
     )
 
+    keys_file = Unicode(
+        "",
+        config=True,
+        help="Where endpoint keys are kept (salted hashes only, mode 0600). Default:"
+        " notebook_restified/keys.json in the server's data directory.",
+    )
+    key_rate_limit = Int(
+        120,
+        config=True,
+        help="Calls one endpoint key may make per minute (0: unlimited); past it 429.",
+    )
+
     engine: Engine
     service: EndpointService
+    keys: KeyStore
+    key_limiter: RateLimiter
 
     def initialize_settings(self) -> None:
         """Create the engine and the service the handlers use."""
@@ -76,12 +100,23 @@ class RestifiedApp(ExtensionApp):
         assert self.serverapp is not None
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
         self.service.watch_saves()
+        self.keys = KeyStore(self.keys_path())
+        self.key_limiter = RateLimiter(self.key_rate_limit)
+
+    def keys_path(self) -> str:
+        """The keys file in effect."""
+        if self.keys_file:
+            return self.keys_file
+        assert self.serverapp is not None
+        return os.path.join(self.serverapp.data_dir, "notebook_restified", "keys.json")
 
     def initialize_handlers(self) -> None:
         """Register the extension's routes."""
         self.handlers.extend(
             [
                 (r"/api/restified/status", StatusHandler),
+                (r"/api/restified/keys", KeysHandler),
+                (r"/api/restified/keys/(?P<key_id>[0-9a-f]+)", KeyHandler),
                 (rf"/api/restified/spec/{PATH}", SpecHandler),
                 (rf"/api/restified/openapi/{PATH}", OpenAPIHandler),
                 (rf"/restified/{PATH}", CallHandler),
@@ -89,7 +124,8 @@ class RestifiedApp(ExtensionApp):
         )
 
     async def stop_extension(self) -> None:
-        """Stop every kernel the engine holds."""
+        """Stop every kernel the engine holds; write key usage not yet written."""
+        self.keys.flush()
         await self.service.close()
 
     def effective_config(self) -> dict[str, Any]:

@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
-from jupyter_server.auth.decorator import authorized
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .errors import (
     Busy,
+    InvalidNotebook,
     InvalidParameters,
     InvalidRequest,
     NotAcceptable,
+    NotFound,
     RestifiedError,
     TooLarge,
 )
 from .executors.engine import CallResult
+from .keys import PREFIX, EndpointKey, KeyRefused, RateLimited
 from .openapi import openapi_document
 from .parameters import RESERVED, check_json, coerce_query
+from .service import normalize_path
 
 if TYPE_CHECKING:
     from .extension import RestifiedApp
@@ -71,7 +78,7 @@ class RestifiedHandler(ExtensionHandlerMixin, APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, RestifiedError):
             self.set_status(exc.status)
-            if isinstance(exc, Busy):
+            if isinstance(exc, (Busy, RateLimited)):
                 self.set_header("Retry-After", str(exc.retry_after))
             body = exc.to_json()
         else:
@@ -175,9 +182,67 @@ OFFERS = {
 
 
 class CallHandler(RestifiedHandler):
-    """``GET|POST /restified/<path>``: run the saved notebook with the request's values."""
+    """``GET|POST /restified/<path>``: run the saved notebook with the request's values.
+
+    Callers are the server's users (authenticated as for any route, authorized for
+    ``execute``), or holders of an endpoint key for this very notebook, presented as
+    ``Authorization: Bearer nrk_...`` or, on a GET, as the ``key`` query argument.
+    """
 
     _task: asyncio.Future[CallResult] | None = None
+    key: EndpointKey | None = None
+    _started: float = 0.0
+
+    def _presented_key(self) -> tuple[str, str] | None:
+        scheme, _, value = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value.strip().startswith(f"{PREFIX}_"):
+            return value.strip(), "header"
+        values = self.request.query_arguments.get("key")
+        if values:
+            return values[-1].decode("utf-8", "replace"), "query"
+        return None
+
+    def check_xsrf_cookie(self) -> None:
+        """A key in a header is no ambient credential: nothing to forge; else as usual."""
+        presented = self._presented_key()
+        if presented is not None and presented[1] == "header":
+            return
+        super().check_xsrf_cookie()
+
+    async def _authorize_call(self, path: str) -> None:
+        self._started = time.perf_counter()
+        presented = self._presented_key()
+        if presented is None:
+            user = self.current_user
+            if not user:
+                raise web.HTTPError(403, "authentication required")
+            allowed = await ensure_async(
+                self.authorizer.is_authorized(self, user, "execute", AUTH_RESOURCE)
+            )
+            if not allowed:
+                raise web.HTTPError(403, f"not authorized to execute on {AUTH_RESOURCE}")
+            return
+        secret, where = presented
+        if where == "query" and self.request.method != "GET":
+            raise KeyRefused("send a key with a POST in the header: Authorization: Bearer <key>")
+        key = self.app.keys.verify(secret, normalize_path(path))
+        self.key = key
+        self.app.key_limiter.check(key.id)
+        self.app.keys.record_use(key)
+
+    def on_finish(self) -> None:
+        """Log every keyed call with the key's id and label, never its secret."""
+        if self.key is not None:
+            log.info(
+                "keyed call: key %s (%s) %s %s -> %d in %.1f ms",
+                self.key.id,
+                self.key.label,
+                self.request.method,
+                self.path_kwargs.get("path", ""),
+                self.get_status(),
+                (time.perf_counter() - self._started) * 1000,
+            )
+        super().on_finish()
 
     def on_connection_close(self) -> None:
         """A client that goes away cancels its queued or running call."""
@@ -186,16 +251,16 @@ class CallHandler(RestifiedHandler):
             self._task.cancel()
         super().on_connection_close()
 
-    @web.authenticated
-    @authorized("execute")
+    @allow_unauthenticated  # authenticated in _authorize_call: by the server or by a key
     async def get(self, path: str) -> None:
         """Values from the query string, coerced to the declared types."""
+        await self._authorize_call(path)
         await self._call(path, body_values=None)
 
-    @web.authenticated
-    @authorized("execute")
+    @allow_unauthenticated
     async def post(self, path: str) -> None:
         """Values from a JSON object body (types checked) or a form body (coerced)."""
+        await self._authorize_call(path)
         await self._call(path, body_values=self._body_values())
 
     def _query(self) -> dict[str, list[str]]:
@@ -277,6 +342,82 @@ class CallHandler(RestifiedHandler):
             self.finish(result.csv or "", set_content_type="text/csv; charset=utf-8")
         else:
             self.write_json(result.value)
+
+
+def _parse_expiry(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InvalidParameters([{"name": "expires", "problem": "an ISO 8601 date-time or null"}])
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameters(
+            [{"name": "expires", "problem": f"not an ISO 8601 date-time: {value!r}"}]
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    if moment <= datetime.now(timezone.utc):
+        raise InvalidParameters([{"name": "expires", "problem": "must be in the future"}])
+    return moment
+
+
+class KeysHandler(RestifiedHandler):
+    """``GET|POST /api/restified/keys``: list (``?path=``) and create endpoint keys."""
+
+    @web.authenticated
+    @authorized("read")
+    def get(self) -> None:
+        """Keys without their secrets, of one notebook (``?path=``) or all."""
+        path = self.get_query_argument("path", None)
+        keys = self.app.keys.list(normalize_path(path) if path else None)
+        self.write_json({"keys": [k.public() for k in keys]})
+
+    @web.authenticated
+    @authorized("write")
+    async def post(self) -> None:
+        """Create a key: ``{"path", "label", "expires"?}``; the secret is in this answer only."""
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise InvalidRequest(f"the body is not JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise InvalidRequest("the body must be a JSON object")
+        problems = []
+        path, label = body.get("path"), body.get("label")
+        if not isinstance(path, str) or not path.strip("/"):
+            problems.append({"name": "path", "problem": "the notebook's path is required"})
+        if not isinstance(label, str) or not label.strip() or len(label) > 200:
+            problems.append({"name": "label", "problem": "a label of 1 to 200 characters"})
+        unknown = sorted(set(body) - {"path", "label", "expires"})
+        problems += [{"name": n, "problem": "unknown field"} for n in unknown]
+        if problems:
+            raise InvalidParameters(problems)
+        expires = _parse_expiry(body.get("expires"))
+        path = normalize_path(str(path))
+        with contextlib.suppress(InvalidNotebook):  # a key may come before the tags are right
+            await self.service.load(path)
+        key, secret = self.app.keys.create(path, str(label).strip(), expires)
+        url = self.endpoint_url(path)
+        log.info("endpoint key %s (%s) created for %s", key.id, key.label, path)
+        self.write_json(
+            {**key.public(), "secret": secret, "url": url, "link": f"{url}?key={secret}"},
+            status=201,
+        )
+
+
+class KeyHandler(RestifiedHandler):
+    """``DELETE /api/restified/keys/<id>``: revoke a key."""
+
+    @web.authenticated
+    @authorized("write")
+    def delete(self, key_id: str) -> None:
+        """Revoke the key at once."""
+        if not self.app.keys.revoke(key_id):
+            raise NotFound(f"no key with id {key_id!r}")
+        log.info("endpoint key %s revoked", key_id)
+        self.set_status(204)
+        self.finish()
 
 
 PATH = r"(?P<path>(?:[^/]+/)*[^/]+)"

@@ -45,10 +45,17 @@ async def test_status_refused_without_token(jp_fetch: Fetch) -> None:
     assert err.value.code == 403
 
 
+SAMPLES = {"path": "dir/example.ipynb", "key_id": "0123abcd"}
+
+
 def _sample_path(pattern: str) -> str:
     """A concrete URL path that the route's regular expression matches."""
-    path = re.sub(r"\(\?P<[^>]+>[^)]*\)|\([^)]*\)", "example.ipynb", pattern)
-    return path.lstrip("^").rstrip("$").lstrip("/")
+    path = pattern
+    for name, sample in SAMPLES.items():
+        path = re.sub(rf"\(\?P<{name}>(?:[^()]|\([^()]*\))*\)", sample, path)
+    path = path.lstrip("^").rstrip("$").lstrip("/")
+    assert re.fullmatch(pattern.lstrip("/"), path), f"no sample for {pattern}"
+    return path
 
 
 def _extension_routes(jp_serverapp: Any) -> list[str]:
