@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
@@ -28,7 +29,7 @@ from .errors import (
     TooLarge,
 )
 from .executors.engine import CallResult
-from .keys import PREFIX, EndpointKey, KeyRefused, RateLimited
+from .keys import PREFIX, EndpointKey, KeyRefused, RateLimited, split_secret
 from .openapi import openapi_document
 from .parameters import RESERVED, check_json, coerce_query
 from .service import normalize_path
@@ -191,6 +192,7 @@ class CallHandler(RestifiedHandler):
 
     _task: asyncio.Future[CallResult] | None = None
     key: EndpointKey | None = None
+    _key_id: str | None = None
     _started: float = 0.0
 
     def _presented_key(self) -> tuple[str, str] | None:
@@ -223,6 +225,9 @@ class CallHandler(RestifiedHandler):
                 raise web.HTTPError(403, f"not authorized to execute on {AUTH_RESOURCE}")
             return
         secret, where = presented
+        parts = split_secret(secret)
+        # The id is not secret; anything else a caller sends is not logged as is.
+        self._key_id = parts[0] if parts and re.fullmatch(r"[0-9a-f]{1,32}", parts[0]) else "?"
         if where == "query" and self.request.method != "GET":
             raise KeyRefused("send a key with a POST in the header: Authorization: Bearer <key>")
         key = self.app.keys.verify(secret, normalize_path(path))
@@ -232,11 +237,11 @@ class CallHandler(RestifiedHandler):
 
     def on_finish(self) -> None:
         """Log every keyed call with the key's id and label, never its secret."""
-        if self.key is not None:
+        if self._key_id is not None:
             log.info(
                 "keyed call: key %s (%s) %s %s -> %d in %.1f ms",
-                self.key.id,
-                self.key.label,
+                self._key_id,
+                self.key.label if self.key else "refused",
                 self.request.method,
                 self.path_kwargs.get("path", ""),
                 self.get_status(),

@@ -227,7 +227,9 @@ class KeyStore:
 
     def verify(self, presented: str, path: str) -> EndpointKey:
         """The key ``presented`` if it opens ``path`` now; else :class:`KeyRefused`."""
-        self._usable()
+        self._reload()
+        if self._broken:  # an unverifiable key is refused like a wrong one
+            raise KeyRefused("endpoint keys are unavailable on this server right now")
         parts = split_secret(presented)
         key = self._keys.get(parts[0]) if parts else None
         # Hash and compare even for an unknown id, so timing tells nothing.
