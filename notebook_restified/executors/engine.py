@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
@@ -381,6 +382,53 @@ def _generic_result(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"json": value, "kind": "json", "png": None, "csv": None}
 
 
+def _mode(warm: WarmNotebook) -> str:
+    return "fork" if isinstance(warm, ForkWarmNotebook) else "kernel"
+
+
+def process_tree_rss(pids: list[int]) -> int | None:
+    """Memory (bytes) of ``pids`` and all their descendants; None off Linux.
+
+    Counted as proportional set size where the kernel reports it, so the pages a fork
+    shares with its kernel are not counted twice; else resident size (an upper bound).
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    parents: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        parents.setdefault(int(fields.get("PPid", "0").strip() or 0), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    total, stack, seen = 0, list(pids), set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _pss(pid, rss.get(pid, 0))
+        stack.extend(parents.get(pid, []))
+    return total
+
+
+def _pss(pid: int, fallback: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return fallback
+
+
 @dataclass
 class _Slot:
     warm: WarmNotebook | None = None
@@ -542,11 +590,22 @@ class Engine:
                 slot.warm = None
 
     def stats(self) -> dict[str, Any]:
-        """Pool occupancy, for the status route."""
+        """Pool occupancy and memory, for the status route."""
+        warm = {n: s.warm for n, s in self._slots.items() if s.warm is not None}
+        memory = {name: process_tree_rss(w.kernel_pids()) for name, w in sorted(warm.items())}
         return {
             "running": self._running,
             "waiting": self._waiting,
-            "warm_notebooks": sorted(n for n, s in self._slots.items() if s.warm is not None),
+            "pool_size": self.pool_size,
+            "queue_size": self.queue_size,
+            "max_warm_notebooks": self.max_warm,
+            "warm_notebooks": [
+                {"path": name, "isolation": _mode(w), "memory_bytes": memory[name]}
+                for name, w in sorted(warm.items())
+            ],
+            "memory_bytes": sum(v for v in memory.values() if v is not None)
+            if any(v is not None for v in memory.values())
+            else None,
             "kernel_pids": self.kernel_pids(),
         }
 

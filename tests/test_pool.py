@@ -1,0 +1,54 @@
+"""The warm pool through a real server: memory reported, bounded by configuration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPResponse
+
+from notebook_restified.extension import RestifiedApp
+
+from .notebooks import alive, write_notebook
+
+Fetch = Callable[..., Awaitable[HTTPResponse]]
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
+        "RestifiedApp": {"max_warm_notebooks": 1},
+    }
+
+
+@pytest.fixture
+def app(jp_serverapp: Any) -> RestifiedApp:
+    apps = jp_serverapp.extension_manager.extension_apps["notebook_restified"]
+    return next(a for a in apps if isinstance(a, RestifiedApp))
+
+
+async def test_warm_pool_is_reported_and_bounded(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    for name in ("one.ipynb", "two.ipynb"):
+        write_notebook(jp_root_dir / name, ("n = 1", ["parameters"]), ("n + 1", ["return"]))
+
+    assert json.loads((await jp_fetch("restified", "one.ipynb")).body) == 2
+    pool = json.loads((await jp_fetch("api", "restified", "status")).body)["pool"]
+    assert [w["path"] for w in pool["warm_notebooks"]] == ["one.ipynb"]
+    assert pool["warm_notebooks"][0]["isolation"] == "fork"
+    assert pool["memory_bytes"] > 10 * 1024 * 1024  # a kernel's worth
+    assert pool["max_warm_notebooks"] == 1
+    first = app.engine.kernel_pids()
+
+    assert json.loads((await jp_fetch("restified", "two.ipynb")).body) == 2
+    pool = json.loads((await jp_fetch("api", "restified", "status")).body)["pool"]
+    assert [w["path"] for w in pool["warm_notebooks"]] == ["two.ipynb"]
+    assert not any(alive(pid) for pid in first), "the least recently used kernel is stopped"
+    assert len(app.engine.kernel_pids()) == 1
