@@ -130,6 +130,9 @@ class NotebookSpec:
     warnings: tuple[str, ...]
     sources: tuple[str, ...]
     cell_ids: tuple[str | None, ...]
+    isolation: str | None = None
+    """The notebook's own choice (``metadata.restified.isolation``): ``"kernel"`` opts out
+    of forking, for setup state that cannot survive a fork (sockets, threads, GPUs)."""
 
     def parameter(self, name: str) -> Parameter | None:
         """The declared parameter called ``name``, or ``None``."""
@@ -153,6 +156,7 @@ class NotebookSpec:
             "skip_cells": list(self.skip_cells),
             "return_cell": self.return_cell,
             "kernel": {"name": self.kernel_name, "language": self.language},
+            "isolation": self.isolation,
             "warnings": list(self.warnings),
         }
 
@@ -590,6 +594,13 @@ def load_spec(
     language = str(language_info.get("name") or kernelspec.get("language") or "python")
 
     warnings: list[str] = []
+    restified = metadata.get("restified") or {}
+    isolation = restified.get("isolation") if isinstance(restified, Mapping) else None
+    if isolation not in (None, "fork", "kernel"):
+        warnings.append(
+            f"metadata.restified.isolation is {isolation!r}; expected 'fork' or 'kernel' (ignored)"
+        )
+        isolation = None
     sources = tuple(_cell_source(c) for c in cells)
     cell_ids = tuple((str(c["id"]) if c.get("id") is not None else None) for c in cells)
 
@@ -717,4 +728,5 @@ def load_spec(
         warnings=tuple(warnings),
         sources=sources,
         cell_ids=cell_ids,
+        isolation=isolation,
     )

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from notebook_restified import KernelModel
@@ -371,3 +372,20 @@ def test_model_works_from_another_directory(
     monkeypatch.chdir(os.path.expanduser("~"))
     with model_of(path) as model:
         assert model.execute(n=2) == "abab"
+
+
+def test_a_notebook_can_opt_out_of_fork(tmp_path: Path) -> None:
+    path = write_notebook(
+        tmp_path / "optout.ipynb",
+        "import os",
+        ("n = 1", ["parameters"]),
+        ("os.getpid()", ["return"]),
+    )
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["restified"] = {"isolation": "kernel"}
+    nbformat.write(nb, path)
+    with model_of(path) as model:
+        assert model.spec.isolation == "kernel"
+        first, second = model.execute(), model.execute()
+        assert first != second  # a fresh kernel per call
+        assert model._engine.stats()["warm_notebooks"][0]["isolation"] == "kernel"

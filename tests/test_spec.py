@@ -907,6 +907,7 @@ def test_spec_to_json_and_lookup() -> None:
         "skip_cells": [2],
         "return_cell": 3,
         "kernel": {"name": "python3", "language": "python"},
+        "isolation": None,
         "warnings": [],
     }
     json.dumps(body, allow_nan=False)

@@ -126,8 +126,14 @@ def warm_key(spec: NotebookSpec) -> str:
 
 
 def choose_isolation(spec: NotebookSpec, configured: str) -> str:
-    """``fork`` only where it can work: a Python kernel on a platform with fork."""
-    if configured == "fork" and spec.language == "python" and hasattr(os, "fork"):
+    """``fork`` only where it can work (a Python kernel on a platform with fork) and where
+    neither the server nor the notebook (``metadata.restified.isolation``) opted out."""
+    if (
+        configured == "fork"
+        and spec.isolation != "kernel"
+        and spec.language == "python"
+        and hasattr(os, "fork")
+    ):
         return "fork"
     return "kernel"
 
