@@ -155,7 +155,15 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
                         "required": False,
                         "content": {
                             "application/json": {"schema": body},
-                            "application/x-www-form-urlencoded": {"schema": body},
+                            "application/x-www-form-urlencoded": {
+                                "schema": body,
+                                # A form field of a list/dict parameter holds JSON text.
+                                "encoding": {
+                                    p.name: {"contentType": "application/json"}
+                                    for p in spec.parameters
+                                    if p.type in ("list", "dict", "any")
+                                },
+                            },
                         },
                     },
                     "responses": responses,
