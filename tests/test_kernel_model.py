@@ -389,3 +389,22 @@ def test_a_notebook_can_opt_out_of_fork(tmp_path: Path) -> None:
         first, second = model.execute(), model.execute()
         assert first != second  # a fresh kernel per call
         assert model._engine.stats()["warm_notebooks"][0]["isolation"] == "kernel"
+
+
+def test_failing_setup_is_not_rerun_for_every_call(tmp_path: Path) -> None:
+    path = write_notebook(
+        tmp_path / "flaky.ipynb",
+        "import pathlib\nruns = pathlib.Path('runs.txt')\n"
+        "runs.write_text(runs.read_text() + 'x' if runs.exists() else 'x')\n"
+        "raise RuntimeError('setup is broken')",
+        ("n = 1", ["parameters"]),
+        ("n", ["return"]),
+    )
+    with model_of(path) as model:
+        for _ in range(3):
+            with pytest.raises(ExecutionError) as err:
+                model.execute()
+            assert err.value.cell_index == 0
+        assert (tmp_path / "runs.txt").read_text() == "x"
+        write_notebook(path, "ok = 1", ("n = 1", ["parameters"]), ("n + ok", ["return"]))
+        assert model.execute() == 2  # a fixed notebook runs at once

@@ -439,6 +439,12 @@ def _pss(pid: int, fallback: int) -> int:
 class _Slot:
     warm: WarmNotebook | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # (warm key, error, when): setup that raised is not re-run for every call at once.
+    setup_failure: tuple[str, ExecutionError, float] | None = None
+
+
+# Seconds a setup error is answered from memory before the setup cells are tried again.
+SETUP_RETRY_SECONDS = 5.0
 
 
 class Engine:
@@ -545,6 +551,14 @@ class Engine:
             if warm is not None:
                 await self._retire(warm)
                 slot.warm = None
+            key = warm_key(spec)
+            failure = slot.setup_failure
+            if (
+                failure
+                and failure[0] == key
+                and time.monotonic() - failure[2] < SETUP_RETRY_SECONDS
+            ):
+                raise failure[1]
             cls = ForkWarmNotebook if mode == "fork" else FreshWarmNotebook
             fresh = cls(
                 spec,
@@ -552,7 +566,12 @@ class Engine:
                 kernel_manager_factory=self.kernel_manager_factory,
                 startup_limit=self.startup_limit,
             )
-            await fresh.start()
+            try:
+                await fresh.start()
+            except ExecutionError as exc:
+                slot.setup_failure = (key, exc, time.monotonic())
+                raise
+            slot.setup_failure = None
             slot.warm = fresh
         await self._evict(keep=name)
         return fresh
