@@ -361,6 +361,7 @@ class ForkServer:
                 stream.write = target.write  # type: ignore[method-assign]
                 stream.flush = lambda: None  # type: ignore[method-assign]
         sys.stdout, sys.stderr = capture_out, capture_err
+        self._warm_up()
 
         conn = self._accept()
         os.write(taken_fd, b"t")
@@ -377,6 +378,14 @@ class ForkServer:
         reply["stderr"] = _cut("".join(capture_err.parts) + reply["stderr"] + fd_output[1])
         send_message(conn, reply)
         conn.close()
+
+    def _warm_up(self) -> None:  # pragma: no cover - child
+        """Run the call machinery once on nothing, so the pages it writes are copied now
+        rather than during the call (copy-on-write faults are most of a fork's cost)."""
+        with contextlib.suppress(Exception):
+            cell = {"index": None, "id": None, "source": "None", "return": True}
+            reply = run_request({"cells": [cell]}, {"__builtins__": __builtins__}, self.shell)
+            json.loads(json.dumps(reply, allow_nan=False))
 
     def _accept(self) -> socket.socket:  # pragma: no cover - child
         """Wait for a call; give up if the kernel that forked this child is gone."""

@@ -1,0 +1,228 @@
+"""The example notebooks a newcomer opens first: each model answers as its intro promises."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import nbclient
+import nbformat
+import pytest
+from PIL import Image
+
+from notebook_restified import KernelModel
+from notebook_restified.errors import ExecutionError, InvalidParameters
+
+from .notebooks import descendants
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+MODELS = [
+    "fibonacci.ipynb",
+    "text_repeat.ipynb",
+    "pandas_summary.ipynb",
+    "matplotlib_plot.ipynb",
+    "error_path.ipynb",
+]
+VIEWS = ["view_widgets.ipynb"]
+
+pytestmark = pytest.mark.timeout(180)
+
+ModelOf = Callable[[str], KernelModel]
+
+
+class WidgetSafeClient(nbclient.NotebookClient):
+    """nbclient, waiting for each execute reply in one-second polls.
+
+    For an ipywidgets ``Output`` widget, nbclient sends comm messages on the shell socket
+    while it awaits the cell's reply on that same socket; pyzmq can then miss the reply's
+    wake-up and the cell stalls until its timeout (jupyter/nbclient#312; about one run in
+    ten here). A new poll sees a message already waiting, so polling in slices never stalls.
+    """
+
+    async def async_start_new_kernel_client(self) -> Any:
+        client = await super().async_start_new_kernel_client()
+        get_msg = client.shell_channel.get_msg
+
+        async def get_msg_in_slices(timeout: float | None = None) -> Any:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    return await get_msg(timeout=min(1.0, left))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        client.shell_channel.get_msg = get_msg_in_slices
+        return client
+
+
+@pytest.fixture(scope="module")
+def model_of() -> Iterator[ModelOf]:
+    """One KernelModel per example for the whole module (kernels start once)."""
+    models: dict[str, KernelModel] = {}
+
+    def get(name: str) -> KernelModel:
+        if name not in models:
+            models[name] = KernelModel(EXAMPLES / name)
+        return models[name]
+
+    yield get
+    for model in models.values():
+        model.close()
+
+
+@pytest.mark.parametrize("name", MODELS + VIEWS)
+def test_example_is_saved_clean_and_explains_itself(name: str) -> None:
+    nb = nbformat.read(EXAMPLES / name, as_version=nbformat.NO_CONVERT)
+    nbformat.validate(nb)
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    assert all(cell.get("id") for cell in nb.cells)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
+    intro = nb.cells[0]
+    assert intro.cell_type == "markdown"
+    assert "/restified/" in intro.source
+    if name in MODELS:
+        assert f"/restified/{name}" in intro.source
+
+
+def test_fibonacci(model_of: ModelOf) -> None:
+    model = model_of("fibonacci.ipynb")
+    assert model.execute() == 55
+    value = model.execute(n=20)
+    assert value == 6765
+    assert type(value) is int
+
+
+def test_text_repeat(model_of: ModelOf) -> None:
+    model = model_of("text_repeat.ipynb")
+    params = {p.name: p for p in model.spec.parameters}
+    assert (params["text"].type, params["text"].default) == ("str", "hello")
+    assert params["text"].help == "what to repeat"
+    assert (params["multiplier"].type, params["multiplier"].default) == ("int", 2)
+    assert model.execute() == "hellohello"
+    assert model.execute(text="ab", multiplier=3) == "ababab"
+    assert model.execute(multiplier=0) == ""
+    # The skip cell's preview print never runs in a call.
+    assert "preview" not in model.call().stdout
+
+
+def test_pandas_summary_gives_rows_and_csv(model_of: ModelOf) -> None:
+    model = model_of("pandas_summary.ipynb")
+    result = model.call()
+    assert result.kind == "table"
+    rows = result.value
+    assert isinstance(rows, list)
+    assert len(rows) == 5
+    assert all(list(row) == ["region", "product", "units", "revenue"] for row in rows)
+    assert all(isinstance(row["units"], int) for row in rows)
+    revenues = [row["revenue"] for row in rows]
+    assert revenues == sorted(revenues, reverse=True)
+    assert result.csv is not None
+    lines = result.csv.splitlines()
+    assert lines[0] == "region,product,units,revenue"
+    assert len(lines) == 6
+
+
+def test_pandas_summary_filters_by_region(model_of: ModelOf) -> None:
+    model = model_of("pandas_summary.ipynb")
+    every = model.execute(top=100)
+    assert len(every) == 4 * 5  # 4 regions x 5 products
+    north = model.execute(region="north", top=3)
+    assert len(north) == 3
+    assert {row["region"] for row in north} == {"north"}
+    # The region's best three are exactly its first three rows of the overall ranking.
+    assert north == [row for row in every if row["region"] == "north"][:3]
+    # Same data on every call: each product has one price across regions.
+    prices: dict[str, set[float]] = {}
+    for row in every:
+        prices.setdefault(row["product"], set()).add(round(row["revenue"] / row["units"], 2))
+    assert all(len(p) == 1 for p in prices.values())
+    assert model.execute(region="north", top=3) == north
+
+
+def test_pandas_summary_refuses_bad_input(model_of: ModelOf) -> None:
+    model = model_of("pandas_summary.ipynb")
+    with pytest.raises(ExecutionError) as err:
+        model.execute(region="nowhere")
+    assert err.value.cell_id == "check"
+    assert err.value.ename == "ValueError"
+    assert "north, south, east, west or all" in err.value.evalue
+    with pytest.raises(InvalidParameters) as bad:
+        model.execute(top="five")
+    assert [d["name"] for d in bad.value.details] == ["top"]
+
+
+def test_matplotlib_plot_is_a_png(model_of: ModelOf) -> None:
+    model = model_of("matplotlib_plot.ipynb")
+    result = model.call(points=20, title="Twenty points")
+    assert result.kind == "image"
+    assert result.value is None
+    png = model.execute()
+    assert isinstance(png, bytes)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    assert image.width > image.height > 100
+    assert result.png is not None
+    assert result.png != png  # the parameters reach the chart
+
+
+def test_error_path_success_and_failure(model_of: ModelOf) -> None:
+    model = model_of("error_path.ipynb")
+    assert model.execute() == {"numerator": 10.0, "divisor": 2.0, "quotient": 5.0}
+    with pytest.raises(ExecutionError) as err:
+        model.execute(divisor=0)
+    error = err.value
+    assert error.cell_index == 4
+    assert error.cell_id == "divide"
+    assert error.ename == "ValueError"
+    assert error.evalue.startswith("divisor must not be 0")
+    text = "\n".join(error.traceback)
+    assert "<cell 2>" in text  # the helper that raised
+    assert "in safe_divide" in text
+    assert "\x1b[" not in text
+    # An int is a valid float; the model keeps working after an error.
+    assert model.execute(numerator=10, divisor=4) == {
+        "numerator": 10.0,
+        "divisor": 4.0,
+        "quotient": 2.5,
+    }
+
+
+def test_view_widgets_runs_headless() -> None:
+    before = descendants()
+    nb = nbformat.read(EXAMPLES / "view_widgets.ipynb", as_version=4)
+    client = WidgetSafeClient(
+        nb,
+        kernel_name="python3",
+        timeout=120,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(EXAMPLES)}},
+    )
+    client.execute()
+    outputs = {cell.id: cell.outputs for cell in nb.cells if cell.cell_type == "code"}
+    assert not any(o.output_type == "error" for cell in outputs.values() for o in cell)
+    assert outputs["both"][0]["data"]["text/plain"] == "(55, 55)"
+    form = outputs["form"][0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in form
+    # The form's Output widget shows the last call's answer.
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    shown = [
+        json.dumps(model["state"].get("outputs"))
+        for model in state.values()
+        if model["model_name"] == "OutputModel"
+    ]
+    assert any("fib(10) = 55" in text for text in shown)
+    # The last cell closed the KernelModel: no kernel is left behind.
+    deadline = time.monotonic() + 15
+    while descendants() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert descendants() - before == set()
