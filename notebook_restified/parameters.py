@@ -15,8 +15,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import nbformat
-
 from .errors import InvalidNotebook, InvalidParameters, InvalidRequest
 from .spec import RESERVED, TAG_INJECTED, NotebookSpec, Parameter
 
@@ -28,9 +26,6 @@ __all__ = [
     "injected_cell",
     "render_injected",
 ]
-
-# nbformat's functions carry no annotations; call them through an untyped alias.
-_nbformat: Any = nbformat
 
 
 MAX_DEPTH = 100
@@ -403,12 +398,12 @@ def render_injected(spec: NotebookSpec, values: Mapping[str, Any]) -> str:
     return str(translator.codify(ordered, comment="Parameters"))
 
 
-def injected_cell(spec: NotebookSpec, values: Mapping[str, Any]) -> nbformat.NotebookNode:
+def injected_cell(spec: NotebookSpec, values: Mapping[str, Any]) -> Any:
     """A new code cell (an nbformat ``NotebookNode``) tagged ``injected-parameters``.
 
     Its source is :func:`render_injected`; see there for what is accepted.
     """
-    cell: nbformat.NotebookNode = _nbformat.v4.new_code_cell(
-        source=render_injected(spec, values), metadata={"tags": [TAG_INJECTED]}
-    )
-    return cell
+    from nbformat import v4  # imported here: nbformat is slow to import, rarely needed
+
+    new_code_cell: Any = v4.new_code_cell
+    return new_code_cell(source=render_injected(spec, values), metadata={"tags": [TAG_INJECTED]})

@@ -20,8 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import nbformat
-
 from .errors import InvalidNotebook, NotFound
 
 __all__ = [
@@ -39,8 +37,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# nbformat's functions carry no annotations; call them through an untyped alias.
-_nbformat: Any = nbformat
+
+def _nbf() -> Any:
+    """nbformat, imported when needed: importing it costs seconds (its schema validator
+    pulls in jsonschema's format checkers), and v4 notebooks, nearly all, are plain JSON."""
+    import nbformat
+
+    return nbformat
+
 
 TAG_PARAMETERS = "parameters"
 TAG_SKIP = "skip"
@@ -469,7 +473,7 @@ def _foreign_parameters(
             "the endpoint takes no parameters."
         ]
     try:
-        found = translator.inspect(_nbformat.v4.new_code_cell(source=source))
+        found = translator.inspect(_nbf().v4.new_code_cell(source=source))
     except NotImplementedError:
         return [], [
             f"Papermill cannot read {language} parameters cells, so the endpoint takes no "
@@ -524,13 +528,12 @@ def _ends_with_expression(source: str) -> bool | None:
 def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> Any:
     """The notebook as an nbformat v4 node, leniently (no schema validation)."""
     if isinstance(source, Mapping):
+        if source.get("nbformat", 4) == 4:
+            return source
         try:
-            node = _nbformat.from_dict(dict(source))
-            if node.get("nbformat", 4) != 4:
-                node = _nbformat.convert(node, 4)
+            return _nbf().convert(_nbf().from_dict(dict(source)), 4)
         except Exception as exc:
             raise InvalidNotebook(f"Not a readable notebook: {exc}") from None
-        return node
     path = os.fspath(source)
     try:
         with open(path, encoding="utf-8") as f:
@@ -540,10 +543,12 @@ def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> Any:
     except UnicodeDecodeError:
         raise InvalidNotebook(f"Not a notebook (not UTF-8 text): {path}") from None
     try:
+        data = json.loads(text)
+        if isinstance(data, dict) and data.get("nbformat") == 4:
+            return data
         # reader.reads + convert, not nbformat.reads: that one validates against the schema,
         # which logs errors and warns about missing cell ids in files that run fine.
-        node = _nbformat.reader.reads(text)
-        return _nbformat.convert(node, 4)
+        return _nbf().convert(_nbf().reader.reads(text), 4)
     except Exception as exc:
         raise InvalidNotebook(f"Not a readable notebook: {path}: {exc}") from None
 
