@@ -239,9 +239,10 @@ class ForkWarmNotebook(WarmNotebook):
         async def exchange() -> dict[str, Any]:
             nonlocal pid, writer
             reader, writer = await asyncio.open_unix_connection(socket_path)
-            pid = int((await _read_frame(reader))["pid"])
+            # The request goes out at once; the child's hello (its pid) crosses it.
             body = json.dumps({"cells": cells}, allow_nan=False).encode("utf-8")
             writer.write(len(body).to_bytes(8, "big") + body)
+            pid = int((await _read_frame(reader))["pid"])
             await writer.drain()
             return await _read_frame(reader)
 
