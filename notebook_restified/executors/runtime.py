@@ -283,8 +283,10 @@ class ForkServer:
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.path)
         self.listener.listen(128)
-        self.waiting: dict[int, int] = {}  # pid -> read end of its "taken" pipe
-        self.running: set[int] = set()
+        # pid -> read end of the child's pipe ("t" when taken, EOF when it exits)
+        self.waiting: dict[int, int] = {}
+        self.running: dict[int, int] = {}
+        self._exited: set[int] = set()  # to reap
         self.forked = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="restified-fork", daemon=True)
@@ -299,17 +301,26 @@ class ForkServer:
         return {"waiting": len(self.waiting), "running": len(self.running), "forked": self.forked}
 
     def _serve(self) -> None:
+        # Each child's pipe says "t" when a call takes it, then EOF when it exits. A taken
+        # child is replaced once it has exited, so the fork does not compete with the call
+        # for the CPU; only when no child is left waiting is one forked at once.
         while not self._stop.is_set():
             try:
-                while len(self.waiting) < self.prefork:
+                while len(self.waiting) < self.prefork and (
+                    not self.waiting or not self.running
+                ):
                     self._spawn()
-                ready, _, _ = select.select(list(self.waiting.values()), [], [], 0.5)
-                for pid, fd in list(self.waiting.items()):
-                    if fd in ready:
-                        os.read(fd, 1)  # a byte: taken; nothing: the child died waiting
-                        os.close(fd)
-                        del self.waiting[pid]
-                        self.running.add(pid)
+                fds = {fd: pid for pid, fd in {**self.waiting, **self.running}.items()}
+                ready, _, _ = select.select(list(fds), [], [], 1.0)
+                for fd in ready:
+                    pid = fds[fd]
+                    if os.read(fd, 1) and pid in self.waiting:
+                        self.running[pid] = self.waiting.pop(pid)
+                        continue
+                    os.close(fd)  # EOF: the child exited (after its call, or while waiting)
+                    self.waiting.pop(pid, None)
+                    self.running.pop(pid, None)
+                    self._exited.add(pid)
                 self._reap()
             except Exception:  # keep serving; a transient fork failure must not end it
                 if self._stop.is_set():
@@ -318,12 +329,12 @@ class ForkServer:
                 time.sleep(0.5)
 
     def _reap(self) -> None:
-        for pid in list(self.running):
+        for pid in list(self._exited):
             with contextlib.suppress(ChildProcessError):
                 done, _ = os.waitpid(pid, os.WNOHANG)
                 if not done:
                     continue
-            self.running.discard(pid)
+            self._exited.discard(pid)
 
     def _spawn(self) -> None:
         read_fd, write_fd = os.pipe()
@@ -364,8 +375,7 @@ class ForkServer:
         self._warm_up()
 
         conn = self._accept()
-        os.write(taken_fd, b"t")
-        os.close(taken_fd)
+        os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
         self.listener.close()
         send_message(conn, {"pid": os.getpid()})
         request = recv_message(conn)
