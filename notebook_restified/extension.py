@@ -59,6 +59,12 @@ class RestifiedApp(ExtensionApp):
         help="Notebooks kept warm (a kernel with setup run) at once; the least recently used"
         " is stopped past it.",
     )
+    spare_kernels = Int(
+        1,
+        config=True,
+        help="Blank kernels kept started per kernel name in use, so a new or changed notebook"
+        " waits for its setup cells, not for a kernel start (0: none).",
+    )
     startup_time_limit = Float(
         120.0,
         config=True,
@@ -96,6 +102,7 @@ class RestifiedApp(ExtensionApp):
             startup_limit=self.startup_time_limit,
             isolation=self.isolation,
             max_warm=self.max_warm_notebooks,
+            spare_kernels=self.spare_kernels,
         )
         assert self.serverapp is not None
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)

@@ -561,7 +561,13 @@ async def test_a_save_rewarms_the_notebook_ahead_of_the_next_call(
     jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
 ) -> None:
     assert json.loads((await call(jp_fetch, "fib.ipynb", params={"n": 3})).body) == 2
-    before = set(app.engine.kernel_pids())
+
+    def kernel_of_fib() -> set[int]:
+        notebooks = app.engine.stats()["warm_notebooks"]
+        return {p for w in notebooks if w["path"] == "fib.ipynb" for p in w["kernel_pids"]}
+
+    before = kernel_of_fib()
+    assert before
     model = json.loads((await jp_fetch("api", "contents", "fib.ipynb")).body)
     model["content"]["cells"][0]["source"] = "from functools import lru_cache\nbonus = 100"
     model["content"]["cells"][-1]["source"] = "fib(n) + bonus"
@@ -575,8 +581,8 @@ async def test_a_save_rewarms_the_notebook_ahead_of_the_next_call(
     # The new setup gets its own warm kernel without waiting for a call.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        now = set(app.engine.kernel_pids())
-        if now and not now & before:
+        now = kernel_of_fib()
+        if now and not now & before and not any(alive(pid) for pid in before):
             break
         await asyncio.sleep(0.1)
     assert now

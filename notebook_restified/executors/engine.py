@@ -144,6 +144,78 @@ async def _read_frame(reader: asyncio.StreamReader) -> dict[str, Any]:
     return json.loads(body)  # type: ignore[no-any-return]
 
 
+class KernelSource:
+    """Where warm notebooks get their kernels.
+
+    Python kernels come with the runtime loaded. ``spares`` blank ones per kernel name in
+    use are kept started, so a new or changed notebook pays for its setup cells, not for a
+    kernel start; a spare moves to the notebook's directory when taken.
+    """
+
+    def __init__(
+        self, factory: KernelManagerFactory | None, startup_limit: float, spares: int = 1
+    ) -> None:
+        self.factory = factory
+        self.startup_limit = startup_limit
+        self.spares = max(0, spares)
+        self._spares: dict[str, asyncio.Task[KernelSession]] = {}
+
+    def _new(self, kernel_name: str, cwd: str | None) -> KernelSession:
+        manager = self.factory(kernel_name) if self.factory is not None else None
+        return KernelSession(kernel_name, cwd=cwd, kernel_manager=manager)
+
+    async def _started(self, kernel_name: str, cwd: str | None, python: bool) -> KernelSession:
+        session = self._new(kernel_name, cwd)
+        try:
+            await session.start()
+            if python:
+                await session.install_runtime()
+        except BaseException:
+            await session.shutdown()
+            raise
+        return session
+
+    async def kernel(self, kernel_name: str, cwd: str | None, python: bool) -> KernelSession:
+        """A started kernel for a notebook in ``cwd``."""
+        if not python or not self.spares:
+            return await self._started(kernel_name, cwd, python)
+        spare = self._spares.pop(kernel_name, None)
+        self._spares[kernel_name] = asyncio.ensure_future(self._started(kernel_name, None, True))
+        session = None
+        if spare is not None:
+            with contextlib.suppress(Exception):
+                session = await spare
+        if session is None:
+            return await self._started(kernel_name, cwd, True)
+        try:
+            if cwd:
+                await session.execute(
+                    f"__import__('os').chdir({cwd!r})", timeout=self.startup_limit
+                )
+        except BaseException:
+            await session.shutdown()
+            raise
+        return session
+
+    def pids(self) -> list[int]:
+        """Pids of the spare kernels started so far."""
+        pids = []
+        for task in self._spares.values():
+            if task.done() and not task.cancelled() and task.exception() is None:
+                pid = task.result().pid
+                if pid:
+                    pids.append(pid)
+        return pids
+
+    async def close(self) -> None:
+        """Stop the spare kernels."""
+        spares, self._spares = list(self._spares.values()), {}
+        for task in spares:
+            task.cancel()  # a kernel still starting shuts itself down (see _started)
+            with contextlib.suppress(BaseException):
+                await (await asyncio.shield(task)).shutdown()
+
+
 class WarmNotebook:
     """Kernels kept ready for one version of one notebook."""
 
@@ -152,30 +224,23 @@ class WarmNotebook:
         spec: NotebookSpec,
         *,
         cwd: str | None,
-        kernel_manager_factory: KernelManagerFactory | None,
+        kernels: KernelSource,
         startup_limit: float,
     ) -> None:
         self.spec = spec
         self.key = warm_key(spec)
         self.cwd = cwd
-        self.kernel_manager_factory = kernel_manager_factory
+        self.kernels = kernels
         self.startup_limit = startup_limit
         self.in_flight = 0
         self.last_used = time.monotonic()
 
-    def _session(self) -> KernelSession:
-        manager = None
-        if self.kernel_manager_factory is not None:
-            manager = self.kernel_manager_factory(self.spec.kernel_name)
-        return KernelSession(self.spec.kernel_name, cwd=self.cwd, kernel_manager=manager)
-
     async def _warm_session(self) -> KernelSession:
         """A started kernel that has run the setup and parameters cells."""
-        session = self._session()
+        python = self.spec.language == "python"
+        session = await self.kernels.kernel(self.spec.kernel_name, self.cwd, python)
         try:
-            await session.start()
-            if self.spec.language == "python":
-                await session.install_runtime()
+            if python:
                 reply = await session.run_in_kernel(
                     {"cells": setup_cells(self.spec), "capture": False},
                     timeout=self.startup_limit,
@@ -465,6 +530,7 @@ class Engine:
         startup_limit: float = 120.0,
         isolation: str = "fork",
         max_warm: int = 8,
+        spare_kernels: int = 1,
         kernel_manager_factory: KernelManagerFactory | None = None,
     ) -> None:
         if isolation not in ISOLATION_MODES:
@@ -475,12 +541,13 @@ class Engine:
         self.startup_limit = startup_limit
         self.isolation = isolation
         self.max_warm = max(1, max_warm)
-        self.kernel_manager_factory = kernel_manager_factory
+        self.kernels = KernelSource(kernel_manager_factory, startup_limit, spare_kernels)
         self._slots: dict[str, _Slot] = {}
         self._running = 0
         self._waiting = 0
         self._turn = asyncio.Condition()
         self._retired: set[WarmNotebook] = set()
+        self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def call(
@@ -511,7 +578,7 @@ class Engine:
                 warm.last_used = time.monotonic()
                 if warm in self._retired and warm.in_flight == 0:
                     self._retired.discard(warm)
-                    await warm.close()
+                    self._close_later(warm)
         finally:
             await self._leave()
 
@@ -549,9 +616,8 @@ class Engine:
                 ):
                     warm.spec = spec
                     return warm
-            if warm is not None:
-                await self._retire(warm)
-                slot.warm = None
+            # The old version (if any) keeps its kernel until the new one is ready.
+            stale, slot.warm = warm, None
             key = warm_key(spec)
             failure = slot.setup_failure
             if (
@@ -559,12 +625,14 @@ class Engine:
                 and failure[0] == key
                 and time.monotonic() - failure[2] < SETUP_RETRY_SECONDS
             ):
+                if stale is not None:
+                    await self._retire(stale)
                 raise failure[1]
             cls = ForkWarmNotebook if mode == "fork" else FreshWarmNotebook
             fresh = cls(
                 spec,
                 cwd=cwd,
-                kernel_manager_factory=self.kernel_manager_factory,
+                kernels=self.kernels,
                 startup_limit=self.startup_limit,
             )
             try:
@@ -572,6 +640,9 @@ class Engine:
             except ExecutionError as exc:
                 slot.setup_failure = (key, exc, time.monotonic())
                 raise
+            finally:
+                if stale is not None:
+                    await self._retire(stale)
             slot.setup_failure = None
             slot.warm = fresh
         await self._evict(keep=name)
@@ -581,7 +652,13 @@ class Engine:
         if warm.in_flight:
             self._retired.add(warm)  # closed when its last call ends
         else:
-            await warm.close()
+            self._close_later(warm)
+
+    def _close_later(self, warm: WarmNotebook) -> None:
+        """Close in the background: no call waits for an old kernel to shut down."""
+        task = asyncio.ensure_future(warm.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _evict(self, keep: str) -> None:
         warm_slots = [(n, s) for n, s in self._slots.items() if s.warm is not None and n != keep]
@@ -619,6 +696,7 @@ class Engine:
         """Pool occupancy and memory, for the status route."""
         warm = {n: s.warm for n, s in self._slots.items() if s.warm is not None}
         memory = {name: process_tree_rss(w.kernel_pids()) for name, w in sorted(warm.items())}
+        spare_memory = process_tree_rss(self.kernels.pids())
         return {
             "running": self._running,
             "waiting": self._waiting,
@@ -626,18 +704,27 @@ class Engine:
             "queue_size": self.queue_size,
             "max_warm_notebooks": self.max_warm,
             "warm_notebooks": [
-                {"path": name, "isolation": _mode(w), "memory_bytes": memory[name]}
+                {
+                    "path": name,
+                    "isolation": _mode(w),
+                    "memory_bytes": memory[name],
+                    "kernel_pids": w.kernel_pids(),
+                }
                 for name, w in sorted(warm.items())
             ],
-            "memory_bytes": sum(v for v in memory.values() if v is not None)
-            if any(v is not None for v in memory.values())
-            else None,
+            "spare_kernels": {
+                "pids": self.kernels.pids(),
+                "memory_bytes": spare_memory,
+            },
+            "memory_bytes": None
+            if spare_memory is None
+            else spare_memory + sum(v or 0 for v in memory.values()),
             "kernel_pids": self.kernel_pids(),
         }
 
     def kernel_pids(self) -> list[int]:
-        """Pids of every kernel process the engine holds."""
-        pids: list[int] = []
+        """Pids of every kernel process the engine holds (spares included)."""
+        pids: list[int] = list(self.kernels.pids())
         for slot in self._slots.values():
             if slot.warm is not None:
                 pids.extend(slot.warm.kernel_pids())
@@ -655,6 +742,8 @@ class Engine:
         for warm in list(self._retired):
             await warm.close()
         self._retired.clear()
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        await self.kernels.close()
 
 
 __all__ = ["CallResult", "Engine", "runtime"]

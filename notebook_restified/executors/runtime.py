@@ -306,9 +306,7 @@ class ForkServer:
         # for the CPU; only when no child is left waiting is one forked at once.
         while not self._stop.is_set():
             try:
-                while len(self.waiting) < self.prefork and (
-                    not self.waiting or not self.running
-                ):
+                while len(self.waiting) < self.prefork and (not self.waiting or not self.running):
                     self._spawn()
                 fds = {fd: pid for pid, fd in {**self.waiting, **self.running}.items()}
                 ready, _, _ = select.select(list(fds), [], [], 1.0)
