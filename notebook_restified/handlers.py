@@ -175,6 +175,12 @@ def negotiate(accept: str | None, offered: list[str]) -> str | None:
     return best[2] if best else None
 
 
+def _cache_buster(name: str, values: list[bytes]) -> bool:
+    """``?1700000000000``: a bare number some clients (JupyterLab's own requests) append to
+    defeat caches. No parameter can be named so (names are identifiers)."""
+    return name.isdigit() and values in ([b""], [])
+
+
 OFFERS = {
     "json": ["application/json"],
     "table": ["application/json", "text/csv"],
@@ -272,7 +278,7 @@ class CallHandler(RestifiedHandler):
         return {
             name: [v.decode("utf-8", "replace") for v in values]
             for name, values in self.request.query_arguments.items()
-            if name not in RESERVED
+            if name not in RESERVED and not _cache_buster(name, values)
         }
 
     def _body_values(self) -> tuple[str, Any]:

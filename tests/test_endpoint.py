@@ -589,3 +589,18 @@ async def test_a_save_rewarms_the_notebook_ahead_of_the_next_call(
     assert not now & before
     assert not any(alive(pid) for pid in before)
     assert json.loads((await call(jp_fetch, "fib.ipynb", params={"n": 3})).body) == 102
+
+
+async def test_a_cache_busting_number_is_ignored(
+    jp_fetch: Fetch,
+    notebooks: Path,
+    http_server_client: Any,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
+) -> None:
+    response = await http_server_client.fetch(
+        f"{jp_base_url}restified/fib.ipynb?n=6&1732250000000", headers=jp_auth_header
+    )
+    assert json.loads(response.body) == 8
+    code, error, _ = await error_of(jp_fetch, "fib.ipynb", params={"1732250000000": "5"})
+    assert (code, error["type"]) == (422, "invalid_parameters")
