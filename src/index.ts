@@ -3,25 +3,38 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
+import { trackBadges } from './badges';
+import { addCommands } from './commands';
+import { EndpointModel } from './model';
 import { RestifiedPanel } from './widgets/panel';
 
 /**
- * Wires the endpoint panel into JupyterLab's right sidebar.
+ * Wires the endpoint panel into JupyterLab's right sidebar, with its commands
+ * and the badges on tagged cells.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'notebook-restified:plugin',
   description: 'Turn a tagged notebook into an HTTP endpoint.',
   autoStart: true,
   requires: [INotebookTracker, ILabShell],
+  optional: [ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    labShell: ILabShell
+    labShell: ILabShell,
+    palette: ICommandPalette | null
   ) => {
-    const panel = new RestifiedPanel(tracker);
+    const model = new EndpointModel(tracker, labShell);
+    const panel = new RestifiedPanel(model, app.commands);
     labShell.add(panel, 'right', { rank: 600 });
+    addCommands(app, tracker, model, {
+      palette,
+      openPanel: () => labShell.activateById(panel.id)
+    });
+    trackBadges(tracker);
   }
 };
 

@@ -14,3 +14,9 @@ configure_jupyter_server(c)
 
 # The test machines (and many CI containers) run as root.
 c.ServerApp.allow_root = True
+
+# Endpoint keys made by the tests live and die with this server.
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+c.RestifiedApp.keys_file = os.path.join(tempfile.mkdtemp(prefix="restified-keys-"), "keys.json")

@@ -1,0 +1,218 @@
+/**
+ * The extension's commands: the three tag toggles, copy the endpoint URL,
+ * open the panel; in the palette, the cell context menu and, for the tags,
+ * on the keyboard (command mode).
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { Menu } from '@lumino/widgets';
+
+import { IAppliedTagChange, revertTagChange, toggleTag } from './actions';
+import { restifiedIcon } from './icons';
+import { EndpointModel } from './model';
+import {
+  describePlan,
+  ENDPOINT_TAGS,
+  EndpointTag,
+  readTags,
+  TAG_INFO
+} from './tags';
+
+export namespace CommandIDs {
+  export const toggleParameters = 'restified:toggle-parameters';
+  export const toggleSkip = 'restified:toggle-skip';
+  export const toggleReturn = 'restified:toggle-return';
+  export const copyUrl = 'restified:copy-url';
+  export const openPanel = 'restified:open-panel';
+}
+
+/**
+ * The toggle command of each tag.
+ */
+export const TOGGLE_COMMAND: Record<EndpointTag, string> = {
+  parameters: CommandIDs.toggleParameters,
+  skip: CommandIDs.toggleSkip,
+  return: CommandIDs.toggleReturn
+};
+
+/**
+ * The palette's category for every command.
+ */
+export const COMMAND_CATEGORY = 'Notebook Endpoint';
+
+/**
+ * Command-mode shortcuts of the tag toggles (none of them is a JupyterLab
+ * default).
+ */
+export const TAG_SHORTCUT: Record<EndpointTag, string> = {
+  parameters: 'Alt P',
+  skip: 'Alt S',
+  return: 'Alt R'
+};
+
+/**
+ * Where notebook command-mode shortcuts apply (as in JupyterLab's own).
+ */
+const COMMAND_MODE_SELECTOR =
+  '.jp-Notebook.jp-mod-commandMode:not(.jp-mod-readWrite) :focus';
+
+/**
+ * Arguments every command takes. `origin: 'panel'` when the panel runs it:
+ * the panel then says what happened itself, no notification.
+ */
+interface ICommandArgs {
+  origin?: string;
+  isPalette?: boolean;
+}
+
+/**
+ * Add the commands, their palette and context-menu entries, and the tag
+ * shortcuts.
+ */
+export function addCommands(
+  app: JupyterFrontEnd,
+  tracker: INotebookTracker,
+  model: EndpointModel,
+  options: { openPanel: () => void; palette: ICommandPalette | null }
+): void {
+  const { commands } = app;
+
+  const activeCellTags = (): string[] | null => {
+    const cell = tracker.currentWidget?.content.activeCell;
+    return cell ? readTags(cell.model.getMetadata('tags')) : null;
+  };
+
+  for (const tag of ENDPOINT_TAGS) {
+    const info = TAG_INFO[tag];
+    commands.addCommand(TOGGLE_COMMAND[tag], {
+      label: args =>
+        (args as ICommandArgs).isPalette
+          ? `Toggle ${info.label} Tag of the Active Cell`
+          : `${info.label} Cell`,
+      caption: info.description,
+      isToggled: () => activeCellTags()?.includes(tag) ?? false,
+      isEnabled: () => {
+        const cell = tracker.currentWidget?.content.activeCell;
+        if (!cell) {
+          return false;
+        }
+        // Only code cells run; an ignored tag on another cell may be removed.
+        return (
+          cell.model.type === 'code' ||
+          readTags(cell.model.getMetadata('tags')).includes(tag)
+        );
+      },
+      execute: args => {
+        const panel = tracker.currentWidget;
+        if (!panel) {
+          return null;
+        }
+        const change = toggleTag(panel, tag);
+        if (change && (args as ICommandArgs).origin !== 'panel') {
+          notifyChange(change, () => revertTagChange(panel, change));
+        }
+        return change;
+      }
+    });
+  }
+
+  commands.addCommand(CommandIDs.copyUrl, {
+    label: 'Copy Endpoint URL',
+    caption: "Copy the URL of the active notebook's HTTP endpoint",
+    isEnabled: () => model.url !== null,
+    execute: args => {
+      const url = model.url;
+      if (url === null) {
+        return null;
+      }
+      Clipboard.copyToSystem(url);
+      if ((args as ICommandArgs).origin !== 'panel') {
+        Notification.success(`Copied the endpoint URL: ${url}`, {
+          autoClose: 3000
+        });
+      }
+      return url;
+    }
+  });
+
+  commands.addCommand(CommandIDs.openPanel, {
+    label: 'Open Endpoint Panel',
+    caption: 'Show the notebook endpoint panel in the right sidebar',
+    icon: args =>
+      (args as ICommandArgs).isPalette ? undefined : restifiedIcon,
+    execute: () => options.openPanel()
+  });
+
+  const all = [
+    ...ENDPOINT_TAGS.map(t => TOGGLE_COMMAND[t]),
+    CommandIDs.copyUrl
+  ];
+  model.changed.connect(() => {
+    for (const id of all) {
+      commands.notifyCommandChanged(id);
+    }
+  });
+
+  // Palette.
+  if (options.palette) {
+    for (const command of [...all, CommandIDs.openPanel]) {
+      options.palette.addItem({
+        command,
+        category: COMMAND_CATEGORY,
+        args: { isPalette: true }
+      });
+    }
+  }
+
+  // Cell context menu: one submenu with everything.
+  const submenu = new Menu({ commands });
+  submenu.title.label = COMMAND_CATEGORY;
+  submenu.title.icon = restifiedIcon;
+  submenu.id = 'jp-restified-cell-menu';
+  for (const tag of ENDPOINT_TAGS) {
+    submenu.addItem({ command: TOGGLE_COMMAND[tag] });
+  }
+  submenu.addItem({ type: 'separator' });
+  submenu.addItem({ command: CommandIDs.copyUrl });
+  submenu.addItem({ command: CommandIDs.openPanel });
+  app.contextMenu.addItem({
+    type: 'submenu',
+    submenu,
+    selector: '.jp-Notebook .jp-Cell',
+    rank: 11
+  });
+
+  // Keyboard, in command mode.
+  for (const tag of ENDPOINT_TAGS) {
+    commands.addKeyBinding({
+      command: TOGGLE_COMMAND[tag],
+      keys: [TAG_SHORTCUT[tag]],
+      selector: COMMAND_MODE_SELECTOR
+    });
+  }
+}
+
+/**
+ * "Alt+P" (or "⌥P" on a Mac): a shortcut as JupyterLab shows it.
+ */
+export function formatShortcut(tag: EndpointTag): string {
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform);
+  const [modifier, key] = TAG_SHORTCUT[tag].split(' ');
+  return mac ? `\u2325${key}` : `${modifier}+${key}`;
+}
+
+/**
+ * Say what a toggle did beyond the toggle itself (a moved tag, a replaced
+ * one), with an Undo action.
+ */
+function notifyChange(change: IAppliedTagChange, undo: () => void): void {
+  const message = describePlan(change.plan);
+  if (message === null) {
+    return;
+  }
+  Notification.info(message, {
+    autoClose: 6000,
+    actions: [{ label: 'Undo', caption: 'Put the tags back', callback: undo }]
+  });
+}

@@ -1,0 +1,300 @@
+/**
+ * The endpoint as the saved notebook makes it: URL, parameters, warnings,
+ * snippets, OpenAPI document.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { launchIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { CommandIDs } from '../commands';
+import { formatDefault } from '../form';
+import { EndpointModel } from '../model';
+import { openapiUrl } from '../request';
+import {
+  buildSnippets,
+  CREDENTIAL_PLACEHOLDER,
+  exampleValues,
+  SnippetLanguage
+} from '../snippets';
+import { IEndpointSpec } from '../tokens';
+import { Callout, CellList, cellsInMessage, CopyButton } from './common';
+
+export function Preview(props: {
+  model: EndpointModel;
+  commands: JupyterFrontEnd['commands'];
+}): JSX.Element {
+  const { model, commands } = props;
+  const spec = model.spec;
+  const error = model.specError;
+  const url = model.url ?? '';
+  const goTo = (i: number) => void model.goToCell(i);
+
+  return (
+    <div className="jp-RestifiedPanel-preview">
+      <Warnings model={model} />
+      <div className="jp-RestifiedPanel-field">
+        <span className="jp-RestifiedPanel-label" id="jp-restified-url-label">
+          URL
+        </span>
+        <div className="jp-RestifiedPanel-urlRow">
+          <code
+            className="jp-RestifiedPanel-url"
+            aria-labelledby="jp-restified-url-label"
+          >
+            {url}
+          </code>
+          <CopyButton
+            label="Copy endpoint URL"
+            onCopy={() =>
+              commands.execute(CommandIDs.copyUrl, { origin: 'panel' })
+            }
+          />
+        </div>
+      </div>
+      {error ? (
+        <Callout kind="error" className="jp-RestifiedPanel-specError">
+          <SpecErrorText model={model} />
+          {error.cells.length > 0 ? (
+            <div className="jp-RestifiedPanel-calloutActions">
+              Go to <CellList cells={error.cells} onGo={goTo} />
+            </div>
+          ) : null}
+        </Callout>
+      ) : null}
+      {spec ? (
+        <>
+          <Parameters spec={spec} />
+          <Snippets spec={spec} />
+          <a
+            className="jp-RestifiedPanel-link jp-RestifiedPanel-openapi"
+            href={openapiUrl(spec.path)}
+            target="_blank"
+            rel="noopener noreferrer"
+          >
+            OpenAPI document
+            <launchIcon.react
+              tag="span"
+              className="jp-RestifiedPanel-buttonIcon"
+            />
+            <span className="jp-RestifiedPanel-srOnly"> (opens a new tab)</span>
+          </a>
+        </>
+      ) : model.specState === 'loading' ? (
+        <p className="jp-RestifiedPanel-empty">Reading the saved notebook…</p>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * Why the endpoint is not what the notebook shows.
+ */
+function Warnings(props: { model: EndpointModel }): JSX.Element {
+  const { model } = props;
+  const spec = model.spec;
+  const goTo = (i: number) => void model.goToCell(i);
+  return (
+    <div className="jp-RestifiedPanel-warnings">
+      {model.dirty ? (
+        <Callout kind="warning" className="jp-RestifiedPanel-unsaved">
+          Unsaved changes: the endpoint runs the saved version; save to update
+          it.
+          <div className="jp-RestifiedPanel-calloutActions">
+            <button
+              type="button"
+              className="jp-RestifiedPanel-button"
+              onClick={() => void model.save()}
+            >
+              Save notebook
+            </button>
+          </div>
+        </Callout>
+      ) : null}
+      {spec?.warnings.map(warning => {
+        const cells = cellsInMessage(warning).filter(
+          i => i < model.cells.length
+        );
+        return (
+          <Callout
+            key={warning}
+            kind="warning"
+            className="jp-RestifiedPanel-specWarning"
+          >
+            {warning}
+            {cells.length > 0 ? (
+              <div className="jp-RestifiedPanel-calloutActions">
+                Go to <CellList cells={cells} onGo={goTo} />
+              </div>
+            ) : null}
+          </Callout>
+        );
+      })}
+    </div>
+  );
+}
+
+function SpecErrorText(props: { model: EndpointModel }): JSX.Element {
+  const error = props.model.specError;
+  if (!error) {
+    return <></>;
+  }
+  if (error.type === 'invalid_notebook') {
+    return (
+      <>
+        The saved tags make no endpoint: {error.message}
+        {props.model.dirty ? ' (Save to check your changes.)' : ''}
+      </>
+    );
+  }
+  if (error.status === 404) {
+    return <>The notebook is not saved on the server yet: save it first.</>;
+  }
+  if (error.status === 0) {
+    return <>The server could not be reached: {error.message}</>;
+  }
+  return <>{error.message}</>;
+}
+
+/**
+ * The parameters table: name, type, default, help.
+ */
+function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
+  const { parameters } = props.spec;
+  return (
+    <div className="jp-RestifiedPanel-field">
+      <span className="jp-RestifiedPanel-label" id="jp-restified-params-label">
+        Parameters
+      </span>
+      {parameters.length === 0 ? (
+        <p className="jp-RestifiedPanel-empty">
+          None: the endpoint takes no inputs.
+        </p>
+      ) : (
+        <table
+          className="jp-RestifiedPanel-table jp-RestifiedPanel-params"
+          aria-labelledby="jp-restified-params-label"
+        >
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Type</th>
+              <th scope="col">Default</th>
+            </tr>
+          </thead>
+          <tbody>
+            {parameters.map(parameter => (
+              <React.Fragment key={parameter.name}>
+                <tr
+                  className={`jp-RestifiedPanel-paramRow${parameter.help ? ' jp-mod-withHelp' : ''}`}
+                >
+                  <td>
+                    <code>{parameter.name}</code>
+                  </td>
+                  <td>
+                    <span className="jp-RestifiedPanel-type">
+                      {parameter.type}
+                    </span>
+                  </td>
+                  <td>
+                    <code className="jp-RestifiedPanel-default">
+                      {formatDefault(parameter.default)}
+                    </code>
+                  </td>
+                </tr>
+                {parameter.help ? (
+                  <tr className="jp-RestifiedPanel-helpRow">
+                    <td colSpan={3} className="jp-RestifiedPanel-help">
+                      {parameter.help}
+                    </td>
+                  </tr>
+                ) : null}
+              </React.Fragment>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+/**
+ * curl / Python / JavaScript, as tabs (arrow keys move between them).
+ */
+function Snippets(props: { spec: IEndpointSpec }): JSX.Element {
+  const { spec } = props;
+  const [language, setLanguage] = React.useState<SnippetLanguage>('curl');
+  const snippets = buildSnippets(spec.url, exampleValues(spec.parameters));
+  const current = snippets.find(s => s.language === language) ?? snippets[0];
+  const tabs = React.useRef<(HTMLButtonElement | null)[]>([]);
+
+  const onKeyDown = (event: React.KeyboardEvent, i: number): void => {
+    const step =
+      event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+    if (step === 0) {
+      return;
+    }
+    event.preventDefault();
+    const next = (i + step + snippets.length) % snippets.length;
+    setLanguage(snippets[next].language);
+    tabs.current[next]?.focus();
+  };
+
+  return (
+    <div className="jp-RestifiedPanel-field jp-RestifiedPanel-snippets">
+      <span className="jp-RestifiedPanel-label">Call it</span>
+      <div className="jp-RestifiedPanel-tabsRow">
+        <div
+          className="jp-RestifiedPanel-tabs"
+          role="tablist"
+          aria-label="Code to call the endpoint"
+        >
+          {snippets.map((snippet, i) => {
+            const selected = snippet.language === current.language;
+            return (
+              <button
+                key={snippet.language}
+                ref={node => {
+                  tabs.current[i] = node;
+                }}
+                type="button"
+                role="tab"
+                id={`jp-restified-snippet-tab-${snippet.language}`}
+                aria-selected={selected}
+                aria-controls="jp-restified-snippet"
+                tabIndex={selected ? 0 : -1}
+                className="jp-RestifiedPanel-tab"
+                onClick={() => setLanguage(snippet.language)}
+                onKeyDown={event => onKeyDown(event, i)}
+              >
+                {snippet.label}
+              </button>
+            );
+          })}
+        </div>
+        <CopyButton
+          label={`Copy the ${current.label} snippet`}
+          text={current.code}
+          className="jp-RestifiedPanel-codeCopy"
+        />
+      </div>
+      <div
+        className="jp-RestifiedPanel-codeBlock"
+        role="tabpanel"
+        id="jp-restified-snippet"
+        aria-labelledby={`jp-restified-snippet-tab-${current.language}`}
+      >
+        <pre
+          className="jp-RestifiedPanel-code"
+          data-language={current.language}
+          tabIndex={0}
+        >
+          {current.code}
+        </pre>
+      </div>
+      <p className="jp-RestifiedPanel-hint">
+        Replace <code>{CREDENTIAL_PLACEHOLDER}</code> with your server token, or
+        with a key from <em>Share</em> below.
+      </p>
+    </div>
+  );
+}

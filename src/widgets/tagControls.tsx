@@ -1,0 +1,182 @@
+/**
+ * Tag toggles for the active cell, and where the endpoint's tags are.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import * as React from 'react';
+
+import { IAppliedTagChange, revertTagChange } from '../actions';
+import { formatShortcut, TOGGLE_COMMAND } from '../commands';
+import { EndpointModel } from '../model';
+import {
+  describePlan,
+  ENDPOINT_TAGS,
+  endpointTags,
+  EndpointTag,
+  TAG_INFO
+} from '../tags';
+import { Callout, CellList } from './common';
+
+/**
+ * What the last toggle made from the panel did, when there is more to say
+ * than the toggle itself.
+ */
+interface ILastChange {
+  text: string;
+  change: IAppliedTagChange;
+  path: string;
+}
+
+export function TagControls(props: {
+  model: EndpointModel;
+  commands: JupyterFrontEnd['commands'];
+}): JSX.Element {
+  const { model, commands } = props;
+  const [last, setLast] = React.useState<ILastChange | null>(null);
+  const index = model.activeCellIndex;
+  const cell = model.activeCell;
+  const path = model.path ?? '';
+  const summary = model.summary;
+  const tags = cell ? endpointTags(cell.tags) : [];
+  const isCode = cell?.type === 'code';
+  const goTo = (i: number) => void model.goToCell(i);
+
+  // A message is about the cell it was made on: forget it elsewhere.
+  const shown =
+    last && last.path === path && last.change.plan.index === index
+      ? last
+      : null;
+
+  const toggle = async (tag: EndpointTag): Promise<void> => {
+    const change = (await commands.execute(TOGGLE_COMMAND[tag], {
+      origin: 'panel'
+    })) as IAppliedTagChange | null;
+    const text = change ? describePlan(change.plan) : null;
+    setLast(change && text ? { text, change, path } : null);
+  };
+
+  const undo = (): void => {
+    const notebook = model.notebook;
+    if (shown && notebook) {
+      revertTagChange(notebook, shown.change);
+    }
+    setLast(null);
+  };
+
+  const untagged =
+    summary.parameters.length === 0 &&
+    summary.return.length === 0 &&
+    summary.skip.length === 0;
+
+  let hint: string;
+  if (!cell) {
+    hint = 'Select a cell in the notebook to tag it.';
+  } else if (tags.length === 1) {
+    hint = TAG_INFO[tags[0]].description;
+  } else if (!isCode) {
+    hint = `This is a ${cell.type} cell: only code cells run in the endpoint.`;
+  } else {
+    hint = 'An ordinary cell: it runs on every call, in order.';
+  }
+
+  return (
+    <div className="jp-RestifiedPanel-tags">
+      {untagged ? (
+        <Callout kind="info" className="jp-RestifiedPanel-start">
+          Make this notebook an HTTP endpoint: select the cell that sets the
+          inputs and press <strong>Parameters</strong>, select the cell that
+          computes the answer and press <strong>Return</strong>, then save.
+        </Callout>
+      ) : null}
+      <div className="jp-RestifiedPanel-cellLabel" id="jp-restified-cell-label">
+        {cell ? (
+          <>
+            Active cell <strong>{index}</strong>
+            <span className="jp-RestifiedPanel-muted"> · {cell.type}</span>
+          </>
+        ) : (
+          'No active cell'
+        )}
+      </div>
+      <div
+        className="jp-RestifiedPanel-toggles"
+        role="group"
+        aria-labelledby="jp-restified-cell-label"
+        aria-describedby="jp-restified-cell-hint"
+      >
+        {ENDPOINT_TAGS.map(tag => {
+          const pressed = tags.includes(tag);
+          return (
+            <button
+              key={tag}
+              type="button"
+              className={`jp-RestifiedPanel-toggle jp-mod-${tag}`}
+              aria-pressed={pressed}
+              disabled={!cell || (!isCode && !pressed)}
+              title={`${TAG_INFO[tag].description} (${formatShortcut(tag)})`}
+              onClick={() => void toggle(tag)}
+            >
+              {TAG_INFO[tag].label}
+            </button>
+          );
+        })}
+      </div>
+      <p className="jp-RestifiedPanel-hint" id="jp-restified-cell-hint">
+        {hint}
+      </p>
+      <div aria-live="polite">
+        {shown ? (
+          <div className="jp-RestifiedPanel-message">
+            <span className="jp-RestifiedPanel-messageText">{shown.text}</span>{' '}
+            <button
+              type="button"
+              className="jp-RestifiedPanel-link"
+              onClick={undo}
+            >
+              Undo
+            </button>
+          </div>
+        ) : null}
+      </div>
+      <dl className="jp-RestifiedPanel-overview">
+        <dt>Inputs</dt>
+        <dd>
+          {summary.parameters.length > 0 ? (
+            <CellList cells={summary.parameters} onGo={goTo} />
+          ) : (
+            <span className="jp-RestifiedPanel-muted">
+              none: the endpoint takes no inputs
+            </span>
+          )}
+        </dd>
+        <dt>Result</dt>
+        <dd>
+          {summary.return.length > 0 ? (
+            <CellList cells={summary.return} onGo={goTo} />
+          ) : (
+            <span className="jp-RestifiedPanel-muted">
+              none yet: the answer will be null
+            </span>
+          )}
+        </dd>
+        <dt>Skipped</dt>
+        <dd>
+          {summary.skip.length > 0 ? (
+            <CellList cells={summary.skip} onGo={goTo} />
+          ) : (
+            <span className="jp-RestifiedPanel-muted">none</span>
+          )}
+        </dd>
+      </dl>
+      {summary.problems.map(problem => (
+        <Callout
+          key={problem.message}
+          kind={problem.severity}
+          className="jp-RestifiedPanel-tagProblem"
+        >
+          {problem.message} Go to <CellList cells={problem.cells} onGo={goTo} />
+          .
+        </Callout>
+      ))}
+    </div>
+  );
+}

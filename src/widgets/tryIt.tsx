@@ -1,0 +1,410 @@
+/**
+ * Try-it: a form made from the typed parameters, Send through the real
+ * endpoint, and the answer (JSON, image, text, or the error).
+ */
+import * as React from 'react';
+
+import { fieldKind, IFieldInput, initialInput, readForm } from '../form';
+import { EndpointModel } from '../model';
+import { callEndpoint, IEndpointResponse } from '../request';
+import { IParameter } from '../tokens';
+import { Callout, CellButton, CellList } from './common';
+
+type Inputs = Record<string, IFieldInput>;
+
+function initialInputs(parameters: readonly IParameter[]): Inputs {
+  const inputs: Inputs = {};
+  for (const parameter of parameters) {
+    inputs[parameter.name] = initialInput(parameter);
+  }
+  return inputs;
+}
+
+export function TryIt(props: { model: EndpointModel }): JSX.Element {
+  const { model } = props;
+  const spec = model.spec;
+  const parameters = React.useMemo(() => spec?.parameters ?? [], [spec]);
+  // The form starts over only when the declared parameters change.
+  const signature = JSON.stringify(
+    parameters.map(p => [p.name, p.type, p.default])
+  );
+  const [inputs, setInputs] = React.useState<Inputs>(() =>
+    initialInputs(parameters)
+  );
+  const [formFor, setFormFor] = React.useState(signature);
+  const [running, setRunning] = React.useState(false);
+  const [response, setResponse] = React.useState<IEndpointResponse | null>(
+    null
+  );
+  const [failure, setFailure] = React.useState<string | null>(null);
+  const abort = React.useRef<AbortController | null>(null);
+
+  if (formFor !== signature) {
+    setFormFor(signature);
+    setInputs(initialInputs(parameters));
+  }
+
+  React.useEffect(() => () => abort.current?.abort(), []);
+
+  const path = model.path;
+  if (!spec || !path) {
+    return (
+      <p className="jp-RestifiedPanel-empty">
+        {model.specState === 'loading'
+          ? 'Reading the saved notebook…'
+          : 'Fix the endpoint above to try it.'}
+      </p>
+    );
+  }
+
+  const { values, problems } = readForm(parameters, inputs);
+  const invalid = Object.keys(problems).length > 0;
+  const serverProblems: Record<string, string> = {};
+  if (response?.error?.type === 'invalid_parameters') {
+    for (const detail of response.error.details ?? []) {
+      serverProblems[detail.name] = detail.problem;
+    }
+  }
+
+  const update = (name: string, change: Partial<IFieldInput>): void => {
+    setInputs(previous => ({
+      ...previous,
+      [name]: { ...previous[name], ...change, touched: true }
+    }));
+  };
+
+  const send = async (): Promise<void> => {
+    if (invalid || running) {
+      return;
+    }
+    const controller = new AbortController();
+    abort.current = controller;
+    setRunning(true);
+    setFailure(null);
+    try {
+      const answer = await callEndpoint(path, {
+        values,
+        signal: controller.signal
+      });
+      setResponse(answer);
+    } catch (error) {
+      setResponse(null);
+      setFailure(
+        (error as Error).name === 'AbortError'
+          ? 'Cancelled.'
+          : (error as Error).message
+      );
+    } finally {
+      abort.current = null;
+      setRunning(false);
+    }
+  };
+
+  return (
+    <div className="jp-RestifiedPanel-tryIt">
+      <form
+        className="jp-RestifiedPanel-form"
+        aria-label="Try the endpoint"
+        noValidate
+        onSubmit={event => {
+          event.preventDefault();
+          void send();
+        }}
+      >
+        {parameters.length === 0 ? (
+          <p className="jp-RestifiedPanel-empty">No parameters to fill in.</p>
+        ) : null}
+        {parameters.map(parameter => (
+          <Field
+            key={parameter.name}
+            parameter={parameter}
+            input={inputs[parameter.name] ?? initialInput(parameter)}
+            problem={problems[parameter.name] ?? serverProblems[parameter.name]}
+            onChange={change => update(parameter.name, change)}
+            onSubmit={() => void send()}
+          />
+        ))}
+        {model.dirty ? (
+          <p className="jp-RestifiedPanel-hint">
+            Unsaved changes are not in the call: it runs the saved notebook.
+          </p>
+        ) : null}
+        <div className="jp-RestifiedPanel-actions">
+          <button
+            type="submit"
+            className="jp-RestifiedPanel-button jp-mod-accept jp-RestifiedPanel-send"
+            disabled={invalid || running}
+            aria-describedby={invalid ? 'jp-restified-form-invalid' : undefined}
+          >
+            {running ? 'Running…' : 'Send'}
+          </button>
+          {running ? (
+            <button
+              type="button"
+              className="jp-RestifiedPanel-button"
+              onClick={() => abort.current?.abort()}
+            >
+              Cancel
+            </button>
+          ) : null}
+          {invalid ? (
+            <span
+              className="jp-RestifiedPanel-muted"
+              id="jp-restified-form-invalid"
+            >
+              Fix the marked field to send.
+            </span>
+          ) : null}
+        </div>
+      </form>
+      <div aria-live="polite" aria-busy={running}>
+        {failure ? <Callout kind="error">{failure}</Callout> : null}
+        {response && !running ? (
+          <Response response={response} onGo={i => void model.goToCell(i)} />
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * One parameter's input, label, help and problem.
+ */
+function Field(props: {
+  parameter: IParameter;
+  input: IFieldInput;
+  problem: string | undefined;
+  onChange: (change: Partial<IFieldInput>) => void;
+  onSubmit: () => void;
+}): JSX.Element {
+  const { parameter, input, problem, onChange } = props;
+  const id = `jp-restified-param-${parameter.name}`;
+  const helpId = `${id}-help`;
+  const problemId = `${id}-problem`;
+  const describedBy =
+    [parameter.help ? helpId : '', problem ? problemId : '']
+      .filter(Boolean)
+      .join(' ') || undefined;
+  const kind = fieldKind(parameter);
+  const common = {
+    id,
+    name: parameter.name,
+    'aria-invalid': problem ? true : undefined,
+    'aria-describedby': describedBy
+  };
+
+  let control: JSX.Element;
+  switch (kind) {
+    case 'checkbox':
+      control = (
+        <input
+          {...common}
+          type="checkbox"
+          className="jp-mod-styled jp-RestifiedPanel-checkbox"
+          checked={input.checked}
+          onChange={event => onChange({ checked: event.target.checked })}
+        />
+      );
+      break;
+    case 'integer':
+    case 'number':
+      control = (
+        <input
+          {...common}
+          type="number"
+          step={kind === 'integer' ? 1 : 'any'}
+          inputMode={kind === 'integer' ? 'numeric' : 'decimal'}
+          className="jp-mod-styled jp-RestifiedPanel-input"
+          value={input.text}
+          placeholder={parameter.default === null ? 'default' : undefined}
+          onChange={event =>
+            onChange({
+              text: event.target.value,
+              badInput: event.target.validity.badInput
+            })
+          }
+        />
+      );
+      break;
+    case 'text':
+      control = (
+        <input
+          {...common}
+          type="text"
+          className="jp-mod-styled jp-RestifiedPanel-input"
+          value={input.text}
+          spellCheck={false}
+          onChange={event => onChange({ text: event.target.value })}
+        />
+      );
+      break;
+    case 'json':
+      control = (
+        <textarea
+          {...common}
+          className="jp-mod-styled jp-RestifiedPanel-input jp-RestifiedPanel-json"
+          value={input.text}
+          rows={Math.min(6, Math.max(2, input.text.split('\n').length))}
+          spellCheck={false}
+          placeholder={
+            parameter.type === 'dict' ? '{"key": "value"}' : '[1, 2]'
+          }
+          onChange={event => onChange({ text: event.target.value })}
+          onKeyDown={event => {
+            if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+              event.preventDefault();
+              props.onSubmit();
+            }
+          }}
+        />
+      );
+      break;
+  }
+
+  return (
+    <div
+      className={`jp-RestifiedPanel-param${kind === 'checkbox' ? ' jp-mod-checkbox' : ''}${problem ? ' jp-mod-invalid' : ''}`}
+    >
+      <label htmlFor={id} className="jp-RestifiedPanel-paramLabel">
+        <code>{parameter.name}</code>{' '}
+        <span className="jp-RestifiedPanel-type">{parameter.type}</span>
+      </label>
+      {control}
+      {parameter.help ? (
+        <div className="jp-RestifiedPanel-paramHelp" id={helpId}>
+          {parameter.help}
+        </div>
+      ) : null}
+      {problem ? (
+        <div className="jp-RestifiedPanel-problem" id={problemId}>
+          {problem}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * The answer: status and time, then the value, the image, or the error.
+ */
+function Response(props: {
+  response: IEndpointResponse;
+  onGo: (index: number) => void;
+}): JSX.Element {
+  const { response, onGo } = props;
+  const { body, error } = response;
+  const seconds =
+    response.duration >= 1000
+      ? `${(response.duration / 1000).toFixed(2)} s`
+      : `${Math.round(response.duration)} ms`;
+  return (
+    <div className="jp-RestifiedPanel-response">
+      <div className="jp-RestifiedPanel-responseStatus">
+        <span
+          className={`jp-RestifiedPanel-status ${response.ok ? 'jp-mod-ok' : 'jp-mod-failed'}`}
+        >
+          {response.status} {response.statusText}
+        </span>
+        <span
+          className="jp-RestifiedPanel-duration"
+          title={
+            response.serverDuration !== null
+              ? `Round trip; the notebook ran in ${response.serverDuration} ms on the server`
+              : 'Round trip'
+          }
+        >
+          {seconds}
+        </span>
+        <span className="jp-RestifiedPanel-muted jp-RestifiedPanel-mediaType">
+          {response.contentType.split(';')[0]}
+        </span>
+      </div>
+      {error ? (
+        <ErrorView error={error} onGo={onGo} />
+      ) : body.kind === 'json' ? (
+        <pre
+          className="jp-RestifiedPanel-code jp-RestifiedPanel-result"
+          aria-label="Result"
+          tabIndex={0}
+        >
+          {JSON.stringify(body.value, null, 2)}
+        </pre>
+      ) : body.kind === 'image' ? (
+        <ImageView blob={body.blob} />
+      ) : body.kind === 'text' ? (
+        <pre
+          className="jp-RestifiedPanel-code jp-RestifiedPanel-result"
+          aria-label="Result"
+          tabIndex={0}
+        >
+          {body.text}
+        </pre>
+      ) : (
+        <p className="jp-RestifiedPanel-empty">Empty answer.</p>
+      )}
+    </div>
+  );
+}
+
+function ImageView(props: { blob: Blob }): JSX.Element {
+  const [url, setUrl] = React.useState<string | null>(null);
+  React.useEffect(() => {
+    const objectUrl = URL.createObjectURL(props.blob);
+    setUrl(objectUrl);
+    return () => URL.revokeObjectURL(objectUrl);
+  }, [props.blob]);
+  return url ? (
+    <img
+      className="jp-RestifiedPanel-image"
+      src={url}
+      alt={`The endpoint's image result (${props.blob.type})`}
+    />
+  ) : (
+    <></>
+  );
+}
+
+function ErrorView(props: {
+  error: NonNullable<IEndpointResponse['error']>;
+  onGo: (index: number) => void;
+}): JSX.Element {
+  const { error, onGo } = props;
+  const cell = typeof error.cell_index === 'number' ? error.cell_index : null;
+  return (
+    <div className="jp-RestifiedPanel-errorView">
+      <Callout kind="error">
+        <div className="jp-RestifiedPanel-errorType">{error.type}</div>
+        <div className="jp-RestifiedPanel-errorMessage">{error.message}</div>
+        {error.details && error.details.length > 0 ? (
+          <ul className="jp-RestifiedPanel-details">
+            {error.details.map(detail => (
+              <li key={`${detail.name}:${detail.problem}`}>
+                <code>{detail.name}</code>: {detail.problem}
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {cell !== null ? (
+          <div className="jp-RestifiedPanel-calloutActions">
+            <CellButton index={cell} onGo={onGo}>
+              Go to cell {cell}
+            </CellButton>
+          </div>
+        ) : null}
+        {error.cells && error.cells.length > 0 ? (
+          <div className="jp-RestifiedPanel-calloutActions">
+            Go to <CellList cells={error.cells} onGo={onGo} />
+          </div>
+        ) : null}
+      </Callout>
+      {error.traceback && error.traceback.length > 0 ? (
+        <details className="jp-RestifiedPanel-traceback" open>
+          <summary>Traceback</summary>
+          <pre className="jp-RestifiedPanel-code" tabIndex={0}>
+            {error.traceback.join('\n')}
+          </pre>
+        </details>
+      ) : null}
+    </div>
+  );
+}
