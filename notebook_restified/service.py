@@ -52,10 +52,8 @@ class EndpointService:
             raise NotFound(f"{path} is not a notebook (.ipynb)")
         cm = self.contents_manager
         try:
-            if await ensure_async(cm.dir_exists(path)) or not await ensure_async(
-                cm.file_exists(path)
-            ):
-                raise NotFound(f"no such notebook: {path}")
+            # One stat-like call: a missing file, a directory, a hidden or outside-root path
+            # all make the contents manager raise, which is answered as 404 below.
             stat = await ensure_async(cm.get(path, content=False, type="notebook"))
             stamp = (stat.get("last_modified"), stat.get("size"))
             cached = self._specs.get(path)
