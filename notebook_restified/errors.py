@@ -19,8 +19,11 @@ __all__ = [
     "InvalidParameters",
     "InvalidRequest",
     "KernelDied",
+    "KeyRefused",
+    "KeysUnavailable",
     "NotAcceptable",
     "NotFound",
+    "RateLimited",
     "RestifiedError",
     "TooLarge",
     "strip_ansi",
@@ -217,3 +220,28 @@ class CallTimeout(RestifiedError):
         if message is None:
             message = f"The call ran past its time limit of {time_limit:g} s and was stopped."
         super().__init__(message, time_limit=time_limit, **extra)
+
+
+class KeyRefused(RestifiedError):
+    """The presented key does not open this endpoint (unknown, revoked, expired, other path)."""
+
+    status = 403
+    type = "forbidden"
+
+
+class KeysUnavailable(RestifiedError):
+    """The keys file cannot be read, so keys can be neither checked nor changed."""
+
+    status = 503
+    type = "keys_unavailable"
+
+
+class RateLimited(RestifiedError):
+    """The key made more calls than its rate allows; retry after :attr:`retry_after` s."""
+
+    status = 429
+    type = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, **extra: Any) -> None:
+        self.retry_after: int = retry_after
+        super().__init__(message, retry_after=retry_after, **extra)

@@ -23,13 +23,15 @@ from .errors import (
     InvalidNotebook,
     InvalidParameters,
     InvalidRequest,
+    KeyRefused,
     NotAcceptable,
     NotFound,
+    RateLimited,
     RestifiedError,
     TooLarge,
 )
 from .executors.engine import CallResult
-from .keys import PREFIX, EndpointKey, KeyRefused, RateLimited, split_secret
+from .keys import PREFIX, EndpointKey, split_secret
 from .openapi import openapi_document
 from .parameters import RESERVED, check_json, coerce_query
 from .service import normalize_path

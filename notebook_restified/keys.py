@@ -21,37 +21,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import RestifiedError
+from .errors import KeyRefused, KeysUnavailable, RateLimited
 
 log = logging.getLogger(__name__)
 
 PREFIX = "nrk"
 FILE_VERSION = 1
-
-
-class KeyRefused(RestifiedError):
-    """The presented key does not open this endpoint (unknown, revoked, expired, other path)."""
-
-    status = 403
-    type = "forbidden"
-
-
-class KeysUnavailable(RestifiedError):
-    """The keys file cannot be read, so keys can be neither checked nor changed."""
-
-    status = 503
-    type = "keys_unavailable"
-
-
-class RateLimited(RestifiedError):
-    """The key made more calls than its rate allows; retry after :attr:`retry_after` s."""
-
-    status = 429
-    type = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, retry_after=retry_after)
 
 
 def _now() -> datetime:

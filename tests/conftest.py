@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from notebook_restified import KernelModel
+from notebook_restified.extension import RestifiedApp
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -15,3 +20,28 @@ def jp_server_config() -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
     }
+
+
+@pytest.fixture
+def app(jp_serverapp: Any) -> RestifiedApp:
+    """The extension's application inside the test server."""
+    apps = jp_serverapp.extension_manager.extension_apps["notebook_restified"]
+    return next(a for a in apps if isinstance(a, RestifiedApp))
+
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def kernel_model_of() -> Iterator[Callable[[str], KernelModel]]:
+    """One KernelModel per example notebook for the whole module (kernels start once)."""
+    models: dict[str, KernelModel] = {}
+
+    def get(name: str) -> KernelModel:
+        if name not in models:
+            models[name] = KernelModel(EXAMPLES / name)
+        return models[name]
+
+    yield get
+    for model in models.values():
+        model.close()

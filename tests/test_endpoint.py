@@ -42,12 +42,6 @@ def jp_server_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(jp_serverapp: Any) -> RestifiedApp:
-    apps = jp_serverapp.extension_manager.extension_apps["notebook_restified"]
-    return next(a for a in apps if isinstance(a, RestifiedApp))
-
-
-@pytest.fixture
 def notebooks(jp_root_dir: Path) -> Path:
     """The notebooks every test calls, in the server's root."""
     write_notebook(

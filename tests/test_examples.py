@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -62,21 +62,6 @@ class WidgetSafeClient(nbclient.NotebookClient):
         return client
 
 
-@pytest.fixture(scope="module")
-def model_of() -> Iterator[ModelOf]:
-    """One KernelModel per example for the whole module (kernels start once)."""
-    models: dict[str, KernelModel] = {}
-
-    def get(name: str) -> KernelModel:
-        if name not in models:
-            models[name] = KernelModel(EXAMPLES / name)
-        return models[name]
-
-    yield get
-    for model in models.values():
-        model.close()
-
-
 @pytest.mark.parametrize("name", MODELS + VIEWS)
 def test_example_is_saved_clean_and_explains_itself(name: str) -> None:
     nb = nbformat.read(EXAMPLES / name, as_version=nbformat.NO_CONVERT)
@@ -93,16 +78,16 @@ def test_example_is_saved_clean_and_explains_itself(name: str) -> None:
         assert f"/restified/{name}" in intro.source
 
 
-def test_fibonacci(model_of: ModelOf) -> None:
-    model = model_of("fibonacci.ipynb")
+def test_fibonacci(kernel_model_of: ModelOf) -> None:
+    model = kernel_model_of("fibonacci.ipynb")
     assert model.execute() == 55
     value = model.execute(n=20)
     assert value == 6765
     assert type(value) is int
 
 
-def test_text_repeat(model_of: ModelOf) -> None:
-    model = model_of("text_repeat.ipynb")
+def test_text_repeat(kernel_model_of: ModelOf) -> None:
+    model = kernel_model_of("text_repeat.ipynb")
     params = {p.name: p for p in model.spec.parameters}
     assert (params["text"].type, params["text"].default) == ("str", "hello")
     assert params["text"].help == "what to repeat"
@@ -114,8 +99,8 @@ def test_text_repeat(model_of: ModelOf) -> None:
     assert "preview" not in model.call().stdout
 
 
-def test_pandas_summary_gives_rows_and_csv(model_of: ModelOf) -> None:
-    model = model_of("pandas_summary.ipynb")
+def test_pandas_summary_gives_rows_and_csv(kernel_model_of: ModelOf) -> None:
+    model = kernel_model_of("pandas_summary.ipynb")
     result = model.call()
     assert result.kind == "table"
     rows = result.value
@@ -131,8 +116,8 @@ def test_pandas_summary_gives_rows_and_csv(model_of: ModelOf) -> None:
     assert len(lines) == 6
 
 
-def test_pandas_summary_filters_by_region(model_of: ModelOf) -> None:
-    model = model_of("pandas_summary.ipynb")
+def test_pandas_summary_filters_by_region(kernel_model_of: ModelOf) -> None:
+    model = kernel_model_of("pandas_summary.ipynb")
     every = model.execute(top=100)
     assert len(every) == 4 * 5  # 4 regions x 5 products
     north = model.execute(region="north", top=3)
@@ -148,8 +133,8 @@ def test_pandas_summary_filters_by_region(model_of: ModelOf) -> None:
     assert model.execute(region="north", top=3) == north
 
 
-def test_pandas_summary_refuses_bad_input(model_of: ModelOf) -> None:
-    model = model_of("pandas_summary.ipynb")
+def test_pandas_summary_refuses_bad_input(kernel_model_of: ModelOf) -> None:
+    model = kernel_model_of("pandas_summary.ipynb")
     with pytest.raises(ExecutionError) as err:
         model.execute(region="nowhere")
     assert err.value.cell_id == "check"
@@ -160,8 +145,8 @@ def test_pandas_summary_refuses_bad_input(model_of: ModelOf) -> None:
     assert [d["name"] for d in bad.value.details] == ["top"]
 
 
-def test_matplotlib_plot_is_a_png(model_of: ModelOf) -> None:
-    model = model_of("matplotlib_plot.ipynb")
+def test_matplotlib_plot_is_a_png(kernel_model_of: ModelOf) -> None:
+    model = kernel_model_of("matplotlib_plot.ipynb")
     result = model.call(points=20, title="Twenty points")
     assert result.kind == "image"
     assert result.value is None
@@ -175,8 +160,8 @@ def test_matplotlib_plot_is_a_png(model_of: ModelOf) -> None:
     assert result.png != png  # the parameters reach the chart
 
 
-def test_error_path_success_and_failure(model_of: ModelOf) -> None:
-    model = model_of("error_path.ipynb")
+def test_error_path_success_and_failure(kernel_model_of: ModelOf) -> None:
+    model = kernel_model_of("error_path.ipynb")
     assert model.execute() == {"numerator": 10.0, "divisor": 2.0, "quotient": 5.0}
     with pytest.raises(ExecutionError) as err:
         model.execute(divisor=0)

@@ -29,12 +29,6 @@ def jp_server_config() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def app(jp_serverapp: Any) -> RestifiedApp:
-    apps = jp_serverapp.extension_manager.extension_apps["notebook_restified"]
-    return next(a for a in apps if isinstance(a, RestifiedApp))
-
-
 async def test_warm_pool_is_reported_and_bounded(
     jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +22,6 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 pytestmark = pytest.mark.timeout(120)
 
 ModelOf = Callable[[str], KernelModel]
-
-
-@pytest.fixture(scope="module")
-def kernel_model_of() -> Iterator[ModelOf]:
-    """One KernelModel per example notebook for the whole module."""
-    models: dict[str, KernelModel] = {}
-
-    def get(name: str) -> KernelModel:
-        if name not in models:
-            models[name] = KernelModel(EXAMPLES / name)
-        return models[name]
-
-    yield get
-    for model in models.values():
-        model.close()
 
 
 @pytest.mark.parametrize(
