@@ -408,3 +408,15 @@ def test_failing_setup_is_not_rerun_for_every_call(tmp_path: Path) -> None:
         assert (tmp_path / "runs.txt").read_text() == "x"
         write_notebook(path, "ok = 1", ("n = 1", ["parameters"]), ("n + ok", ["return"]))
         assert model.execute() == 2  # a fixed notebook runs at once
+
+
+def test_close_right_after_a_call_stops_the_kernel_still_starting(tmp_path: Path) -> None:
+    path = write_notebook(tmp_path / "quick.ipynb", ("n = 1", ["parameters"]), ("n", ["return"]))
+    before = descendants()
+    model = model_of(path)
+    assert model.execute() == 1  # the spare kernel for the next notebook is starting now
+    model.close()
+    deadline = time.monotonic() + 10
+    while descendants() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert descendants() - before == set()

@@ -211,9 +211,10 @@ class KernelSource:
         """Stop the spare kernels."""
         spares, self._spares = list(self._spares.values()), {}
         for task in spares:
-            task.cancel()  # a kernel still starting shuts itself down (see _started)
-            with contextlib.suppress(BaseException):
-                await (await asyncio.shield(task)).shutdown()
+            task.cancel()  # a kernel still starting shuts itself down (see _started)...
+            await asyncio.wait({task})  # ...and that must finish before the loop goes away
+            if not task.cancelled() and task.exception() is None:
+                await task.result().shutdown()
 
 
 class WarmNotebook:
