@@ -226,9 +226,16 @@ class KernelSession:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 self.client.stop_channels()
-        with contextlib.suppress(Exception):
-            if self.manager.has_kernel:
-                await self.manager.shutdown_kernel(now=True)
+        if self.manager.has_kernel:
+            # Shielded: a caller cancelled mid-way must not leave the kernel running.
+            stop = asyncio.ensure_future(self.manager.shutdown_kernel(now=True))
+            try:
+                await asyncio.shield(stop)
+            except asyncio.CancelledError:
+                await asyncio.wait({stop})
+                raise
+            except Exception:
+                log.warning("stopping kernel %s failed", self.kernel_name, exc_info=True)
         if self._ipc_dir is not None:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
