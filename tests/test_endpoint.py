@@ -136,6 +136,12 @@ async def error_of(
     return err.value.code, json.loads(response.body)["error"], response
 
 
+async def save_notebook(jp_fetch: Fetch, path: str, content: dict[str, Any]) -> None:
+    """Save through the contents API, as JupyterLab does."""
+    body = {"type": "notebook", "format": "json", "content": content}
+    await jp_fetch("api", "contents", path, method="PUT", body=json.dumps(body))
+
+
 async def assert_healthy(jp_fetch: Fetch, app: RestifiedApp) -> None:
     """The next good call works and no process is left beyond the pool's kernels."""
     response = await call(jp_fetch, "fib.ipynb", params={"n": 12})
@@ -262,23 +268,11 @@ async def test_a_saved_change_is_seen_by_the_next_call(jp_fetch: Fetch, notebook
     assert json.loads((await call(jp_fetch, "fib.ipynb", params={"n": 3})).body) == 2
     model = json.loads((await jp_fetch("api", "contents", "fib.ipynb")).body)
     model["content"]["cells"][-1]["source"] = "fib(n) * 1000"
-    await jp_fetch(
-        "api",
-        "contents",
-        "fib.ipynb",
-        method="PUT",
-        body=json.dumps({"type": "notebook", "format": "json", "content": model["content"]}),
-    )
+    await save_notebook(jp_fetch, "fib.ipynb", model["content"])
     assert json.loads((await call(jp_fetch, "fib.ipynb", params={"n": 3})).body) == 2000
     model["content"]["cells"][1]["source"] = "n: int = 10\nbase = 7"
     model["content"]["cells"][-1]["source"] = "base + n"
-    await jp_fetch(
-        "api",
-        "contents",
-        "fib.ipynb",
-        method="PUT",
-        body=json.dumps({"type": "notebook", "format": "json", "content": model["content"]}),
-    )
+    await save_notebook(jp_fetch, "fib.ipynb", model["content"])
     assert json.loads((await call(jp_fetch, "fib.ipynb", params={"n": 3})).body) == 10
 
 
@@ -565,13 +559,7 @@ async def test_a_save_rewarms_the_notebook_ahead_of_the_next_call(
     model = json.loads((await jp_fetch("api", "contents", "fib.ipynb")).body)
     model["content"]["cells"][0]["source"] = "from functools import lru_cache\nbonus = 100"
     model["content"]["cells"][-1]["source"] = "fib(n) + bonus"
-    await jp_fetch(
-        "api",
-        "contents",
-        "fib.ipynb",
-        method="PUT",
-        body=json.dumps({"type": "notebook", "format": "json", "content": model["content"]}),
-    )
+    await save_notebook(jp_fetch, "fib.ipynb", model["content"])
     # The new setup gets its own warm kernel without waiting for a call.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
