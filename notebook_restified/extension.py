@@ -9,7 +9,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode
 
 from . import __version__
-from .executors.engine import Engine
+from .executors.engine import COPY_AHEAD_LIMIT, Engine
 from .handlers import (
     PATH,
     CallHandler,
@@ -65,6 +65,14 @@ class RestifiedApp(ExtensionApp):
         help="Blank kernels kept started per kernel name in use, so a new or changed notebook"
         " waits for its setup cells, not for a kernel start (0: none).",
     )
+    copy_ahead_limit = Int(
+        COPY_AHEAD_LIMIT,
+        config=True,
+        help="Fork isolation: bytes of a warm kernel's memory that each waiting child copies"
+        " ahead of its call, learned from the pages earlier calls wrote, so the call does not"
+        " pay a copy-on-write fault for each (0: off). Each waiting child holds up to this"
+        " much memory of its own.",
+    )
     startup_time_limit = Float(
         120.0,
         config=True,
@@ -103,6 +111,7 @@ class RestifiedApp(ExtensionApp):
             isolation=self.isolation,
             max_warm=self.max_warm_notebooks,
             spare_kernels=self.spare_kernels,
+            copy_ahead_limit=self.copy_ahead_limit,
         )
         assert self.serverapp is not None
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
@@ -139,10 +148,10 @@ class RestifiedApp(ExtensionApp):
         """The value of every configurable trait this extension defines."""
         return {name: getattr(self, name) for name in sorted(self.class_own_traits(config=True))}
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
         """What ``GET /api/restified/status`` answers."""
-        return {
-            "version": __version__,
-            "config": self.effective_config(),
-            "pool": self.engine.stats(),
-        }
+        pool = self.engine.stats()
+        forks = await self.engine.fork_stats()
+        for warm in pool["warm_notebooks"]:
+            warm["fork"] = forks.get(warm["path"])
+        return {"version": __version__, "config": self.effective_config(), "pool": pool}

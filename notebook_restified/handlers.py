@@ -112,9 +112,9 @@ class StatusHandler(RestifiedHandler):
 
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         """Report the extension's version, configuration and pool."""
-        self.write_json(self.app.status())
+        self.write_json(await self.app.status())
 
 
 class SpecHandler(RestifiedHandler):

@@ -36,6 +36,8 @@ from .session import _RUNTIME_REF, KernelSession, kill_process_group
 log = logging.getLogger(__name__)
 
 ISOLATION_MODES = ("fork", "kernel")
+# Per waiting child: the most of a warm kernel's memory it copies ahead of its call.
+COPY_AHEAD_LIMIT = 64 * 1024 * 1024
 KernelManagerFactory = Callable[[str], AsyncKernelManager]
 
 
@@ -272,24 +274,43 @@ class WarmNotebook:
 
 
 class ForkWarmNotebook(WarmNotebook):
-    """One warm kernel; each call runs in a child forked from it ahead of time."""
+    """One warm kernel; each call runs in a child forked from it ahead of time.
+
+    ``copy_limit``: bytes of the kernel's memory that calls were seen to write, which each
+    waiting child copies ahead of its call (copy-ahead; 0: off).
+    """
 
     prefork = 2
     session: KernelSession | None = None
     socket_path: str | None = None
+
+    def __init__(
+        self, spec: NotebookSpec, *, copy_limit: int = COPY_AHEAD_LIMIT, **kw: Any
+    ) -> None:
+        super().__init__(spec, **kw)
+        self.copy_limit = max(0, int(copy_limit))
 
     async def start(self) -> None:
         """Start the kernel, run setup, start its fork server."""
         session = await self._warm_session()
         try:
             self.socket_path = await session.evaluate_json(
-                f"{_RUNTIME_REF}.start_fork_server(get_ipython(), {self.prefork})",
+                f"{_RUNTIME_REF}.start_fork_server("
+                f"get_ipython(), {self.prefork}, {self.copy_limit})",
                 timeout=self.startup_limit,
             )
         except BaseException:
             await session.shutdown()
             raise
         self.session = session
+
+    async def fork_stats(self) -> dict[str, Any] | None:
+        """The fork server's counts: children waiting, running and forked so far, the
+        page faults a call took, and the bytes each waiting child copies ahead."""
+        if self.session is None:
+            return None
+        stats = await self.session.evaluate_json(f"{_RUNTIME_REF}.fork_server_stats()", timeout=5)
+        return stats if isinstance(stats, dict) else None
 
     async def healthy(self) -> bool:
         """Whether the warm kernel still runs."""
@@ -532,6 +553,7 @@ class Engine:
         isolation: str = "fork",
         max_warm: int = 8,
         spare_kernels: int = 1,
+        copy_ahead_limit: int = COPY_AHEAD_LIMIT,
         kernel_manager_factory: KernelManagerFactory | None = None,
     ) -> None:
         if isolation not in ISOLATION_MODES:
@@ -542,6 +564,7 @@ class Engine:
         self.startup_limit = startup_limit
         self.isolation = isolation
         self.max_warm = max(1, max_warm)
+        self.copy_ahead_limit = max(0, copy_ahead_limit)
         self.kernels = KernelSource(kernel_manager_factory, startup_limit, spare_kernels)
         self._slots: dict[str, _Slot] = {}
         self._running = 0
@@ -629,13 +652,19 @@ class Engine:
                 if stale is not None:
                     await self._retire(stale)
                 raise failure[1]
-            cls = ForkWarmNotebook if mode == "fork" else FreshWarmNotebook
-            fresh = cls(
-                spec,
-                cwd=cwd,
-                kernels=self.kernels,
-                startup_limit=self.startup_limit,
-            )
+            fresh: WarmNotebook
+            if mode == "fork":
+                fresh = ForkWarmNotebook(
+                    spec,
+                    cwd=cwd,
+                    kernels=self.kernels,
+                    startup_limit=self.startup_limit,
+                    copy_limit=self.copy_ahead_limit,
+                )
+            else:
+                fresh = FreshWarmNotebook(
+                    spec, cwd=cwd, kernels=self.kernels, startup_limit=self.startup_limit
+                )
             try:
                 await fresh.start()
             except ExecutionError as exc:
@@ -722,6 +751,20 @@ class Engine:
             else spare_memory + sum(v or 0 for v in memory.values()),
             "kernel_pids": self.kernel_pids(),
         }
+
+    async def fork_stats(self) -> dict[str, dict[str, Any]]:
+        """The fork servers' counts, by notebook (fork isolation only)."""
+        found = {}
+        for name, slot in sorted(self._slots.items()):
+            if isinstance(slot.warm, ForkWarmNotebook):
+                try:
+                    stats = await slot.warm.fork_stats()
+                except Exception:  # a kernel going away: nothing to report for it
+                    log.debug("no fork stats for %s", name, exc_info=True)
+                    continue
+                if stats is not None:
+                    found[name] = stats
+        return found
 
     def kernel_pids(self) -> list[int]:
         """Pids of every kernel process the engine holds (spares included)."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import ctypes
 import gc
 import io
 import json
 import linecache
+import mmap
 import os
 import random
+import re
 import select
 import signal
 import socket
@@ -249,6 +252,192 @@ def recv_message(sock: socket.socket) -> dict[str, Any]:
     return json.loads(_recv_exactly(sock, size))  # type: ignore[no-any-return]
 
 
+# --- copy-ahead: the pages a call writes, copied before it comes -------------------------
+#
+# A forked child shares its pages with the kernel until it writes one; each first write then
+# costs a copy-on-write fault, and a pandas call pays thousands of them (more than doubling
+# its time). After a call, a child reports which of the kernel's pages it wrote (those now
+# exclusively its own, from /proc/self/pagemap); the next children copy those pages in one
+# madvise(MADV_POPULATE_WRITE) while they wait, so the call finds them already private.
+
+_PAGE = mmap.PAGESIZE
+_MADV_POPULATE_WRITE = 23  # Linux 5.14+
+# Fewer faults than this per call (a millisecond or so): copying ahead is not worth it.
+COPY_AHEAD_MIN_FAULTS = 256
+# Byte 7 of a little-endian pagemap entry: bit 63 "present", bit 56 "exclusively mapped".
+_OWN = re.compile(b"[" + bytes(range(0x81, 0x100, 2)) + b"]+")  # present, this process's alone
+_SHARED = re.compile(b"[" + bytes(range(0x80, 0x100, 2)) + b"]+")  # present, still shared
+Ranges = list[tuple[int, int]]
+
+
+def writable_ranges() -> Ranges:
+    """The private writable mappings of this process (``[start, end)`` addresses)."""
+    ranges = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if fields[1][1] == "w" and fields[1][3] == "p":
+                start, end = fields[0].split("-")
+                ranges.append((int(start, 16), int(end, 16)))
+    return ranges
+
+
+class PageScanner:
+    """Reads this process's page flags from /proc/self/pagemap.
+
+    Its buffers are made once, up front, so that a scan writes almost no memory of its own
+    (it runs after a call, to see what the call wrote).
+    """
+
+    CHUNK = 8192  # pages per read
+
+    def __init__(self) -> None:
+        self.entries = bytearray(8 * self.CHUNK)
+        self.flags = bytearray(self.CHUNK)
+
+    def pages(self, ranges: Ranges, shared: bool = False) -> Ranges:
+        """The pages of ``ranges`` this process holds alone (written since the fork, or
+        new), or with ``shared`` those it still shares."""
+        runs = _SHARED if shared else _OWN
+        entries, flags = memoryview(self.entries), memoryview(self.flags)
+        found: Ranges = []
+        fd = os.open("/proc/self/pagemap", os.O_RDONLY)
+        try:
+            for start, end in ranges:
+                for first in range(start, end, self.CHUNK * _PAGE):
+                    count = min(self.CHUNK, (end - first) // _PAGE)
+                    got = os.preadv(fd, [entries[: 8 * count]], first // _PAGE * 8) // 8
+                    flags[:got] = entries[7 : 8 * got : 8]
+                    found.extend(
+                        (first + run.start() * _PAGE, first + run.end() * _PAGE)
+                        for run in runs.finditer(flags[:got])
+                    )
+        finally:
+            os.close(fd)
+        return _union(found)
+
+
+def _union(ranges: Ranges) -> Ranges:
+    merged: Ranges = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        elif end > start:
+            merged.append((start, end))
+    return merged
+
+
+def subtract_ranges(ranges: Ranges, minus: Ranges) -> Ranges:
+    """The parts of sorted disjoint ``ranges`` outside sorted disjoint ``minus``."""
+    left: Ranges = []
+    index = 0
+    for start, end in ranges:
+        while index < len(minus) and minus[index][1] <= start:
+            index += 1
+        cursor, probe = start, index
+        while probe < len(minus) and minus[probe][0] < end:
+            if minus[probe][0] > cursor:
+                left.append((cursor, minus[probe][0]))
+            cursor = max(cursor, minus[probe][1])
+            probe += 1
+        if cursor < end:
+            left.append((cursor, end))
+    return left
+
+
+def ranges_size(ranges: Ranges) -> int:
+    """Bytes covered by disjoint ``ranges``."""
+    return sum(end - start for start, end in ranges)
+
+
+def merge_ranges(ranges: Ranges, more: Ranges, limit: int) -> Ranges:
+    """The union of ``ranges`` and ``more`` (sorted, disjoint), if it fits in ``limit``
+    bytes; past it, ``ranges`` unchanged, or if empty ``more`` cut to ``limit``."""
+    union = _union(ranges + more)
+    if ranges_size(union) <= limit:
+        return union
+    if ranges:
+        return ranges
+    cut: Ranges = []
+    room = limit - limit % _PAGE
+    for start, end in union:
+        if room <= 0:
+            break
+        end = min(end, start + room)
+        cut.append((start, end))
+        room -= end - start
+    return cut
+
+
+def _madvise() -> Any:
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    madvise.restype = ctypes.c_int
+    return madvise
+
+
+def copy_pages(ranges: Ranges) -> int:
+    """Break copy-on-write sharing of ``ranges`` now; returns the bytes copied."""
+    madvise = _madvise()
+    if madvise is None:
+        return 0
+    copied = 0
+    for start, end in ranges:
+        # A range gone since it was learned (freed, remapped) just fails: skip it.
+        if madvise(start, end - start, _MADV_POPULATE_WRITE) == 0:
+            copied += end - start
+    return copied
+
+
+def copy_ahead_works() -> bool:
+    """Whether this system can both see which pages a process wrote (Linux's
+    /proc/self/pagemap) and copy pages ahead (MADV_POPULATE_WRITE, Linux 5.14+)."""
+    try:
+        with open("/proc/self/pagemap", "rb"):
+            pass
+        probe = mmap.mmap(-1, _PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except (OSError, AttributeError):
+        return False
+    try:
+        address = ctypes.addressof(ctypes.c_char.from_buffer(probe))
+        return copy_pages([(address, address + _PAGE)]) == _PAGE
+    finally:
+        probe.close()
+
+
+def _faults() -> int:
+    """Page faults this process took so far (that needed no disk)."""
+    import resource  # Unix only, as fork is
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def pack_report(faults: int, ranges: Ranges) -> bytes:
+    """A child's report: the page faults its call took, and the kernel's pages it wrote."""
+    flat = [address for pair in ranges for address in pair]
+    return b"P" + struct.pack(f"!QQ{len(flat)}Q", faults, len(flat), *flat)
+
+
+def unpack_report(data: bytes) -> tuple[int, Ranges] | None:
+    """``(faults, ranges)`` from :func:`pack_report`; None if cut short (a killed child)."""
+    if not data.startswith(b"P") or len(data) < 17:
+        return None
+    faults, count = struct.unpack_from("!QQ", data, 1)
+    if len(data) != 17 + count * 8 or count % 2:
+        return None
+    flat = struct.unpack_from(f"!{count}Q", data, 17)
+    return faults, [(flat[i], flat[i + 1]) for i in range(0, count, 2)]
+
+
 # --- the fork server --------------------------------------------------------------------
 
 
@@ -275,9 +464,20 @@ class ForkServer:
     next call. The kernel's own thread forks the next child as soon as one is taken.
     """
 
-    def __init__(self, shell: Any, prefork: int = 1) -> None:
+    def __init__(self, shell: Any, prefork: int = 1, copy_limit: int = 64 << 20) -> None:
         self.shell = shell
         self.prefork = max(1, prefork)
+        # Copy-ahead: the pages calls wrote, which children copy while they wait; at most
+        # copy_limit bytes per child (0: off).
+        self.copy_limit = max(0, copy_limit) if copy_limit and copy_ahead_works() else 0
+        self.copy_ahead: Ranges = []
+        self.call_faults = 0  # the most page faults a reported call took
+        self.last_call_faults = 0  # those of the last reported call
+        self._reports: dict[int, bytearray] = {}  # pid -> what a reporting child sent
+        # A child's page also becomes its own when the kernel writes its copy: the pages the
+        # kernel wrote while reporting children lived are not the call's.
+        self._kernel_written: Ranges = []
+        self._scanner: PageScanner | None = None
         self.directory = tempfile.mkdtemp(prefix="restified-")
         self.path = os.path.join(self.directory, "fork.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -293,17 +493,28 @@ class ForkServer:
 
     def start(self) -> str:
         """Start forking; returns the socket path."""
+        # What setup made stays out of the kernel's own collections, which would otherwise
+        # write to (and so copy) every page the children share.
+        gc.freeze()
         self._thread.start()
         return self.path
 
     def stats(self) -> dict[str, int]:
         """Counts for health reports."""
-        return {"waiting": len(self.waiting), "running": len(self.running), "forked": self.forked}
+        return {
+            "waiting": len(self.waiting),
+            "running": len(self.running),
+            "forked": self.forked,
+            "copy_ahead_bytes": ranges_size(self.copy_ahead) if self._copies_ahead() else 0,
+            "call_faults": self.call_faults,
+            "last_call_faults": self.last_call_faults,
+        }
 
     def _serve(self) -> None:
-        # Each child's pipe says "t" when a call takes it, then EOF when it exits. A taken
-        # child is replaced once it has exited, so the fork does not compete with the call
-        # for the CPU; only when no child is left waiting is one forked at once.
+        # Each child's pipe says "t" when a call takes it, then maybe the pages the call
+        # wrote, then EOF when it exits. A taken child is replaced once it has exited, so the
+        # fork does not compete with the call for the CPU; only when no child is left waiting
+        # is one forked at once.
         while not self._stop.is_set():
             try:
                 while len(self.waiting) < self.prefork and (not self.waiting or not self.running):
@@ -312,19 +523,49 @@ class ForkServer:
                 ready, _, _ = select.select(list(fds), [], [], 1.0)
                 for fd in ready:
                     pid = fds[fd]
-                    if os.read(fd, 1) and pid in self.waiting:
-                        self.running[pid] = self.waiting.pop(pid)
+                    data = os.read(fd, 1 << 16)
+                    if data:
+                        if pid in self.waiting:
+                            self.running[pid] = self.waiting.pop(pid)
+                            data = data[1:]
+                        if pid in self._reports:
+                            self._reports[pid].extend(data)
                         continue
                     os.close(fd)  # EOF: the child exited (after its call, or while waiting)
                     self.waiting.pop(pid, None)
                     self.running.pop(pid, None)
                     self._exited.add(pid)
+                    self._learn(bytes(self._reports.pop(pid, b"")))
                 self._reap()
             except Exception:  # keep serving; a transient fork failure must not end it
                 if self._stop.is_set():
                     break  # stop() closed the fds this loop was using: not an error
                 traceback.print_exc(file=sys.__stderr__)
                 time.sleep(0.5)
+
+    def _note_kernel_writes(self) -> None:
+        """Add the pages this kernel wrote since its last fork (those it holds alone)."""
+        if self._scanner is None:
+            self._scanner = PageScanner()
+        own = self._scanner.pages(writable_ranges())
+        self._kernel_written = _union(self._kernel_written + own)
+
+    def _learn(self, report: bytes) -> None:
+        unpacked = unpack_report(report)
+        if unpacked is None:
+            return
+        faults, written = unpacked
+        self.call_faults = max(self.call_faults, faults)
+        self.last_call_faults = faults
+        if written:
+            self._note_kernel_writes()
+            written = subtract_ranges(written, self._kernel_written)
+            self.copy_ahead = merge_ranges(self.copy_ahead, written, self.copy_limit)
+
+    def _copies_ahead(self) -> bool:
+        """Whether waiting children copy pages ahead: only for calls that take enough
+        faults to gain (each copied page costs about what its fault would)."""
+        return bool(self.copy_ahead) and self.call_faults >= COPY_AHEAD_MIN_FAULTS
 
     def _reap(self) -> None:
         for pid in list(self._exited):
@@ -337,20 +578,29 @@ class ForkServer:
     def _spawn(self) -> None:
         read_fd, write_fd = os.pipe()
         random_state = random.getstate()
+        # The first children report the pages their call wrote, then one in 64 (a report
+        # costs a few milliseconds of CPU around the call).
+        report = self.copy_limit > 0 and (self.forked < 8 or self.forked % 64 == 0)
+        if self.forked and (report or self._reports):
+            self._note_kernel_writes()  # the fork shares them all again
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
                 os.close(read_fd)
-                self._child(write_fd, random_state)
+                self._child(write_fd, random_state, report)
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_fd)
         self.waiting[pid] = read_fd
+        if report:
+            self._reports[pid] = bytearray()
         self.forked += 1
 
-    def _child(self, taken_fd: int, random_state: Any) -> None:  # pragma: no cover - child
+    def _child(  # pragma: no cover - child
+        self, taken_fd: int, random_state: Any, report: bool
+    ) -> None:
         # Everything here happens before a call arrives, off its critical path.
         os.setpgid(0, 0)  # its own group: a time limit kills it and what it started
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -370,11 +620,23 @@ class ForkServer:
                 stream.write = target.write  # type: ignore[method-assign]
                 stream.flush = lambda: None  # type: ignore[method-assign]
         sys.stdout, sys.stderr = capture_out, capture_err
+        if self._copies_ahead():
+            copy_pages(self.copy_ahead)
         self._warm_up()
+        # The kernel's pages this child still shares before the call: those it holds alone
+        # afterwards are the ones the call wrote.
+        scanner, shared = None, []
+        if report:
+            try:
+                scanner = PageScanner()
+                shared = scanner.pages(writable_ranges(), shared=True)
+            except (OSError, ValueError):
+                scanner = None
 
         conn = self._accept()
         os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
         self.listener.close()
+        faults = _faults()
         send_message(conn, {"pid": os.getpid()})
         request = recv_message(conn)
         reply = run_request(request, self.shell.user_ns, self.shell)
@@ -385,7 +647,14 @@ class ForkServer:
         reply["stdout"] = _cut("".join(capture_out.parts) + reply["stdout"] + fd_output[0])
         reply["stderr"] = _cut("".join(capture_err.parts) + reply["stderr"] + fd_output[1])
         send_message(conn, reply)
+        faults = _faults() - faults
         conn.close()
+        # Done: what is left (the report, the exit's teardown) must not slow the next call.
+        with contextlib.suppress(OSError):
+            os.nice(19)
+        if scanner is not None:
+            with contextlib.suppress(OSError, ValueError):
+                _write_all(taken_fd, pack_report(faults, scanner.pages(shared)))
 
     def _warm_up(self) -> None:  # pragma: no cover - child
         """Run the call machinery once on nothing, so the pages it writes are copied now
@@ -430,13 +699,18 @@ class ForkServer:
 SERVER: ForkServer | None = None
 
 
-def start_fork_server(shell: Any, prefork: int = 1) -> str:
+def start_fork_server(shell: Any, prefork: int = 1, copy_limit: int = 64 << 20) -> str:
     """Start the kernel's fork server once; returns its socket path as JSON text."""
     global SERVER
     if SERVER is None:
-        SERVER = ForkServer(shell, prefork)
+        SERVER = ForkServer(shell, prefork, copy_limit)
         SERVER.start()
     return json.dumps(SERVER.path)
+
+
+def fork_server_stats() -> str:
+    """The fork server's counts as JSON text (``null`` if none runs)."""
+    return json.dumps(SERVER.stats() if SERVER is not None else None)
 
 
 def stop_fork_server() -> str:

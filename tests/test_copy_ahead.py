@@ -1,0 +1,220 @@
+"""Copy-ahead: a waiting child copies the kernel's pages that calls write before its call.
+
+The page bookkeeping is checked on this very process (pagemap, a real fork); the learning
+through a real server, kernel and fork server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mmap
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPResponse
+
+from notebook_restified.executors import runtime
+from notebook_restified.executors.runtime import (
+    PageScanner,
+    copy_pages,
+    merge_ranges,
+    pack_report,
+    ranges_size,
+    subtract_ranges,
+    unpack_report,
+)
+from notebook_restified.extension import RestifiedApp
+
+from .notebooks import write_notebook
+
+Fetch = Callable[..., Awaitable[HTTPResponse]]
+PAGE = mmap.PAGESIZE
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_merge_keeps_sorted_disjoint_ranges_within_the_limit() -> None:
+    a = [(0, 2 * PAGE), (10 * PAGE, 12 * PAGE)]
+    b = [(PAGE, 4 * PAGE), (20 * PAGE, 21 * PAGE)]
+    assert merge_ranges(a, b, 1 << 30) == [
+        (0, 4 * PAGE),
+        (10 * PAGE, 12 * PAGE),
+        (20 * PAGE, 21 * PAGE),
+    ]
+    # Past the limit the learned set stays as it was...
+    assert merge_ranges(a, b, 4 * PAGE) == a
+    # ...and a first set is cut to the limit, in address order.
+    assert merge_ranges([], b, 2 * PAGE) == [(PAGE, 3 * PAGE)]
+    assert merge_ranges([], b, 0) == []
+    assert ranges_size(merge_ranges([], b, 3 * PAGE + 5)) == 3 * PAGE
+
+
+def test_subtract_leaves_what_the_other_does_not_cover() -> None:
+    ranges = [(0, 10), (20, 30), (40, 50)]
+    assert subtract_ranges(ranges, [(5, 25), (45, 60)]) == [(0, 5), (25, 30), (40, 45)]
+    assert subtract_ranges(ranges, []) == ranges
+    assert subtract_ranges(ranges, [(0, 100)]) == []
+    assert subtract_ranges(ranges, [(12, 18)]) == ranges
+
+
+def test_a_report_round_trips_and_a_cut_one_is_refused() -> None:
+    report = pack_report(4242, [(PAGE, 3 * PAGE), (8 * PAGE, 9 * PAGE)])
+    assert unpack_report(report) == (4242, [(PAGE, 3 * PAGE), (8 * PAGE, 9 * PAGE)])
+    assert unpack_report(pack_report(0, [])) == (0, [])
+    for cut in (report[:-1], report[:10], b"", b"t", b"X" + report[1:]):
+        assert unpack_report(cut) is None
+
+
+def _in_child(work: Callable[[], Any]) -> Any:
+    """Run ``work`` in a forked child of this process; its JSON-able answer."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.close(read_fd)
+            os.write(write_fd, json.dumps(work()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status)
+    assert os.WEXITSTATUS(status) == 0
+    return json.loads(data)
+
+
+def test_the_scanner_tells_shared_pages_from_written_ones() -> None:
+    # Anonymous memory of this process, every page written: its own.
+    area = _private(16)
+    area.write(b"x" * len(area))
+    start = _address(area)
+    whole = [(start, start + len(area))]
+    assert PageScanner().pages(whole) == whole
+
+    def child() -> Any:
+        scanner = PageScanner()
+        shared_before = scanner.pages(whole, shared=True)
+        own_before = scanner.pages(whole)
+        area[3 * PAGE] = ord("y")  # one write: that page is copied, the rest stays shared
+        area[9 * PAGE + 100] = ord("y")
+        return [shared_before, own_before, scanner.pages(whole), scanner.pages(whole, True)]
+
+    shared_before, own_before, own_after, shared_after = _in_child(child)
+    assert [tuple(r) for r in shared_before] == whole
+    assert own_before == []
+    written = [(start + 3 * PAGE, start + 4 * PAGE), (start + 9 * PAGE, start + 10 * PAGE)]
+    assert [tuple(r) for r in own_after] == written
+    assert ranges_size([tuple(r) for r in shared_after]) == len(area) - 2 * PAGE
+    assert area[3 * PAGE] == ord("x")  # the parent's page is untouched
+
+
+def test_copy_pages_makes_them_private_without_changing_them() -> None:
+    area = _private(8)
+    area.write(bytes(range(256)) * (len(area) // 256))
+    start = _address(area)
+    wanted = [(start + 2 * PAGE, start + 5 * PAGE)]
+
+    def child() -> Any:
+        copied = copy_pages([*wanted, (1 << 46, (1 << 46) + PAGE)])  # unmapped: skipped
+        own = PageScanner().pages([(start, start + len(area))])
+        return [copied, own, area[:] == bytes(range(256)) * (len(area) // 256)]
+
+    copied, own, unchanged = _in_child(child)
+    if copied == 0:
+        pytest.skip("this kernel has no MADV_POPULATE_WRITE (Linux < 5.14)")
+    assert copied == 3 * PAGE
+    assert [tuple(r) for r in own] == wanted
+    assert unchanged
+
+
+def _private(pages: int) -> mmap.mmap:
+    """Private anonymous memory, as a process's heap is (copied on write after a fork)."""
+    return mmap.mmap(-1, pages * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+
+
+def _address(area: mmap.mmap) -> int:
+    import ctypes
+
+    return ctypes.addressof(ctypes.c_char.from_buffer(area))
+
+
+# --- through the server ------------------------------------------------------------------
+
+# Setup makes 200,000 float objects; each call reads them all, and so writes the reference
+# count of each: thousands of the kernel's pages, copied on write.
+HEAVY = (
+    "data = [float(i) for i in range(200_000)]",
+    ("scale = 1.0", ["parameters"]),
+    ("total = sum(x * scale for x in data)\ndata[0] = -1.0\ndata.append(1.0)", []),
+    ("[total, len(data)]", ["return"]),
+)
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"notebook_restified": True}}}
+
+
+async def _fork_stats(jp_fetch: Fetch, name: str, until: Callable[[dict[str, Any]], bool]) -> Any:
+    """The fork server's counts for ``name`` once ``until`` holds (reports come after calls)."""
+    deadline = time.monotonic() + 15
+    while True:
+        pool = json.loads((await jp_fetch("api", "restified", "status")).body)["pool"]
+        stats = next(w["fork"] for w in pool["warm_notebooks"] if w["path"] == name)
+        if until(stats) or time.monotonic() > deadline:
+            return stats
+        await asyncio.sleep(0.2)
+
+
+async def test_calls_that_write_many_pages_get_them_copied_ahead(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    write_notebook(jp_root_dir / "heavy.ipynb", *HEAVY)
+    expected = [sum(float(i) for i in range(200_000)), 200_001]
+    for _ in range(6):
+        assert json.loads((await jp_fetch("restified", "heavy.ipynb")).body) == expected
+    stats = await _fork_stats(jp_fetch, "heavy.ipynb", lambda s: s["forked"] >= 8)
+    assert stats["call_faults"] >= runtime.COPY_AHEAD_MIN_FAULTS
+    # A call in a child that copied ahead takes a fraction of the faults of one that did not.
+    assert stats["last_call_faults"] < stats["call_faults"] / 2
+    # At least the float objects' pages (200,000 x 24 bytes), within the limit.
+    assert 4 * 1024 * 1024 < stats["copy_ahead_bytes"] <= 64 * 1024 * 1024
+    # Children that copied ahead run the same calls, as isolated as before.
+    for scale in (1.0, 2.0, 1.0):
+        body = json.loads(
+            (await jp_fetch("restified", "heavy.ipynb", params={"scale": scale})).body
+        )
+        assert body == [expected[0] * scale, 200_001]
+
+
+async def test_cheap_calls_copy_nothing_ahead(jp_fetch: Fetch, jp_root_dir: Path) -> None:
+    write_notebook(jp_root_dir / "cheap.ipynb", ("n = 1", ["parameters"]), ("n + 1", ["return"]))
+    for n in range(4):
+        assert (
+            json.loads((await jp_fetch("restified", "cheap.ipynb", params={"n": n})).body) == n + 1
+        )
+    stats = await _fork_stats(jp_fetch, "cheap.ipynb", lambda s: s["call_faults"] > 0)
+    assert 0 < stats["call_faults"] < runtime.COPY_AHEAD_MIN_FAULTS
+    assert stats["copy_ahead_bytes"] == 0
+
+
+async def test_copy_ahead_can_be_turned_off(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    app.engine.copy_ahead_limit = 0
+    write_notebook(jp_root_dir / "heavy.ipynb", *HEAVY)
+    for _ in range(4):
+        assert json.loads((await jp_fetch("restified", "heavy.ipynb")).body)[1] == 200_001
+    await asyncio.sleep(1)  # a report, if any were sent, has come in by now
+    stats = await _fork_stats(jp_fetch, "heavy.ipynb", lambda s: True)
+    assert stats["forked"] >= 4
+    assert stats["call_faults"] == 0  # no child reported
+    assert stats["copy_ahead_bytes"] == 0
