@@ -63,9 +63,9 @@ def test_subtract_leaves_what_the_other_does_not_cover() -> None:
 
 
 def test_a_report_round_trips_and_a_cut_one_is_refused() -> None:
-    report = pack_report(4242, [(PAGE, 3 * PAGE), (8 * PAGE, 9 * PAGE)])
-    assert unpack_report(report) == (4242, [(PAGE, 3 * PAGE), (8 * PAGE, 9 * PAGE)])
-    assert unpack_report(pack_report(0, [])) == (0, [])
+    report = pack_report(4242, 7 * PAGE, [(PAGE, 3 * PAGE), (8 * PAGE, 9 * PAGE)])
+    assert unpack_report(report) == (4242, 7 * PAGE, [(PAGE, 3 * PAGE), (8 * PAGE, 9 * PAGE)])
+    assert unpack_report(pack_report(0, 0, [])) == (0, 0, [])
     for cut in (report[:-1], report[:10], b"", b"t", b"X" + report[1:]):
         assert unpack_report(cut) is None
 
@@ -179,20 +179,20 @@ async def test_calls_that_write_many_pages_get_them_copied_ahead(
 ) -> None:
     write_notebook(jp_root_dir / "heavy.ipynb", *HEAVY)
     expected = [sum(float(i) for i in range(200_000)), 200_001]
-    for _ in range(6):
-        assert json.loads((await jp_fetch("restified", "heavy.ipynb")).body) == expected
-    stats = await _fork_stats(jp_fetch, "heavy.ipynb", lambda s: s["forked"] >= 8)
-    assert stats["call_faults"] >= runtime.COPY_AHEAD_MIN_FAULTS
-    # A call in a child that copied ahead takes a fraction of the faults of one that did not.
-    assert stats["last_call_faults"] < stats["call_faults"] / 2
-    # At least the float objects' pages (200,000 x 24 bytes), within the limit.
-    assert 4 * 1024 * 1024 < stats["copy_ahead_bytes"] <= 64 * 1024 * 1024
-    # Children that copied ahead run the same calls, as isolated as before.
-    for scale in (1.0, 2.0, 1.0):
+    for scale in (1.0, 2.0, 1.0, 3.0, 1.0, 2.0, 1.0, 1.0, 2.0, 1.0):
+        # A pause between calls, as a client leaves: waiting children copy when a CPU idles.
+        await asyncio.sleep(0.3)
         body = json.loads(
             (await jp_fetch("restified", "heavy.ipynb", params={"scale": scale})).body
         )
-        assert body == [expected[0] * scale, 200_001]
+        assert body == [expected[0] * scale, 200_001]  # as isolated as ever
+    stats = await _fork_stats(jp_fetch, "heavy.ipynb", lambda s: s["copied_calls"] >= 2)
+    assert stats["call_faults"] >= runtime.COPY_AHEAD_MIN_FAULTS
+    # At least the float objects' pages (200,000 x 24 bytes), within the limit.
+    assert 4 * 1024 * 1024 < stats["copy_ahead_bytes"] <= 64 * 1024 * 1024
+    # A call in a child that copied ahead takes a fraction of the faults of one that did not.
+    assert stats["copied_calls"] >= 2
+    assert stats["copied_call_faults"] < stats["call_faults"] / 2
 
 
 async def test_cheap_calls_copy_nothing_ahead(jp_fetch: Fetch, jp_root_dir: Path) -> None:
@@ -216,5 +216,6 @@ async def test_copy_ahead_can_be_turned_off(
     await asyncio.sleep(1)  # a report, if any were sent, has come in by now
     stats = await _fork_stats(jp_fetch, "heavy.ipynb", lambda s: True)
     assert stats["forked"] >= 4
-    assert stats["call_faults"] == 0  # no child reported
+    assert stats["call_faults"] >= runtime.COPY_AHEAD_MIN_FAULTS
     assert stats["copy_ahead_bytes"] == 0
+    assert stats["copied_calls"] == 0

@@ -421,21 +421,22 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def pack_report(faults: int, ranges: Ranges) -> bytes:
-    """A child's report: the page faults its call took, and the kernel's pages it wrote."""
+def pack_report(faults: int, copied: int, ranges: Ranges) -> bytes:
+    """A child's report: the page faults its call took, the bytes it had copied ahead, and
+    (if it learns for the others) the kernel's pages its call wrote."""
     flat = [address for pair in ranges for address in pair]
-    return b"P" + struct.pack(f"!QQ{len(flat)}Q", faults, len(flat), *flat)
+    return b"P" + struct.pack(f"!QQQ{len(flat)}Q", faults, copied, len(flat), *flat)
 
 
-def unpack_report(data: bytes) -> tuple[int, Ranges] | None:
-    """``(faults, ranges)`` from :func:`pack_report`; None if cut short (a killed child)."""
-    if not data.startswith(b"P") or len(data) < 17:
+def unpack_report(data: bytes) -> tuple[int, int, Ranges] | None:
+    """``(faults, copied, ranges)`` from :func:`pack_report`; None if cut short."""
+    if not data.startswith(b"P") or len(data) < 25:
         return None
-    faults, count = struct.unpack_from("!QQ", data, 1)
-    if len(data) != 17 + count * 8 or count % 2:
+    faults, copied, count = struct.unpack_from("!QQQ", data, 1)
+    if len(data) != 25 + count * 8 or count % 2:
         return None
-    flat = struct.unpack_from(f"!{count}Q", data, 17)
-    return faults, [(flat[i], flat[i + 1]) for i in range(0, count, 2)]
+    flat = struct.unpack_from(f"!{count}Q", data, 25)
+    return faults, copied, [(flat[i], flat[i + 1]) for i in range(0, count, 2)]
 
 
 # --- the fork server --------------------------------------------------------------------
@@ -471,9 +472,15 @@ class ForkServer:
         # copy_limit bytes per child (0: off).
         self.copy_limit = max(0, copy_limit) if copy_limit and copy_ahead_works() else 0
         self.copy_ahead: Ranges = []
-        self.call_faults = 0  # the most page faults a reported call took
-        self.last_call_faults = 0  # those of the last reported call
-        self._reports: dict[int, bytearray] = {}  # pid -> what a reporting child sent
+        self.call_faults = 0  # the most page faults a call took without copy-ahead
+        self.copied_calls = 0  # calls whose child had copied ahead
+        self.copied_call_faults: int | None = None  # page faults of the last such call
+        self.copied_bytes = 0  # what its child had copied
+        self._reports: dict[int, bytearray] = {}  # pid -> what a child sent after "t"
+        self._learning: set[int] = set()  # children that will report the pages they wrote
+        # How many calls run in children now, for a new child to read: it copies ahead only
+        # if none does.
+        self._board = mmap.mmap(-1, 8)  # shared (not copied) with the children
         # A child's page also becomes its own when the kernel writes its copy: the pages the
         # kernel wrote while reporting children lived are not the call's.
         self._kernel_written: Ranges = []
@@ -499,7 +506,7 @@ class ForkServer:
         self._thread.start()
         return self.path
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, int | None]:
         """Counts for health reports."""
         return {
             "waiting": len(self.waiting),
@@ -507,7 +514,9 @@ class ForkServer:
             "forked": self.forked,
             "copy_ahead_bytes": ranges_size(self.copy_ahead) if self._copies_ahead() else 0,
             "call_faults": self.call_faults,
-            "last_call_faults": self.last_call_faults,
+            "copied_calls": self.copied_calls,
+            "copied_call_faults": self.copied_call_faults,
+            "copied_bytes": self.copied_bytes,
         }
 
     def _serve(self) -> None:
@@ -528,14 +537,15 @@ class ForkServer:
                         if pid in self.waiting:
                             self.running[pid] = self.waiting.pop(pid)
                             data = data[1:]
-                        if pid in self._reports:
-                            self._reports[pid].extend(data)
+                        self._reports.setdefault(pid, bytearray()).extend(data)
                         continue
                     os.close(fd)  # EOF: the child exited (after its call, or while waiting)
                     self.waiting.pop(pid, None)
                     self.running.pop(pid, None)
                     self._exited.add(pid)
+                    self._learning.discard(pid)
                     self._learn(bytes(self._reports.pop(pid, b"")))
+                struct.pack_into("!Q", self._board, 0, len(self.running))
                 self._reap()
             except Exception:  # keep serving; a transient fork failure must not end it
                 if self._stop.is_set():
@@ -554,9 +564,13 @@ class ForkServer:
         unpacked = unpack_report(report)
         if unpacked is None:
             return
-        faults, written = unpacked
-        self.call_faults = max(self.call_faults, faults)
-        self.last_call_faults = faults
+        faults, copied, written = unpacked
+        if copied:
+            self.copied_calls += 1
+            self.copied_call_faults = faults
+            self.copied_bytes = copied
+        else:
+            self.call_faults = max(self.call_faults, faults)
         if written:
             self._note_kernel_writes()
             written = subtract_ranges(written, self._kernel_written)
@@ -578,28 +592,29 @@ class ForkServer:
     def _spawn(self) -> None:
         read_fd, write_fd = os.pipe()
         random_state = random.getstate()
-        # The first children report the pages their call wrote, then one in 64 (a report
-        # costs a few milliseconds of CPU around the call).
-        report = self.copy_limit > 0 and (self.forked < 8 or self.forked % 64 == 0)
-        if self.forked and (report or self._reports):
+        # The first children learn which pages a call writes, then one in 64 (it costs a
+        # few milliseconds of CPU around the call); they do not copy ahead themselves.
+        learn = self.copy_limit > 0 and (self.forked < 5 or self.forked % 64 == 0)
+        if self.forked and (learn or self._learning):
             self._note_kernel_writes()  # the fork shares them all again
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
                 os.close(read_fd)
-                self._child(write_fd, random_state, report)
+                self._child(write_fd, random_state, learn)
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_fd)
         self.waiting[pid] = read_fd
-        if report:
-            self._reports[pid] = bytearray()
+        self._reports[pid] = bytearray()
+        if learn:
+            self._learning.add(pid)
         self.forked += 1
 
     def _child(  # pragma: no cover - child
-        self, taken_fd: int, random_state: Any, report: bool
+        self, taken_fd: int, random_state: Any, learn: bool
     ) -> None:
         # Everything here happens before a call arrives, off its critical path.
         os.setpgid(0, 0)  # its own group: a time limit kills it and what it started
@@ -620,18 +635,21 @@ class ForkServer:
                 stream.write = target.write  # type: ignore[method-assign]
                 stream.flush = lambda: None  # type: ignore[method-assign]
         sys.stdout, sys.stderr = capture_out, capture_err
-        if self._copies_ahead():
-            copy_pages(self.copy_ahead)
         self._warm_up()
-        # The kernel's pages this child still shares before the call: those it holds alone
-        # afterwards are the ones the call wrote.
+        # A learning child notes the kernel's pages it still shares before the call: those
+        # it holds alone afterwards are the ones the call wrote.
         scanner, shared = None, []
-        if report:
+        if learn:
             try:
                 scanner = PageScanner()
                 shared = scanner.pages(writable_ranges(), shared=True)
             except (OSError, ValueError):
                 scanner = None
+        copied = 0
+        # Copy ahead only while no call runs: copying takes CPU that a call could use,
+        # and on a busy machine it costs more than the faults it saves.
+        if not learn and self._copies_ahead() and not self._calls_running():
+            copied = copy_pages(self.copy_ahead)
 
         conn = self._accept()
         os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
@@ -652,9 +670,15 @@ class ForkServer:
         # Done: what is left (the report, the exit's teardown) must not slow the next call.
         with contextlib.suppress(OSError):
             os.nice(19)
+        written: Ranges = []
         if scanner is not None:
             with contextlib.suppress(OSError, ValueError):
-                _write_all(taken_fd, pack_report(faults, scanner.pages(shared)))
+                written = scanner.pages(shared)
+        with contextlib.suppress(OSError):
+            _write_all(taken_fd, pack_report(faults, copied, written))
+
+    def _calls_running(self) -> int:  # pragma: no cover - child
+        return int(struct.unpack_from("!Q", self._board, 0)[0])
 
     def _warm_up(self) -> None:  # pragma: no cover - child
         """Run the call machinery once on nothing, so the pages it writes are copied now
