@@ -1174,6 +1174,8 @@ class Report:
     first_call_after_save_ms: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     pool_status: dict[str, Any] = field(default_factory=dict)
+    fork_stats: dict[str, Any] = field(default_factory=dict)
+    """The fork server's counts per notebook right after its calls were measured."""
     server_start_s: dict[str, float] = field(default_factory=dict)
     other_load: dict[str, float | None] = field(default_factory=dict)
     """CPUs kept busy by other processes, sampled before and after the run."""
@@ -1396,6 +1398,16 @@ async def bench_restified(ctx: Context, isolation: str) -> None:
         for code in ctx.codes:
             print(f"  {label}: {code.name}", flush=True)
             row.notebooks[code.name] = await measure_async(caller(code), code, plan, server.cpu)
+            if isolation == "fork":
+                pool = (await server.get_json("/api/restified/status")).get("pool", {})
+                report.fork_stats[code.name] = next(
+                    (
+                        w.get("fork")
+                        for w in pool.get("warm_notebooks", [])
+                        if w["path"] == code.path.name
+                    ),
+                    None,
+                )
         if isolation == "fork":
             for code in ctx.codes:
                 print(f"  {label}: first call after a save, {code.name}", flush=True)
@@ -1734,6 +1746,8 @@ def format_report(report: Report) -> str:
                 f"    pid {proc['pid']:>7} RSS {(proc['rss_kb'] or 0) / 1024:6.1f} MiB"
                 f" PSS {(proc['pss_kb'] or 0) / 1024:6.1f} MiB  {what}"
             )
+    for name, stats in report.fork_stats.items():
+        lines.append(f"Fork server after the calls, {name}: {json.dumps(stats)}")
     for key, pool in report.pool_status.items():
         lines.append(f"/api/restified/status pool, {key}: {json.dumps(pool)}")
     for key, seconds in report.server_start_s.items():

@@ -192,21 +192,25 @@ class KernelDied(RestifiedError):
         super().__init__(message, **extra)
 
 
-class Busy(RestifiedError):
+class RetryLater(RestifiedError):
+    """Refused for now: the caller may retry after :attr:`retry_after` seconds (the
+    response's ``Retry-After``)."""
+
+    def __init__(self, message: str, *, retry_after: int, **extra: Any) -> None:
+        self.retry_after: int = retry_after
+        super().__init__(message, retry_after=retry_after, **extra)
+
+
+class Busy(RetryLater):
     """The call queue is full; the caller should retry after :attr:`retry_after` seconds."""
 
     status = 503
     type = "busy"
 
     def __init__(
-        self,
-        message: str = "The server is busy; retry later.",
-        *,
-        retry_after: int = 1,
-        **extra: Any,
+        self, message: str = "The server is busy; retry later.", *, retry_after: int = 1
     ) -> None:
-        self.retry_after: int = retry_after
-        super().__init__(message, retry_after=retry_after, **extra)
+        super().__init__(message, retry_after=retry_after)
 
 
 class CallTimeout(RestifiedError):
@@ -236,12 +240,8 @@ class KeysUnavailable(RestifiedError):
     type = "keys_unavailable"
 
 
-class RateLimited(RestifiedError):
+class RateLimited(RetryLater):
     """The key made more calls than its rate allows; retry after :attr:`retry_after` s."""
 
     status = 429
     type = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int, **extra: Any) -> None:
-        self.retry_after: int = retry_after
-        super().__init__(message, retry_after=retry_after, **extra)

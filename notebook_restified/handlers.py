@@ -19,15 +19,14 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .errors import (
-    Busy,
     InvalidNotebook,
     InvalidParameters,
     InvalidRequest,
     KeyRefused,
     NotAcceptable,
     NotFound,
-    RateLimited,
     RestifiedError,
+    RetryLater,
     TooLarge,
 )
 from .executors.engine import CallResult
@@ -81,7 +80,7 @@ class RestifiedHandler(ExtensionHandlerMixin, APIHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, RestifiedError):
             self.set_status(exc.status)
-            if isinstance(exc, (Busy, RateLimited)):
+            if isinstance(exc, RetryLater):
                 self.set_header("Retry-After", str(exc.retry_after))
             body = exc.to_json()
         else:

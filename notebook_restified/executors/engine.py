@@ -754,16 +754,20 @@ class Engine:
 
     async def fork_stats(self) -> dict[str, dict[str, Any]]:
         """The fork servers' counts, by notebook (fork isolation only)."""
+        forks = {
+            name: slot.warm
+            for name, slot in sorted(self._slots.items())
+            if isinstance(slot.warm, ForkWarmNotebook)
+        }
+        answers = await asyncio.gather(
+            *(warm.fork_stats() for warm in forks.values()), return_exceptions=True
+        )
         found = {}
-        for name, slot in sorted(self._slots.items()):
-            if isinstance(slot.warm, ForkWarmNotebook):
-                try:
-                    stats = await slot.warm.fork_stats()
-                except Exception:  # a kernel going away: nothing to report for it
-                    log.debug("no fork stats for %s", name, exc_info=True)
-                    continue
-                if stats is not None:
-                    found[name] = stats
+        for name, stats in zip(forks, answers, strict=True):
+            if isinstance(stats, BaseException):  # a kernel going away: nothing to report
+                log.debug("no fork stats for %s: %s", name, stats)
+            elif stats is not None:
+                found[name] = stats
         return found
 
     def kernel_pids(self) -> list[int]:
