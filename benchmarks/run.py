@@ -125,6 +125,8 @@ class Settings:
     kernel_starts: int
     pool_size: int
     quick: bool
+    server_args: tuple[str, ...] = ()
+    """More ``--RestifiedApp...`` options for this project's servers."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -133,11 +135,11 @@ class Settings:
             calls = args.calls or 30
             slow = Plan(warmup=1, sequential=3, concurrent=CONCURRENT_CLIENTS)
             fast = Plan(3, calls, calls, paced=calls)
-            return cls(fast, slow, 1, 1, args.pool_size, quick=True)
+            return cls(fast, slow, 1, 1, args.pool_size, True, tuple(args.server_arg))
         calls = args.calls or 200
         slow = Plan(warmup=1, sequential=10, concurrent=2 * CONCURRENT_CLIENTS)
         fast = Plan(5, calls, calls, paced=min(calls, 100))
-        return cls(fast, slow, 3, 5, args.pool_size, quick=False)
+        return cls(fast, slow, 3, 5, args.pool_size, False, tuple(args.server_arg))
 
 
 # --- the notebooks' code ----------------------------------------------------------------
@@ -867,6 +869,7 @@ async def start_jupyter_server(
     *,
     isolation: str,
     pool_size: int,
+    more: tuple[str, ...] = (),
 ) -> HttpServer:
     """A real ``jupyter server`` with the extension, on a free loopback port, with a token."""
     port, token = free_port(), secrets.token_hex(16)
@@ -883,6 +886,7 @@ async def start_jupyter_server(
         "--ServerApp.open_browser=False",
         f"--RestifiedApp.pool_size={pool_size}",
         f"--RestifiedApp.isolation={isolation}",
+        *more,
     ]
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime_dir)}
     managed = procs.start(f"jupyter-server-{isolation}", argv, env)
@@ -1391,6 +1395,7 @@ async def bench_restified(ctx: Context, isolation: str) -> None:
         ctx.runtime_dir,
         isolation=isolation,
         pool_size=settings.pool_size,
+        more=settings.server_args,
     )
     report.server_start_s[row.key] = time.perf_counter() - started
     try:
@@ -1699,6 +1704,7 @@ def format_report(report: Report) -> str:
         "Packages: "
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
         + f"; pool_size={report.settings['pool_size']}"
+        + "".join(f" {arg}" for arg in report.settings.get("server_args", ()))
     )
     load = report.other_load
     lines.append(
@@ -1836,6 +1842,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--pool-size", type=int, default=2, help="--RestifiedApp.pool_size (default 2)"
+    )
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="one more option for this project's servers, e.g."
+        " --server-arg=--RestifiedApp.copy_ahead_limit=0 (repeatable)",
     )
     parser.add_argument(
         "--wait-quiet",
