@@ -387,6 +387,32 @@ AsyncCall = Callable[[dict[str, Any]], Awaitable[tuple[Any, float | None]]]
 SyncCall = Callable[[dict[str, Any]], Any]
 
 
+async def _one_by_one(
+    call: AsyncCall,
+    code: NotebookCode,
+    count: int,
+    rec: Recorder,
+    latencies_ms: list[float],
+    server_ms: list[float] | None = None,
+    pause: float = 0.0,
+) -> None:
+    """``count`` sequential calls, ``pause`` seconds apart, each checked and timed."""
+    for i in range(count):
+        if pause:
+            await asyncio.sleep(pause)
+        values = code.values_for(i)
+        t0 = time.perf_counter()
+        try:
+            value, engine_ms = await call(values)
+            rec.check(values, value)
+        except Exception as exc:
+            rec.failed(exc)
+            continue
+        latencies_ms.append((time.perf_counter() - t0) * 1000)
+        if server_ms is not None and engine_ms is not None:
+            server_ms.append(engine_ms)
+
+
 async def measure_async(
     call: AsyncCall, code: NotebookCode, plan: Plan, cpu: CpuProbe | None = None
 ) -> Stats:
@@ -398,33 +424,11 @@ async def measure_async(
             await call(code.values_for(i))
     cpu_before = cpu() if cpu else None
     started = time.perf_counter()
-    for i in range(plan.sequential):
-        values = code.values_for(i)
-        t0 = time.perf_counter()
-        try:
-            value, server_ms = await call(values)
-            rec.check(values, value)
-        except Exception as exc:
-            rec.failed(exc)
-            continue
-        rec.latencies_ms.append((time.perf_counter() - t0) * 1000)
-        if server_ms is not None:
-            rec.server_ms.append(server_ms)
+    await _one_by_one(call, code, plan.sequential, rec, rec.latencies_ms, rec.server_ms)
     rec.rates["1"] = plan.sequential / (time.perf_counter() - started)
     if cpu and cpu_before is not None:
         rec.cpu_per_call(cpu_before, cpu(), plan.sequential)
-
-    for i in range(plan.paced):
-        await asyncio.sleep(PACE_S)
-        values = code.values_for(i)
-        t0 = time.perf_counter()
-        try:
-            value, _ = await call(values)
-            rec.check(values, value)
-        except Exception as exc:
-            rec.failed(exc)
-            continue
-        rec.paced_ms.append((time.perf_counter() - t0) * 1000)
+    await _one_by_one(call, code, plan.paced, rec, rec.paced_ms, pause=PACE_S)
 
     next_index = 0
 
