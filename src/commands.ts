@@ -6,6 +6,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { CommandRegistry } from '@lumino/commands';
 import { Menu } from '@lumino/widgets';
 
 import { IAppliedTagChange, revertTagChange, toggleTag } from './actions';
@@ -40,22 +41,6 @@ export const TOGGLE_COMMAND: Record<EndpointTag, string> = {
  * The palette's category for every command.
  */
 export const COMMAND_CATEGORY = 'Notebook Endpoint';
-
-/**
- * Command-mode shortcuts of the tag toggles (none of them is a JupyterLab
- * default).
- */
-export const TAG_SHORTCUT: Record<EndpointTag, string> = {
-  parameters: 'Alt P',
-  skip: 'Alt S',
-  return: 'Alt R'
-};
-
-/**
- * Where notebook command-mode shortcuts apply (as in JupyterLab's own).
- */
-const COMMAND_MODE_SELECTOR =
-  '.jp-Notebook.jp-mod-commandMode:not(.jp-mod-readWrite) :focus';
 
 /**
  * Arguments every command takes. `origin: 'panel'` when the panel runs it:
@@ -182,24 +167,27 @@ export function addCommands(
     selector: '.jp-Notebook .jp-Cell',
     rank: 11
   });
-
-  // Keyboard, in command mode.
-  for (const tag of ENDPOINT_TAGS) {
-    commands.addKeyBinding({
-      command: TOGGLE_COMMAND[tag],
-      keys: [TAG_SHORTCUT[tag]],
-      selector: COMMAND_MODE_SELECTOR
-    });
-  }
+  // Keyboard shortcuts (Alt P/S/R in command mode) come from schema/plugin.json,
+  // so users can change them in Settings → Keyboard Shortcuts.
 }
 
 /**
- * "Alt+P" (or "⌥P" on a Mac): a shortcut as JupyterLab shows it.
+ * The shortcut of a tag's toggle as JupyterLab shows it ("Alt+P", "⌥P" on a
+ * Mac), as the user's settings have it; empty if it has none.
  */
-export function formatShortcut(tag: EndpointTag): string {
-  const mac = /Mac|iPhone|iPad/.test(navigator.platform);
-  const [modifier, key] = TAG_SHORTCUT[tag].split(' ');
-  return mac ? `\u2325${key}` : `${modifier}+${key}`;
+export function formatShortcut(
+  commands: CommandRegistry,
+  tag: EndpointTag
+): string {
+  const binding = commands.keyBindings.find(
+    b => b.command === TOGGLE_COMMAND[tag]
+  );
+  if (!binding) {
+    return '';
+  }
+  return binding.keys
+    .map(keystroke => CommandRegistry.formatKeystroke(keystroke))
+    .join(', ');
 }
 
 /**

@@ -112,7 +112,10 @@ export function TagControls(props: {
               className={`jp-RestifiedPanel-toggle jp-mod-${tag}`}
               aria-pressed={pressed}
               disabled={!cell || (!isCode && !pressed)}
-              title={`${TAG_INFO[tag].description} (${formatShortcut(tag)})`}
+              title={withShortcut(
+                TAG_INFO[tag].description,
+                formatShortcut(commands, tag)
+              )}
               onClick={() => void toggle(tag)}
             >
               {TAG_INFO[tag].label}
@@ -179,4 +182,11 @@ export function TagControls(props: {
       ))}
     </div>
   );
+}
+
+/**
+ * A tooltip with its shortcut in parentheses, if there is one.
+ */
+function withShortcut(text: string, shortcut: string): string {
+  return shortcut ? `${text} (${shortcut})` : text;
 }

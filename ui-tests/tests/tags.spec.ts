@@ -79,7 +79,12 @@ test.describe('Cell tags', () => {
       'the endpoint runs the saved version; save to update'
     );
 
-    // Skip on cell 4 with the keyboard (command mode), Alt+S.
+    // Skip on cell 4 with the keyboard (command mode), Alt+S: a shortcut from
+    // the extension's settings schema, which the toggle's tooltip shows.
+    await expect(tagToggle(panel, 'Skip')).toHaveAttribute(
+      'title',
+      /\(Alt\+S\)$/
+    );
     await page.notebook.selectCells(4);
     await page.keyboard.press('Alt+s');
     const cell4 = (await page.notebook.getCellLocator(4))!;
