@@ -420,3 +420,22 @@ def test_close_right_after_a_call_stops_the_kernel_still_starting(tmp_path: Path
     while descendants() - before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert descendants() - before == set()
+
+
+def test_displays_in_calls_stay_out_of_results_and_later_calls(
+    tmp_path: Path, isolation: str
+) -> None:
+    # Display publishers are made ahead in the kernel and reused by calls that display
+    # nothing; a call that displays must neither fail nor leave its output to the next.
+    path = write_notebook(
+        tmp_path / "display.ipynb",
+        "from IPython.display import display",
+        ("shout = False", ["parameters"]),
+        "if shout:\n    display('LOUD')",
+        ("'done'", ["return"]),
+    )
+    with model_of(path, isolation) as model:
+        for shout in (False, True, False, True):
+            result = model.call(shout=shout)
+            assert result.value == "done"
+            assert "LOUD" not in result.stdout

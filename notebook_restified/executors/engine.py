@@ -114,6 +114,7 @@ def call_cells(spec: NotebookSpec, values: Mapping[str, Any]) -> list[dict[str, 
                 "id": "injected-parameters",
                 "source": render_injected(spec, values),
                 "return": False,
+                "plain": True,  # literals only: no IPython syntax to transform
             }
         )
     return cells + [_cell(spec, i) for i in spec.body_cells]
@@ -293,10 +294,11 @@ class ForkWarmNotebook(WarmNotebook):
     async def start(self) -> None:
         """Start the kernel, run setup, start its fork server."""
         session = await self._warm_session()
+        sources = json.dumps([cell["source"] for cell in call_cells(self.spec, {})])
         try:
             self.socket_path = await session.evaluate_json(
                 f"{_RUNTIME_REF}.start_fork_server("
-                f"get_ipython(), {self.prefork}, {self.copy_limit})",
+                f"get_ipython(), {self.prefork}, {self.copy_limit}, {sources!r})",
                 timeout=self.startup_limit,
             )
         except BaseException:

@@ -46,15 +46,30 @@ def _encoder() -> Callable[[object], dict[str, object]]:
     return module.encode_result  # type: ignore[no-any-return]
 
 
+# source -> its transformed Python. The kernel fills it before forking, so a call's child
+# finds its cells here rather than running IPython's transformers (which touch, and so copy,
+# hundreds of the kernel's pages).
+_TRANSFORMED: dict[str, str] = {}
+_TRANSFORMED_MAX = 512
+
+
 def _transform(source: str, shell: Any) -> str:
     """IPython syntax (magics, ``!cmd``) to plain Python, as the kernel would run it."""
+    known = _TRANSFORMED.get(source)
+    if known is not None:
+        return known
     if shell is not None:
-        return str(shell.transform_cell(source))
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-    except ImportError:
-        return source
-    return str(TransformerManager().transform_cell(source))  # type: ignore[no-untyped-call]
+        python = str(shell.transform_cell(source))
+    else:
+        try:
+            from IPython.core.inputtransformer2 import TransformerManager
+        except ImportError:
+            return source
+        python = str(TransformerManager().transform_cell(source))  # type: ignore[no-untyped-call]
+    if len(_TRANSFORMED) >= _TRANSFORMED_MAX:
+        _TRANSFORMED.clear()
+    _TRANSFORMED[source] = python
+    return python
 
 
 class _CellError(Exception):
@@ -122,7 +137,8 @@ def run_cells(
     for cell in cells:
         filename = CELL_FILENAME.format(index=cell.get("index"))
         try:
-            source = _transform(cell["source"], shell)
+            # Cells this project wrote (the injected parameters) are plain Python already.
+            source = cell["source"] if cell.get("plain") else _transform(cell["source"], shell)
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             tree = ast.parse(source, filename)
             last = None
@@ -144,6 +160,27 @@ def _cut(text: str) -> str:
     return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n[... cut]"
 
 
+# Display publishers made ahead: making one (a traitlets object) in a call's child would copy
+# a hundred of the kernel's pages. Each is used by one capture only.
+_PUBLISHERS: list[Any] = []
+
+
+def _new_publisher() -> Any:
+    from IPython.core.displaypub import CapturingDisplayPublisher
+
+    return CapturingDisplayPublisher()  # type: ignore[no-untyped-call]
+
+
+def prepare_captures(shell: Any, sources: list[str]) -> None:
+    """Do now, in the kernel, what every call's child would otherwise repeat: transform the
+    call's cells and make a display publisher."""
+    for source in sources:
+        _transform(source, shell)
+    if shell is not None and not _PUBLISHERS:
+        with contextlib.suppress(ImportError):
+            _PUBLISHERS.append(_new_publisher())
+
+
 @contextlib.contextmanager
 def _captured(shell: Any) -> Any:
     """Capture stdout, stderr and display() of the cells."""
@@ -152,11 +189,10 @@ def _captured(shell: Any) -> Any:
     saved_pub = None
     if shell is not None and getattr(shell, "display_pub", None) is not None:
         try:
-            from IPython.core.displaypub import CapturingDisplayPublisher
-
+            publisher = _PUBLISHERS.pop() if _PUBLISHERS else _new_publisher()
             saved_pub = shell.display_pub
-            shell.display_pub = CapturingDisplayPublisher()  # type: ignore[no-untyped-call]
-            displays = shell.display_pub.outputs
+            shell.display_pub = publisher
+            displays = publisher.outputs
         except ImportError:
             saved_pub = None
     try:
@@ -164,6 +200,8 @@ def _captured(shell: Any) -> Any:
             yield out, err, displays
     finally:
         if saved_pub is not None:
+            if not displays:  # it published nothing: as good as new
+                _PUBLISHERS.append(shell.display_pub)
             shell.display_pub = saved_pub
 
 
@@ -442,6 +480,15 @@ def unpack_report(data: bytes) -> tuple[int, int, Ranges] | None:
 # --- the fork server --------------------------------------------------------------------
 
 
+def _scratch_file(name: str) -> Any:
+    """An anonymous file for what a child's code writes to its file descriptors 1 and 2."""
+    make = getattr(os, "memfd_create", None)  # Linux: one system call, no file system
+    if make is not None:
+        with contextlib.suppress(OSError):
+            return os.fdopen(make(f"restified-{name}", 0), "w+b")
+    return tempfile.TemporaryFile()  # closed when the child exits
+
+
 class _Capture(io.TextIOBase):
     """A text stream that collects into a list (stands in for the kernel's streams)."""
 
@@ -503,6 +550,7 @@ class ForkServer:
         # What setup made stays out of the kernel's own collections, which would otherwise
         # write to (and so copy) every page the children share.
         gc.freeze()
+        _faults()  # imports `resource` here once, not in every child on its call's path
         self._thread.start()
         return self.path
 
@@ -622,8 +670,7 @@ class ForkServer:
         gc.freeze()  # a collection would otherwise copy every inherited page
         random.setstate(random_state)  # fork reseeds `random`; keep setup's seed
         # Open for the child's whole (short) life; its exit closes them.
-        out_file = tempfile.TemporaryFile()  # noqa: SIM115
-        err_file = tempfile.TemporaryFile()  # noqa: SIM115
+        out_file, err_file = _scratch_file("stdout"), _scratch_file("stderr")
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_file.fileno(), 1)
@@ -684,7 +731,7 @@ class ForkServer:
         """Run the call machinery once on nothing, so the pages it writes are copied now
         rather than during the call (copy-on-write faults are most of a fork's cost)."""
         with contextlib.suppress(Exception):
-            cell = {"index": None, "id": None, "source": "None", "return": True}
+            cell = {"index": None, "id": None, "source": "None", "return": True, "plain": True}
             reply = run_request({"cells": [cell]}, {"__builtins__": __builtins__}, self.shell)
             json.loads(json.dumps(reply, allow_nan=False))
 
@@ -723,9 +770,16 @@ class ForkServer:
 SERVER: ForkServer | None = None
 
 
-def start_fork_server(shell: Any, prefork: int = 1, copy_limit: int = 64 << 20) -> str:
-    """Start the kernel's fork server once; returns its socket path as JSON text."""
+def start_fork_server(
+    shell: Any, prefork: int = 1, copy_limit: int = 64 << 20, sources_json: str = "[]"
+) -> str:
+    """Start the kernel's fork server once; returns its socket path as JSON text.
+
+    ``sources_json``: the sources of the cells calls run (a JSON list), prepared once here
+    rather than in every call's child.
+    """
     global SERVER
+    prepare_captures(shell, json.loads(sources_json))
     if SERVER is None:
         SERVER = ForkServer(shell, prefork, copy_limit)
         SERVER.start()
