@@ -59,6 +59,13 @@ class RestifiedApp(ExtensionApp):
         help="Notebooks kept warm (a kernel with setup run) at once; the least recently used"
         " is stopped past it.",
     )
+    max_pool_memory = Int(
+        0,
+        config=True,
+        help="Bytes of memory the warm pool may hold (kernels, their waiting forks and the spare"
+        " kernels, counted as proportional set size); past it the least recently used warm"
+        " notebooks are stopped when another is warmed (0: no limit but max_warm_notebooks).",
+    )
     spare_kernels = Int(
         1,
         config=True,
@@ -110,6 +117,7 @@ class RestifiedApp(ExtensionApp):
             startup_limit=self.startup_time_limit,
             isolation=self.isolation,
             max_warm=self.max_warm_notebooks,
+            max_memory=self.max_pool_memory,
             spare_kernels=self.spare_kernels,
             copy_ahead_limit=self.copy_ahead_limit,
         )

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +100,12 @@ def test_server_extension_enabled_by_install() -> None:
 def test_labextension_enabled_by_install() -> None:
     out = _run("jupyter", "labextension", "list")
     assert re.search(rf"notebook-restified v{re.escape(__version__)} enabled\s+OK", out), out
+
+
+def test_readme_documents_every_setting_with_its_default() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` +\| `([^`]*)` +\|", readme, flags=re.MULTILINE))
+    traits = RestifiedApp.class_own_traits(config=True)
+    assert set(traits) <= set(rows), f"undocumented: {sorted(set(traits) - set(rows))}"
+    for name, trait in traits.items():
+        assert rows[name] == json.dumps(trait.default_value), name

@@ -542,7 +542,8 @@ class Engine:
 
     ``pool_size`` calls run at once; ``queue_size`` more may wait; past that a call gets
     :class:`Busy`. At most ``max_warm`` notebook versions are kept warm (least recently
-    used ones are closed).
+    used ones are closed), and, if ``max_memory`` (bytes) is set, only as many as fit in it
+    with the spare kernels.
     """
 
     def __init__(
@@ -556,6 +557,7 @@ class Engine:
         max_warm: int = 8,
         spare_kernels: int = 1,
         copy_ahead_limit: int = COPY_AHEAD_LIMIT,
+        max_memory: int = 0,
         kernel_manager_factory: KernelManagerFactory | None = None,
     ) -> None:
         if isolation not in ISOLATION_MODES:
@@ -567,6 +569,7 @@ class Engine:
         self.isolation = isolation
         self.max_warm = max(1, max_warm)
         self.copy_ahead_limit = max(0, copy_ahead_limit)
+        self.max_memory = max(0, max_memory)
         self.kernels = KernelSource(kernel_manager_factory, startup_limit, spare_kernels)
         self._slots: dict[str, _Slot] = {}
         self._running = 0
@@ -703,6 +706,43 @@ class Engine:
             log.debug(
                 "closed the warm kernel of %s (pool holds at most %d)", slot_name, self.max_warm
             )
+        if self.max_memory:
+            await self._evict_for_memory(keep)
+
+    async def _evict_for_memory(self, keep: str) -> None:
+        """Stop the least recently used warm notebooks until the pool's memory is within
+        ``max_memory``; ``keep`` (about to serve a call) stays."""
+        warm = {n: s.warm for n, s in self._slots.items() if s.warm is not None}
+        pids = {n: w.kernel_pids() for n, w in warm.items()}
+        spare_pids = self.kernels.pids()
+
+        def measure() -> tuple[dict[str, int | None], int | None]:
+            return {n: process_tree_rss(p) for n, p in pids.items()}, process_tree_rss(spare_pids)
+
+        sizes, spare = await asyncio.to_thread(measure)
+        if spare is None:
+            return  # no /proc: memory is not measured here
+        total = spare + sum(size or 0 for size in sizes.values())
+        for name in sorted((n for n in warm if n != keep), key=lambda n: warm[n].last_used):
+            if total <= self.max_memory:
+                break
+            slot = self._slots[name]
+            async with slot.lock:
+                if slot.warm is not warm[name]:
+                    continue  # changed meanwhile
+                await self._retire(warm[name])
+                slot.warm = None
+            total -= sizes.get(name) or 0
+            log.info(
+                "closed the warm kernel of %s (pool memory limit %d bytes)", name, self.max_memory
+            )
+        if total > self.max_memory:
+            log.warning(
+                "the warm pool uses %.0f MiB, over its limit of %.0f MiB, with only %s warm",
+                total / 2**20,
+                self.max_memory / 2**20,
+                keep,
+            )
 
     def is_warm(self, name: str) -> bool:
         """Whether ``name`` has a warm kernel now."""
@@ -735,6 +775,7 @@ class Engine:
             "pool_size": self.pool_size,
             "queue_size": self.queue_size,
             "max_warm_notebooks": self.max_warm,
+            "max_memory_bytes": self.max_memory or None,
             "warm_notebooks": [
                 {
                     "path": name,
