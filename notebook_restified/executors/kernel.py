@@ -9,14 +9,13 @@ from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ..spec import NotebookSpec
 from .engine import CallResult, Engine
-from .models import NotebookFile, merge_values, result_value
+from .models import NotebookFile, NotebookFunction, merge_values
 
 T = TypeVar("T")
 
 
-class KernelModel:
+class KernelModel(NotebookFunction):
     """Call a tagged notebook like a function; each call runs isolated in a Jupyter kernel.
 
     >>> with KernelModel("examples/fibonacci.ipynb") as model:  # doctest: +SKIP
@@ -62,11 +61,6 @@ class KernelModel:
         """The notebook's absolute path."""
         return str(self._file.path)
 
-    @property
-    def spec(self) -> NotebookSpec:
-        """The function spec of the notebook as last saved."""
-        return self._file.load()
-
     def call(
         self,
         parameters: Mapping[str, Any] | None = None,
@@ -83,18 +77,6 @@ class KernelModel:
         return self._run(
             self._engine.call(self.path, spec, checked, cwd=self.cwd, time_limit=time_limit)
         )
-
-    def execute(
-        self,
-        parameters: Mapping[str, Any] | None = None,
-        /,
-        *,
-        time_limit: float | None = None,
-        **values: Any,
-    ) -> Any:
-        """Run one call and return its value (PNG bytes when the result is an image)."""
-        result = self.call(parameters, time_limit=time_limit, **values)
-        return result_value(result.kind, result.value, result.png)
 
     def kernel_pids(self) -> list[int]:
         """Pids of the kernels this model keeps (empty once closed)."""

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import NotFound
 from ..parameters import check_json
 from ..spec import NotebookSpec, load_spec
+from .engine import CallResult
 
 
 class NotebookFile:
@@ -43,6 +44,36 @@ def merge_values(
     return check_json(spec, values)
 
 
-def result_value(kind: str, value: Any, png: bytes | None) -> Any:
-    """What ``execute`` returns: the natural value, or PNG bytes for an image."""
-    return png if kind == "image" else value
+class NotebookFunction:
+    """A saved notebook called like a function: what :class:`KernelModel` and
+    :class:`PythonModel` share. Subclasses run the call."""
+
+    _file: NotebookFile
+
+    @property
+    def spec(self) -> NotebookSpec:
+        """The function spec of the notebook as last saved."""
+        return self._file.load()
+
+    def call(
+        self,
+        parameters: Mapping[str, Any] | None = None,
+        /,
+        *,
+        time_limit: float | None = None,
+        **values: Any,
+    ) -> CallResult:
+        """Run one call; returns the full :class:`CallResult` (value, PNG, CSV, output)."""
+        raise NotImplementedError
+
+    def execute(
+        self,
+        parameters: Mapping[str, Any] | None = None,
+        /,
+        *,
+        time_limit: float | None = None,
+        **values: Any,
+    ) -> Any:
+        """Run one call and return its value (PNG bytes when the result is an image)."""
+        result = self.call(parameters, time_limit=time_limit, **values)
+        return result.png if result.kind == "image" else result.value

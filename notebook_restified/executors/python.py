@@ -11,10 +11,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import CallTimeout
-from ..spec import NotebookSpec
 from . import runtime
 from .engine import CallResult, call_cells, setup_cells
-from .models import NotebookFile, merge_values, result_value
+from .models import NotebookFile, NotebookFunction, merge_values
 
 
 class _Deadline(BaseException):
@@ -40,7 +39,7 @@ def _time_limit(seconds: float | None) -> Any:
         signal.signal(signal.SIGALRM, previous)
 
 
-class PythonModel:
+class PythonModel(NotebookFunction):
     """Call a tagged notebook like a function, in the current Python process.
 
     Meant for ipywidgets View notebooks: no kernel to start, so calls are as fast as the
@@ -61,11 +60,6 @@ class PythonModel:
         self._file = NotebookFile(notebook)
         self._globals = dict(globals or {})
         self.time_limit = time_limit
-
-    @property
-    def spec(self) -> NotebookSpec:
-        """The function spec of the notebook as last saved."""
-        return self._file.load()
 
     def call(
         self,
@@ -90,18 +84,6 @@ class PythonModel:
         except _Deadline:
             raise CallTimeout(time_limit=limit or 0.0) from None
         return CallResult.from_reply(reply, time.perf_counter() - started)
-
-    def execute(
-        self,
-        parameters: Mapping[str, Any] | None = None,
-        /,
-        *,
-        time_limit: float | None = None,
-        **values: Any,
-    ) -> Any:
-        """Run one call and return its value (PNG bytes when the result is an image)."""
-        result = self.call(parameters, time_limit=time_limit, **values)
-        return result_value(result.kind, result.value, result.png)
 
 
 def _shell() -> Any:
