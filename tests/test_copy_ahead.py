@@ -22,7 +22,7 @@ from notebook_restified.executors import runtime
 from notebook_restified.executors.runtime import (
     PageScanner,
     copy_pages,
-    merge_ranges,
+    learned_ranges,
     pack_report,
     ranges_size,
     subtract_ranges,
@@ -38,20 +38,19 @@ PAGE = mmap.PAGESIZE
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_merge_keeps_sorted_disjoint_ranges_within_the_limit() -> None:
+def test_learned_pages_are_the_union_of_reports_within_the_limit() -> None:
     a = [(0, 2 * PAGE), (10 * PAGE, 12 * PAGE)]
     b = [(PAGE, 4 * PAGE), (20 * PAGE, 21 * PAGE)]
-    assert merge_ranges(a, b, 1 << 30) == [
+    assert learned_ranges([a, b], 1 << 30) == [
         (0, 4 * PAGE),
         (10 * PAGE, 12 * PAGE),
         (20 * PAGE, 21 * PAGE),
     ]
-    # Past the limit the learned set stays as it was...
-    assert merge_ranges(a, b, 4 * PAGE) == a
-    # ...and a first set is cut to the limit, in address order.
-    assert merge_ranges([], b, 2 * PAGE) == [(PAGE, 3 * PAGE)]
-    assert merge_ranges([], b, 0) == []
-    assert ranges_size(merge_ranges([], b, 3 * PAGE + 5)) == 3 * PAGE
+    assert learned_ranges([], 1 << 30) == []
+    # Past the limit: cut to it, in address order, whole pages only.
+    assert learned_ranges([a, b], 5 * PAGE) == [(0, 4 * PAGE), (10 * PAGE, 11 * PAGE)]
+    assert learned_ranges([b], 0) == []
+    assert ranges_size(learned_ranges([b], 3 * PAGE + 5)) == 3 * PAGE
 
 
 def test_subtract_leaves_what_the_other_does_not_cover() -> None:
@@ -91,28 +90,30 @@ def _in_child(work: Callable[[], Any]) -> Any:
     return json.loads(data)
 
 
-def test_the_scanner_tells_shared_pages_from_written_ones() -> None:
-    # Anonymous memory of this process, every page written: its own.
+def test_the_scanner_finds_the_pages_a_child_wrote() -> None:
+    # Anonymous memory of this process: the first 12 pages written (its own), 4 never touched.
     area = _private(16)
-    area.write(b"x" * len(area))
+    area.write(b"x" * 12 * PAGE)
     start = _address(area)
     whole = [(start, start + len(area))]
-    assert PageScanner().pages(whole) == whole
+    assert PageScanner().pages(whole) == [(start, start + 12 * PAGE)]
 
     def child() -> Any:
         scanner = PageScanner()
-        shared_before = scanner.pages(whole, shared=True)
-        own_before = scanner.pages(whole)
-        area[3 * PAGE] = ord("y")  # one write: that page is copied, the rest stays shared
+        own_before = scanner.pages(whole)  # all shared with the parent, or absent
+        area[3 * PAGE] = ord("y")  # copied from the parent's page
         area[9 * PAGE + 100] = ord("y")
-        return [shared_before, own_before, scanner.pages(whole), scanner.pages(whole, True)]
+        area[14 * PAGE] = ord("y")  # a new page
+        return [own_before, scanner.pages(whole)]
 
-    shared_before, own_before, own_after, shared_after = _in_child(child)
-    assert [tuple(r) for r in shared_before] == whole
+    own_before, own_after = _in_child(child)
     assert own_before == []
-    written = [(start + 3 * PAGE, start + 4 * PAGE), (start + 9 * PAGE, start + 10 * PAGE)]
+    written = [
+        (start + 3 * PAGE, start + 4 * PAGE),
+        (start + 9 * PAGE, start + 10 * PAGE),
+        (start + 14 * PAGE, start + 15 * PAGE),
+    ]
     assert [tuple(r) for r in own_after] == written
-    assert ranges_size([tuple(r) for r in shared_after]) == len(area) - 2 * PAGE
     assert area[3 * PAGE] == ord("x")  # the parent's page is untouched
 
 
@@ -180,7 +181,7 @@ async def test_calls_that_write_many_pages_get_them_copied_ahead(
     write_notebook(jp_root_dir / "heavy.ipynb", *HEAVY)
     expected = [sum(float(i) for i in range(200_000)), 200_001]
     for scale in (1.0, 2.0, 1.0, 3.0, 1.0, 2.0, 1.0, 1.0, 2.0, 1.0):
-        # A pause between calls, as a client leaves: waiting children copy when a CPU idles.
+        # A pause between calls, as a client leaves: waiting children finish their copy.
         await asyncio.sleep(0.3)
         body = json.loads(
             (await jp_fetch("restified", "heavy.ipynb", params={"scale": scale})).body

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import collections
 import contextlib
 import ctypes
 import gc
@@ -28,7 +29,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 RESULTS_MODULE = "_notebook_restified_results"
@@ -294,17 +295,20 @@ def recv_message(sock: socket.socket) -> dict[str, Any]:
 #
 # A forked child shares its pages with the kernel until it writes one; each first write then
 # costs a copy-on-write fault, and a pandas call pays thousands of them (more than doubling
-# its time). After a call, a child reports which of the kernel's pages it wrote (those now
-# exclusively its own, from /proc/self/pagemap); the next children copy those pages in one
-# madvise(MADV_POPULATE_WRITE) while they wait, so the call finds them already private.
+# its time). After a call, a learning child reports which pages of its memory the call wrote
+# (those now exclusively its own, from /proc/self/pagemap: the kernel's pages it copied and
+# new pages of mappings it had); the next children copy those pages in bulk with
+# madvise(MADV_POPULATE_WRITE), about a third of the cost of faulting them one by one, in a
+# lowest-priority thread while they wait, so the call finds them already private.
 
 _PAGE = mmap.PAGESIZE
 _MADV_POPULATE_WRITE = 23  # Linux 5.14+
 # Fewer faults than this per call (a millisecond or so): copying ahead is not worth it.
 COPY_AHEAD_MIN_FAULTS = 256
+# The learning children's reports that make the pages copied ahead: the latest ones.
+LEARNED_REPORTS = 5
 # Byte 7 of a little-endian pagemap entry: bit 63 "present", bit 56 "exclusively mapped".
 _OWN = re.compile(b"[" + bytes(range(0x81, 0x100, 2)) + b"]+")  # present, this process's alone
-_SHARED = re.compile(b"[" + bytes(range(0x80, 0x100, 2)) + b"]+")  # present, still shared
 Ranges = list[tuple[int, int]]
 
 
@@ -333,10 +337,9 @@ class PageScanner:
         self.entries = bytearray(8 * self.CHUNK)
         self.flags = bytearray(self.CHUNK)
 
-    def pages(self, ranges: Ranges, shared: bool = False) -> Ranges:
+    def pages(self, ranges: Ranges) -> Ranges:
         """The pages of ``ranges`` this process holds alone (written since the fork, or
-        new), or with ``shared`` those it still shares."""
-        runs = _SHARED if shared else _OWN
+        new)."""
         entries, flags = memoryview(self.entries), memoryview(self.flags)
         found: Ranges = []
         fd = os.open("/proc/self/pagemap", os.O_RDONLY)
@@ -348,7 +351,7 @@ class PageScanner:
                     flags[:got] = entries[7 : 8 * got : 8]
                     found.extend(
                         (first + run.start() * _PAGE, first + run.end() * _PAGE)
-                        for run in runs.finditer(flags[:got])
+                        for run in _OWN.finditer(flags[:got])
                     )
         finally:
             os.close(fd)
@@ -388,14 +391,12 @@ def ranges_size(ranges: Ranges) -> int:
     return sum(end - start for start, end in ranges)
 
 
-def merge_ranges(ranges: Ranges, more: Ranges, limit: int) -> Ranges:
-    """The union of ``ranges`` and ``more`` (sorted, disjoint), if it fits in ``limit``
-    bytes; past it, ``ranges`` unchanged, or if empty ``more`` cut to ``limit``."""
-    union = _union(ranges + more)
+def learned_ranges(reports: Iterable[Ranges], limit: int) -> Ranges:
+    """The union of the pages ``reports`` name (sorted, disjoint), cut to its first
+    ``limit`` bytes in address order."""
+    union = _union([pages for report in reports for pages in report])
     if ranges_size(union) <= limit:
         return union
-    if ranges:
-        return ranges
     cut: Ranges = []
     room = limit - limit % _PAGE
     for start, end in union:
@@ -407,14 +408,19 @@ def merge_ranges(ranges: Ranges, more: Ranges, limit: int) -> Ranges:
     return cut
 
 
+_MADVISE: list[Any] = []  # made once, in the kernel: children inherit it
+
+
 def _madvise() -> Any:
-    try:
-        madvise = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
-        return None
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    madvise.restype = ctypes.c_int
-    return madvise
+    if not _MADVISE:
+        try:
+            madvise = ctypes.CDLL(None, use_errno=True).madvise
+            madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+            madvise.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            madvise = None
+        _MADVISE.append(madvise)
+    return _MADVISE[0]
 
 
 def copy_pages(ranges: Ranges) -> int:
@@ -446,11 +452,35 @@ def copy_ahead_works() -> bool:
         probe.close()
 
 
-def _faults() -> int:
-    """Page faults this process took so far (that needed no disk)."""
+def _faults(thread: bool = False) -> int:
+    """Page faults this process (or only this thread) took so far, that needed no disk."""
     import resource  # Unix only, as fork is
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    who = (
+        getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF) if thread else resource.RUSAGE_SELF
+    )
+    return resource.getrusage(who).ru_minflt
+
+
+class _CopyAhead(threading.Thread):
+    """Copies pages ahead at the lowest priority (Linux sets it per thread), so that a
+    call on any CPU comes first."""
+
+    def __init__(self, ranges: Ranges) -> None:
+        super().__init__(name="restified-copy-ahead", daemon=True)
+        self.ranges = ranges
+        self.copied = 0
+        self.start()
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        self.copied = copy_pages(self.ranges)
+
+    def join(self, timeout: float | None = None) -> int:  # type: ignore[override]
+        """Wait for the copy; the bytes copied."""
+        super().join(timeout)
+        return self.copied
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -524,14 +554,10 @@ class ForkServer:
         self.copied_call_faults: int | None = None  # page faults of the last such call
         self.copied_bytes = 0  # what its child had copied
         self._reports: dict[int, bytearray] = {}  # pid -> what a child sent after "t"
-        self._learning: set[int] = set()  # children that will report the pages they wrote
-        # How many calls run in children now, for a new child to read: it copies ahead only
-        # if none does.
-        self._board = mmap.mmap(-1, 8)  # shared (not copied) with the children
-        # A child's page also becomes its own when the kernel writes its copy: the pages the
-        # kernel wrote while reporting children lived are not the call's.
-        self._kernel_written: Ranges = []
-        self._scanner: PageScanner | None = None
+        # What the last learning children reported: pages of the kernel's memory their call
+        # wrote (a page the kernel itself wrote meanwhile also shows; a few reports in a
+        # window, rather than all of them, keep such pages from piling up).
+        self._learned: collections.deque[Ranges] = collections.deque(maxlen=LEARNED_REPORTS)
         self.directory = tempfile.mkdtemp(prefix="restified-")
         self.path = os.path.join(self.directory, "fork.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -591,22 +617,13 @@ class ForkServer:
                     self.waiting.pop(pid, None)
                     self.running.pop(pid, None)
                     self._exited.add(pid)
-                    self._learning.discard(pid)
                     self._learn(bytes(self._reports.pop(pid, b"")))
-                struct.pack_into("!Q", self._board, 0, len(self.running))
                 self._reap()
             except Exception:  # keep serving; a transient fork failure must not end it
                 if self._stop.is_set():
                     break  # stop() closed the fds this loop was using: not an error
                 traceback.print_exc(file=sys.__stderr__)
                 time.sleep(0.5)
-
-    def _note_kernel_writes(self) -> None:
-        """Add the pages this kernel wrote since its last fork (those it holds alone)."""
-        if self._scanner is None:
-            self._scanner = PageScanner()
-        own = self._scanner.pages(writable_ranges())
-        self._kernel_written = _union(self._kernel_written + own)
 
     def _learn(self, report: bytes) -> None:
         unpacked = unpack_report(report)
@@ -620,9 +637,8 @@ class ForkServer:
         else:
             self.call_faults = max(self.call_faults, faults)
         if written:
-            self._note_kernel_writes()
-            written = subtract_ranges(written, self._kernel_written)
-            self.copy_ahead = merge_ranges(self.copy_ahead, written, self.copy_limit)
+            self._learned.append(written)
+            self.copy_ahead = learned_ranges(self._learned, self.copy_limit)
 
     def _copies_ahead(self) -> bool:
         """Whether waiting children copy pages ahead: only for calls that take enough
@@ -643,8 +659,6 @@ class ForkServer:
         # The first children learn which pages a call writes, then one in 64 (it costs a
         # few milliseconds of CPU around the call); they do not copy ahead themselves.
         learn = self.copy_limit > 0 and (self.forked < 5 or self.forked % 64 == 0)
-        if self.forked and (learn or self._learning):
-            self._note_kernel_writes()  # the fork shares them all again
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
@@ -657,8 +671,6 @@ class ForkServer:
         os.close(write_fd)
         self.waiting[pid] = read_fd
         self._reports[pid] = bytearray()
-        if learn:
-            self._learning.add(pid)
         self.forked += 1
 
     def _child(  # pragma: no cover - child
@@ -683,25 +695,28 @@ class ForkServer:
                 stream.flush = lambda: None  # type: ignore[method-assign]
         sys.stdout, sys.stderr = capture_out, capture_err
         self._warm_up()
-        # A learning child notes the kernel's pages it still shares before the call: those
-        # it holds alone afterwards are the ones the call wrote.
-        scanner, shared = None, []
+        # A learning child notes which pages of its writable mappings it holds alone before
+        # the call; those it holds alone only afterwards are the ones the call wrote: the
+        # kernel's pages it copied, and new pages of mappings that were there already.
+        scanner, mapped, own = None, [], []
         if learn:
             try:
                 scanner = PageScanner()
-                shared = scanner.pages(writable_ranges(), shared=True)
+                mapped = writable_ranges()
+                own = scanner.pages(mapped)
             except (OSError, ValueError):
                 scanner = None
-        copied = 0
-        # Copy ahead only while no call runs: copying takes CPU that a call could use,
-        # and on a busy machine it costs more than the faults it saves.
-        if not learn and self._copies_ahead() and not self._calls_running():
-            copied = copy_pages(self.copy_ahead)
+        # Copying a page ahead costs about a third of its fault in the call, so it pays even
+        # on a busy machine; a thread of the lowest priority does it while this one waits
+        # (and goes on beside the call if the call comes first).
+        copier = None
+        if not learn and self._copies_ahead():
+            copier = _CopyAhead(self.copy_ahead)
 
         conn = self._accept()
         os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
         self.listener.close()
-        faults = _faults()
+        faults = _faults(thread=copier is not None)
         send_message(conn, {"pid": os.getpid()})
         request = recv_message(conn)
         reply = run_request(request, self.shell.user_ns, self.shell)
@@ -712,7 +727,7 @@ class ForkServer:
         reply["stdout"] = _cut("".join(capture_out.parts) + reply["stdout"] + fd_output[0])
         reply["stderr"] = _cut("".join(capture_err.parts) + reply["stderr"] + fd_output[1])
         send_message(conn, reply)
-        faults = _faults() - faults
+        faults = _faults(thread=copier is not None) - faults
         conn.close()
         # Done: what is left (the report, the exit's teardown) must not slow the next call.
         with contextlib.suppress(OSError):
@@ -720,12 +735,10 @@ class ForkServer:
         written: Ranges = []
         if scanner is not None:
             with contextlib.suppress(OSError, ValueError):
-                written = scanner.pages(shared)
+                written = subtract_ranges(scanner.pages(mapped), own)
+        copied = copier.join() if copier is not None else 0
         with contextlib.suppress(OSError):
             _write_all(taken_fd, pack_report(faults, copied, written))
-
-    def _calls_running(self) -> int:  # pragma: no cover - child
-        return int(struct.unpack_from("!Q", self._board, 0)[0])
 
     def _warm_up(self) -> None:  # pragma: no cover - child
         """Run the call machinery once on nothing, so the pages it writes are copied now
