@@ -10,6 +10,7 @@ import asyncio
 import json
 import mmap
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -134,6 +135,20 @@ def test_copy_pages_makes_them_private_without_changing_them() -> None:
     assert copied == 3 * PAGE
     assert [tuple(r) for r in own] == wanted
     assert unchanged
+
+
+def test_copy_pages_stops_when_told() -> None:
+    area = _private(8)
+    area.write(b"z" * len(area))
+    start = _address(area)
+    stop = threading.Event()
+    stop.set()  # as when the call comes before the copy begins
+
+    def child() -> Any:
+        copied = copy_pages([(start, start + len(area))], stop)
+        return [copied, PageScanner().pages([(start, start + len(area))])]
+
+    assert _in_child(child) == [0, []]
 
 
 def _private(pages: int) -> mmap.mmap:

@@ -298,8 +298,8 @@ def recv_message(sock: socket.socket) -> dict[str, Any]:
 # its time). After a call, a learning child reports which pages of its memory the call wrote
 # (those now exclusively its own, from /proc/self/pagemap: the kernel's pages it copied and
 # new pages of mappings it had); the next children copy those pages in bulk with
-# madvise(MADV_POPULATE_WRITE), about a third of the cost of faulting them one by one, in a
-# lowest-priority thread while they wait, so the call finds them already private.
+# madvise(MADV_POPULATE_WRITE) in a lowest-priority thread while they wait, so the call finds
+# them already private. The CPU is about what the faults would take, but off the call's path.
 
 _PAGE = mmap.PAGESIZE
 _MADV_POPULATE_WRITE = 23  # Linux 5.14+
@@ -423,13 +423,16 @@ def _madvise() -> Any:
     return _MADVISE[0]
 
 
-def copy_pages(ranges: Ranges) -> int:
-    """Break copy-on-write sharing of ``ranges`` now; returns the bytes copied."""
+def copy_pages(ranges: Ranges, stop: threading.Event | None = None) -> int:
+    """Break copy-on-write sharing of ``ranges`` now (until ``stop`` is set); returns the
+    bytes copied."""
     madvise = _madvise()
     if madvise is None:
         return 0
     copied = 0
     for start, end in ranges:
+        if stop is not None and stop.is_set():
+            break
         # A range gone since it was learned (freed, remapped) just fails: skip it.
         if madvise(start, end - start, _MADV_POPULATE_WRITE) == 0:
             copied += end - start
@@ -470,16 +473,22 @@ class _CopyAhead(threading.Thread):
         super().__init__(name="restified-copy-ahead", daemon=True)
         self.ranges = ranges
         self.copied = 0
+        self.stopped = threading.Event()
         self.start()
 
     def run(self) -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        self.copied = copy_pages(self.ranges)
+        self.copied = copy_pages(self.ranges, self.stopped)
 
-    def join(self, timeout: float | None = None) -> int:  # type: ignore[override]
-        """Wait for the copy; the bytes copied."""
-        super().join(timeout)
+    def stop(self) -> None:
+        """Stop at the end of the range being copied: the call has come, and from now on
+        takes its own faults (copying on beside it costs more CPU than it saves)."""
+        self.stopped.set()
+
+    def bytes_copied(self) -> int:
+        """Once stopped, the bytes copied."""
+        self.join()
         return self.copied
 
 
@@ -706,9 +715,8 @@ class ForkServer:
                 own = scanner.pages(mapped)
             except (OSError, ValueError):
                 scanner = None
-        # Copying a page ahead costs about a third of its fault in the call, so it pays even
-        # on a busy machine; a thread of the lowest priority does it while this one waits
-        # (and goes on beside the call if the call comes first).
+        # A thread of the lowest priority copies while this one waits, so a call on any CPU
+        # comes first; it stops when this child's call comes.
         copier = None
         if not learn and self._copies_ahead():
             copier = _CopyAhead(self.copy_ahead)
@@ -717,6 +725,8 @@ class ForkServer:
         os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
         self.listener.close()
         faults = _faults(thread=copier is not None)
+        if copier is not None:
+            copier.stop()
         send_message(conn, {"pid": os.getpid()})
         request = recv_message(conn)
         reply = run_request(request, self.shell.user_ns, self.shell)
@@ -736,7 +746,7 @@ class ForkServer:
         if scanner is not None:
             with contextlib.suppress(OSError, ValueError):
                 written = subtract_ranges(scanner.pages(mapped), own)
-        copied = copier.join() if copier is not None else 0
+        copied = copier.bytes_copied() if copier is not None else 0
         with contextlib.suppress(OSError):
             _write_all(taken_fd, pack_report(faults, copied, written))
 
