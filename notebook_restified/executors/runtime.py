@@ -668,12 +668,13 @@ class ForkServer:
         # The first children learn which pages a call writes, then one in 64 (it costs a
         # few milliseconds of CPU around the call); they do not copy ahead themselves.
         learn = self.copy_limit > 0 and (self.forked < 5 or self.forked % 64 == 0)
+        kernel = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
                 os.close(read_fd)
-                self._child(write_fd, random_state, learn)
+                self._child(write_fd, random_state, learn, kernel)
                 code = 0
             finally:
                 os._exit(code)
@@ -683,7 +684,7 @@ class ForkServer:
         self.forked += 1
 
     def _child(  # pragma: no cover - child
-        self, taken_fd: int, random_state: Any, learn: bool
+        self, taken_fd: int, random_state: Any, learn: bool, kernel: int
     ) -> None:
         # Everything here happens before a call arrives, off its critical path.
         os.setpgid(0, 0)  # its own group: a time limit kills it and what it started
@@ -721,7 +722,7 @@ class ForkServer:
         if not learn and self._copies_ahead():
             copier = _CopyAhead(self.copy_ahead)
 
-        conn = self._accept()
+        conn = self._accept(kernel)
         os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
         self.listener.close()
         faults = _faults(thread=copier is not None)
@@ -758,13 +759,13 @@ class ForkServer:
             reply = run_request({"cells": [cell]}, {"__builtins__": __builtins__}, self.shell)
             json.loads(json.dumps(reply, allow_nan=False))
 
-    def _accept(self) -> socket.socket:  # pragma: no cover - child
-        """Wait for a call; give up if the kernel that forked this child is gone."""
-        parent = os.getppid()
+    def _accept(self, kernel: int) -> socket.socket:  # pragma: no cover - child
+        """Wait for a call; give up once the kernel that forked this child is gone (even
+        if it went before this child got here)."""
         self.listener.setblocking(False)
         while True:
             ready, _, _ = select.select([self.listener], [], [], 1.0)
-            if os.getppid() != parent:
+            if os.getppid() != kernel:
                 os._exit(0)
             if ready:
                 try:
