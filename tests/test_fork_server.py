@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import time
 
@@ -28,13 +29,14 @@ def test_waiting_children_exit_when_their_kernel_is_gone_even_before_they_wait()
             server = ForkServer(None, prefork=2, copy_limit=0)
             server._spawn()
             server._spawn()
-            os.write(write_fd, " ".join(map(str, server.waiting)).encode())
+            os.write(write_fd, " ".join([server.directory, *map(str, server.waiting)]).encode())
             code = 0
         finally:
             os._exit(code)
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as pipe:
-        children = [int(pid) for pid in pipe.read().split()]
+        directory, *pids = pipe.read().decode().split()
+    children = [int(pid) for pid in pids]
     os.waitpid(kernel, 0)
     assert len(children) == 2
 
@@ -47,3 +49,4 @@ def test_waiting_children_exit_when_their_kernel_is_gone_even_before_they_wait()
         for pid in children:  # whatever happened, none outlives the test
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(directory, ignore_errors=True)  # the stand-in's socket

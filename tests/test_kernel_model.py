@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import signal
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -439,3 +442,30 @@ def test_displays_in_calls_stay_out_of_results_and_later_calls(
             result = model.call(shout=shout)
             assert result.value == "done"
             assert "LOUD" not in result.stdout
+
+
+def _socket_dirs() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "restified-*")))
+
+
+def test_a_killed_kernel_leaves_nothing_behind(tmp_path: Path) -> None:
+    path = write_notebook(tmp_path / "kill.ipynb", ("n = 1", ["parameters"]), ("n * 2", ["return"]))
+    before = descendants()
+    sockets = _socket_dirs()
+    model = model_of(path)
+    try:
+        assert model.execute(n=1) == 2
+        # The warm kernel is the one with children (forks waiting for calls).
+        [warm] = [pid for pid in model.kernel_pids() if descendants(pid)]
+        os.kill(warm, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while alive(warm) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert model.execute(n=2) == 4  # a new warm kernel serves the next call
+    finally:
+        model.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (descendants() - before or _socket_dirs() - sockets):
+        time.sleep(0.1)
+    assert descendants() - before == set(), "the killed kernel's waiting forks exit too"
+    assert _socket_dirs() - sockets == set(), "no fork server socket is left in the temp dir"

@@ -366,6 +366,12 @@ class ForkWarmNotebook(WarmNotebook):
             await self.session.evaluate_json(f"{_RUNTIME_REF}.stop_fork_server()", timeout=5)
         await self.session.shutdown()
         self.session = None
+        # A kernel that died (or was killed) could not remove its socket: do it here.
+        if self.socket_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.socket_path)
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(self.socket_path))
 
     def kernel_pids(self) -> list[int]:
         """The warm kernel's pid."""
