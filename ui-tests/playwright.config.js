@@ -46,6 +46,9 @@ module.exports = {
     command: 'jlpm start',
     url: 'http://localhost:8888/lab',
     timeout: 180 * 1000,
-    reuseExistingServer: !process.env.CI
+    reuseExistingServer: !process.env.CI,
+    // Stop JupyterLab as Ctrl-C would, so the server extension stops its kernels and
+    // removes their sockets (a kill would leave them behind).
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 15 * 1000 }
   }
 };
