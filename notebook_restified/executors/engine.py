@@ -368,10 +368,7 @@ class ForkWarmNotebook(WarmNotebook):
         self.session = None
         # A kernel that died (or was killed) could not remove its socket: do it here.
         if self.socket_path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.socket_path)
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.dirname(self.socket_path))
+            runtime.remove_socket(self.socket_path)
 
     def kernel_pids(self) -> list[int]:
         """The warm kernel's pid."""
@@ -519,6 +516,17 @@ def process_tree_rss(pids: list[int]) -> int | None:
         total += _pss(pid, rss.get(pid, 0))
         stack.extend(parents.get(pid, []))
     return total
+
+
+def pool_memory(
+    warm_pids: Mapping[str, list[int]], spare_pids: list[int]
+) -> tuple[dict[str, int | None], int | None]:
+    """Memory (bytes, see :func:`process_tree_rss`) of each warm notebook's kernel processes,
+    by name, and of the spare kernels."""
+    return (
+        {name: process_tree_rss(pids) for name, pids in warm_pids.items()},
+        process_tree_rss(spare_pids),
+    )
 
 
 def _pss(pid: int, fallback: int) -> int:
@@ -720,12 +728,7 @@ class Engine:
         ``max_memory``; ``keep`` (about to serve a call) stays."""
         warm = {n: s.warm for n, s in self._slots.items() if s.warm is not None}
         pids = {n: w.kernel_pids() for n, w in warm.items()}
-        spare_pids = self.kernels.pids()
-
-        def measure() -> tuple[dict[str, int | None], int | None]:
-            return {n: process_tree_rss(p) for n, p in pids.items()}, process_tree_rss(spare_pids)
-
-        sizes, spare = await asyncio.to_thread(measure)
+        sizes, spare = await asyncio.to_thread(pool_memory, pids, self.kernels.pids())
         if spare is None:
             return  # no /proc: memory is not measured here
         total = spare + sum(size or 0 for size in sizes.values())
@@ -773,8 +776,9 @@ class Engine:
     def stats(self) -> dict[str, Any]:
         """Pool occupancy and memory, for the status route."""
         warm = {n: s.warm for n, s in self._slots.items() if s.warm is not None}
-        memory = {name: process_tree_rss(w.kernel_pids()) for name, w in sorted(warm.items())}
-        spare_memory = process_tree_rss(self.kernels.pids())
+        memory, spare_memory = pool_memory(
+            {name: w.kernel_pids() for name, w in warm.items()}, self.kernels.pids()
+        )
         return {
             "running": self._running,
             "waiting": self._waiting,

@@ -786,9 +786,15 @@ class ForkServer:
                 os.close(fd)
         self.waiting.clear()
         self.listener.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-            os.rmdir(self.directory)
+        remove_socket(self.path)
+
+
+def remove_socket(path: str) -> None:
+    """Remove a fork server's socket and its private directory, if still there."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))
 
 
 SERVER: ForkServer | None = None
