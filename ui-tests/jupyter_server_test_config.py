@@ -15,8 +15,13 @@ configure_jupyter_server(c)
 # The test machines (and many CI containers) run as root.
 c.ServerApp.allow_root = True
 
-# Endpoint keys made by the tests live and die with this server.
+# Endpoint keys made by the tests live and die with this server (Playwright stops it
+# with SIGTERM, after which Python runs its exit handlers).
+import atexit  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-c.RestifiedApp.keys_file = os.path.join(tempfile.mkdtemp(prefix="restified-keys-"), "keys.json")
+_keys_dir = tempfile.mkdtemp(prefix="restified-keys-")
+atexit.register(shutil.rmtree, _keys_dir, ignore_errors=True)
+c.RestifiedApp.keys_file = os.path.join(_keys_dir, "keys.json")

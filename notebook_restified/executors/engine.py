@@ -592,6 +592,9 @@ class Engine:
         self._retired: set[WarmNotebook] = set()
         self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
+        # What earlier engines that were killed (so could not clean up) left behind.
+        for path in runtime.sweep_directories():
+            log.info("removed %s, left behind by a process that is gone", path)
 
     async def call(
         self,

@@ -21,8 +21,10 @@ import os
 import random
 import re
 import select
+import shutil
 import signal
 import socket
+import stat
 import struct
 import sys
 import tempfile
@@ -567,7 +569,7 @@ class ForkServer:
         # wrote (a page the kernel itself wrote meanwhile also shows; a few reports in a
         # window, rather than all of them, keep such pages from piling up).
         self._learned: collections.deque[Ranges] = collections.deque(maxlen=LEARNED_REPORTS)
-        self.directory = tempfile.mkdtemp(prefix="restified-")
+        self.directory = private_directory("fork")
         self.path = os.path.join(self.directory, "fork.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.path)
@@ -787,6 +789,66 @@ class ForkServer:
         self.waiting.clear()
         self.listener.close()
         remove_socket(self.path)
+
+
+# Private temporary directories (Unix sockets: the fork servers' and the local kernels'
+# connections) are named for the process that made them, "restified-<kind>-<pid
+# namespace>-<pid>-<random>", so that once that process is gone without removing its own
+# (killed), :func:`sweep_directories` can.
+_SWEEPABLE = re.compile(r"restified-(?:fork|ipc)-(\d+)-(\d+)-[^/]+")
+
+
+def _pid_namespace() -> int:
+    """This process's PID namespace (0 where there is no such thing to read)."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+def private_directory(kind: str) -> str:
+    """A new temporary directory only this user may enter, named for this process."""
+    return tempfile.mkdtemp(prefix=f"restified-{kind}-{_pid_namespace()}-{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (an exited one its parent has not reaped does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: alive
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as status:
+            return status.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def sweep_directories(root: str | None = None) -> list[str]:
+    """Remove the private directories (see :func:`private_directory`) of this user's
+    processes that are gone; returns their paths. A process of another PID namespace (a
+    container sharing the temporary directory) cannot be seen: its directories stay."""
+    namespace = _pid_namespace()
+    if not namespace:
+        return []
+    root = root or tempfile.gettempdir()
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(root) as entries:
+        for entry in entries:
+            match = _SWEEPABLE.fullmatch(entry.name)
+            if match is None or int(match.group(1)) != namespace:
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                    continue
+                if _alive(int(match.group(2))):
+                    continue
+                shutil.rmtree(entry.path)
+                removed.append(entry.path)
+    return removed
 
 
 def remove_socket(path: str) -> None:

@@ -10,7 +10,6 @@ import logging
 import os
 import shutil
 import signal
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
@@ -71,7 +70,7 @@ class KernelSession:
         self._ipc_dir: str | None = None
         if kernel_manager is None:
             # Local kernels talk over Unix sockets in a private directory, not TCP ports.
-            self._ipc_dir = tempfile.mkdtemp(prefix="restified-ipc-")
+            self._ipc_dir = runtime.private_directory("ipc")
             kernel_manager = AsyncKernelManager(
                 kernel_name=kernel_name,
                 transport="ipc",

@@ -1,0 +1,103 @@
+"""What a killed engine leaves in the temporary directory, the next engine removes."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from notebook_restified.executors.engine import Engine
+from notebook_restified.executors.runtime import _pid_namespace, sweep_directories
+
+from .notebooks import alive, descendants, write_notebook
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_only_directories_of_this_users_gone_processes_are_removed(tmp_path: Path) -> None:
+    namespace = _pid_namespace()
+    if not namespace:
+        pytest.skip("no PID namespace to read here")
+    dead, me = _dead_pid(), os.getpid()
+    gone = [
+        tmp_path / f"restified-fork-{namespace}-{dead}-a1",
+        tmp_path / f"restified-ipc-{namespace}-{dead}-b2",
+    ]
+    kept = [
+        tmp_path / f"restified-fork-{namespace}-{me}-c3",  # its process runs
+        tmp_path / f"restified-fork-{namespace + 1}-{dead}-d4",  # another namespace's pid
+        tmp_path / f"restified-other-{namespace}-{dead}-e5",  # not a kind it makes
+        tmp_path / "unrelated",
+    ]
+    for directory in gone + kept:
+        directory.mkdir()
+        (directory / "fork.sock").write_text("")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious").write_text("keep")
+    link = tmp_path / f"restified-fork-{namespace}-{dead}-f6"
+    link.symlink_to(elsewhere)  # never followed
+    plain = tmp_path / f"restified-ipc-{namespace}-{dead}-g7"
+    plain.write_text("a file, not a directory")
+
+    removed = sweep_directories(str(tmp_path))
+
+    assert sorted(removed) == sorted(str(path) for path in gone)
+    assert not any(path.exists() for path in gone)
+    assert all(path.exists() for path in kept)
+    assert (elsewhere / "precious").read_text() == "keep"
+    assert link.is_symlink()
+    assert plain.is_file()
+
+
+def _left(owners: set[int]) -> list[str]:
+    """The private directories in the temporary directory named for one of ``owners``."""
+    found = glob.glob(os.path.join(tempfile.gettempdir(), "restified-*-*-*-*"))
+    return [d for d in found if int(os.path.basename(d).split("-")[3]) in owners]
+
+
+def test_a_killed_engines_directories_are_removed_by_the_next_engine(tmp_path: Path) -> None:
+    if not _pid_namespace():
+        pytest.skip("no PID namespace to read here")
+    path = write_notebook(tmp_path / "k.ipynb", ("n = 1", ["parameters"]), ("n * 2", ["return"]))
+    script = (
+        "import time\n"
+        "from notebook_restified import KernelModel\n"
+        f"model = KernelModel({str(path)!r})\n"
+        "print(model.execute(n=1), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as engine:
+        try:
+            assert engine.stdout is not None
+            assert engine.stdout.readline().strip() == "2"
+            kernels = descendants(engine.pid)
+            owners = {engine.pid, *kernels}
+            assert {os.path.basename(d).split("-")[1] for d in _left(owners)} == {"ipc", "fork"}
+        finally:
+            engine.send_signal(signal.SIGKILL)
+    # Its kernels see their parent go and exit; nothing of it could remove its directories.
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in kernels) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in kernels)
+    assert _left(owners), "a killed engine leaves its directories"
+
+    Engine()
+
+    assert _left(owners) == []
