@@ -411,6 +411,28 @@ def learned_ranges(reports: Iterable[Ranges], limit: int) -> Ranges:
 
 
 _MADVISE: list[Any] = []  # made once, in the kernel: children inherit it
+_PRCTL: list[Any] = []
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Any:
+    if not _PRCTL:
+        prctl = None
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError, AttributeError):
+                prctl = ctypes.CDLL(None, use_errno=True).prctl
+                prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
+                prctl.restype = ctypes.c_int
+        _PRCTL.append(prctl)
+    return _PRCTL[0]
+
+
+def _die_with_parent() -> None:
+    """Have Linux SIGKILL this process when the thread that forked it ends (with its
+    process, or when the fork server stops)."""
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _madvise() -> Any:
@@ -588,6 +610,7 @@ class ForkServer:
         # write to (and so copy) every page the children share.
         gc.freeze()
         _faults()  # imports `resource` here once, not in every child on its call's path
+        _prctl()  # and finds prctl once
         self._thread.start()
         return self.path
 
@@ -690,6 +713,9 @@ class ForkServer:
     ) -> None:
         # Everything here happens before a call arrives, off its critical path.
         os.setpgid(0, 0)  # its own group: a time limit kills it and what it started
+        # Killed with the kernel (even mid-call, when no time limit is left to stop it);
+        # a kernel gone before this line is seen by _accept.
+        _die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         gc.freeze()  # a collection would otherwise copy every inherited page
         random.setstate(random_state)  # fork reseeds `random`; keep setup's seed

@@ -1,4 +1,5 @@
-"""What a killed engine leaves in the temporary directory, the next engine removes."""
+"""An engine killed outright leaves no process running; the directories it leaves in the
+temporary directory, the next engine removes."""
 
 from __future__ import annotations
 
@@ -101,3 +102,36 @@ def test_a_killed_engines_directories_are_removed_by_the_next_engine(tmp_path: P
     Engine()
 
     assert _left(owners) == []
+
+
+def test_a_call_running_when_its_engine_is_killed_is_killed_too(tmp_path: Path) -> None:
+    # With the engine gone no time limit can stop the call: it goes with its kernel.
+    path = write_notebook(
+        tmp_path / "loop.ipynb",
+        ("forever = False", ["parameters"]),
+        "import time\nwhile forever:\n    time.sleep(0.01)",
+        ("'done'", ["return"]),
+    )
+    script = (
+        "from notebook_restified import KernelModel\n"
+        f"model = KernelModel({str(path)!r}, time_limit=600)\n"
+        "print(model.execute(), flush=True)\n"
+        "model.execute(forever=True)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as engine:
+        try:
+            assert engine.stdout is not None
+            assert engine.stdout.readline().strip() == "done"
+            deadline = time.monotonic() + 30
+            while len(started := descendants(engine.pid)) < 4 and time.monotonic() < deadline:
+                time.sleep(0.1)  # the kernels, a child waiting, the one running the call
+            time.sleep(0.5)
+            started = descendants(engine.pid)
+        finally:
+            engine.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in started if alive(pid)] == []
