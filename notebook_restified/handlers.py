@@ -126,7 +126,20 @@ class SpecHandler(RestifiedHandler):
         spec = await self.service.load(path)
         body = spec.to_json()
         body.update({"path": path, "url": self.endpoint_url(path)})
+        if not await self._kernel_installed(spec.kernel_name):
+            body["warnings"].append(
+                f"Kernel {spec.kernel_name!r} is not installed on this server:"
+                " calls fail (502) until it is."
+            )
         self.write_json(body)
+
+    async def _kernel_installed(self, name: str) -> bool:
+        try:
+            specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
+        except Exception:  # a gateway that does not answer: no warning rather than an error
+            self.log.debug("could not list kernel specs", exc_info=True)
+            return True
+        return name in specs
 
 
 class OpenAPIHandler(RestifiedHandler):

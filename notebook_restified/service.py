@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 from tornado.web import HTTPError
 
-from .errors import NotFound, RestifiedError
+from .errors import InvalidNotebook, NotFound, RestifiedError
 from .executors.engine import CallResult, Engine
 from .spec import NotebookSpec, load_spec
 
@@ -55,15 +55,24 @@ class EndpointService:
             # One stat-like call: a missing file, a directory, a hidden or outside-root path
             # all make the contents manager raise, which is answered as 404 below.
             stat = await ensure_async(cm.get(path, content=False, type="notebook"))
-            stamp = (stat.get("last_modified"), stat.get("size"))
-            cached = self._specs.get(path)
-            if cached is not None and cached[0] == stamp and stamp[0] is not None:
-                self._specs.move_to_end(path)
-                return cached[1]
+        except HTTPError as exc:
+            # Outside the root, hidden, not there: all the same to a caller.
+            log.info("contents manager refused %s: %s", path, exc.log_message)
+            raise NotFound(f"no such notebook: {path}") from None
+        stamp = (stat.get("last_modified"), stat.get("size"))
+        cached = self._specs.get(path)
+        if cached is not None and cached[0] == stamp and stamp[0] is not None:
+            self._specs.move_to_end(path)
+            return cached[1]
+        try:
             model = await ensure_async(cm.get(path, content=True, type="notebook"))
         except HTTPError as exc:
-            # Outside the root, hidden, unreadable: all the same to a caller.
-            log.info("contents manager refused %s: %s", path, exc.log_message)
+            log.info("contents manager could not read %s: %s", path, exc.log_message)
+            if exc.status_code == 400:  # there, but not a notebook it can read
+                # (Its message names the file on the server's disk: logged, not answered.)
+                raise InvalidNotebook(
+                    f"{path} cannot be read as a notebook (not valid notebook JSON)"
+                ) from None
             raise NotFound(f"no such notebook: {path}") from None
         spec = load_spec(model["content"])
         self._specs[path] = ((model.get("last_modified"), model.get("size")), spec)

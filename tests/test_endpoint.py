@@ -343,6 +343,30 @@ async def test_encoded_dot_dot_is_404(
     assert err.value.code == 404
 
 
+async def test_a_notebook_that_is_not_notebook_json_is_409(
+    jp_fetch: Fetch, notebooks: Path, app: RestifiedApp, jp_root_dir: Path
+) -> None:
+    (jp_root_dir / "corrupt.ipynb").write_text('{"cells": [')
+    code, error, _ = await error_of(jp_fetch, "corrupt.ipynb")
+    assert (code, error["type"]) == (409, "invalid_notebook")
+    assert "cannot be read as a notebook" in error["message"]
+    assert str(jp_root_dir) not in error["message"]
+    assert app.engine.kernel_pids() == []
+
+
+async def test_a_kernel_that_is_not_installed_is_502_and_says_so(
+    jp_fetch: Fetch, notebooks: Path, jp_root_dir: Path
+) -> None:
+    write_notebook(
+        jp_root_dir / "r.ipynb", ("x = 1", ["parameters"]), ("x", ["return"]), kernel="nope"
+    )
+    code, error, _ = await error_of(jp_fetch, "r.ipynb")
+    assert (code, error["type"]) == (502, "kernel_died")
+    assert error["message"] == "kernel 'nope' did not start: no such kernel is installed"
+    response = await call(jp_fetch, "fib.ipynb", params={"n": 7})
+    assert json.loads(response.body) == 13  # the server still serves
+
+
 async def test_two_return_cells_is_409(jp_fetch: Fetch, notebooks: Path) -> None:
     code, error, _ = await error_of(jp_fetch, "two_returns.ipynb")
     assert (code, error["type"]) == (409, "invalid_notebook")

@@ -35,6 +35,8 @@ def notebooks(jp_root_dir: Path) -> Path:
         ("n * scale", ["return"]),
     )
     write_notebook(jp_root_dir / "plain.ipynb", "x = 1")
+    write_notebook(jp_root_dir / "other_kernel.ipynb", ("x", ["return"]), kernel="no-such-kernel")
+    (jp_root_dir / "corrupt.ipynb").write_text("{not json")
     write_notebook(
         jp_root_dir / "bad.ipynb", ("a = 1", ["parameters"]), ("b = f()", ["parameters"])
     )
@@ -74,17 +76,29 @@ async def test_spec_warns_without_return_cell(jp_fetch: Fetch, notebooks: Path) 
     assert any("return" in w for w in spec["warnings"])
 
 
+async def test_spec_warns_when_the_kernel_is_not_installed(
+    jp_fetch: Fetch, notebooks: Path
+) -> None:
+    spec = await get_json(jp_fetch, "api", "restified", "spec", "other_kernel.ipynb")
+    assert any("'no-such-kernel' is not installed" in w for w in spec["warnings"])
+    spec = await get_json(jp_fetch, "api", "restified", "spec", "plain.ipynb")
+    assert not any("installed" in w for w in spec["warnings"])
+
+
 async def test_spec_errors(jp_fetch: Fetch, notebooks: Path) -> None:
     for path, status, kind in (
         ("missing.ipynb", 404, "not_found"),
         ("bad.ipynb", 409, "invalid_notebook"),
+        ("corrupt.ipynb", 409, "invalid_notebook"),  # there, but not notebook JSON
     ):
         for route in ("spec", "openapi"):
             with pytest.raises(HTTPClientError) as err:
                 await jp_fetch("api", "restified", route, path)
             assert err.value.code == status
             assert err.value.response is not None
-            assert json.loads(err.value.response.body)["error"]["type"] == kind
+            error = json.loads(err.value.response.body)["error"]
+            assert error["type"] == kind
+            assert str(notebooks) not in error["message"]  # no server paths in answers
 
 
 async def test_openapi_document_is_valid_and_typed(jp_fetch: Fetch, notebooks: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
 from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
@@ -95,7 +96,12 @@ class KernelSession:
         kwargs: dict[str, Any] = {}
         if self.cwd:
             kwargs["cwd"] = self.cwd
-        await self.manager.start_kernel(**kwargs)
+        try:
+            await self.manager.start_kernel(**kwargs)
+        except Exception as exc:  # not installed, its command missing, its provisioner failed
+            await self.shutdown()
+            reason = "no such kernel is installed" if isinstance(exc, NoSuchKernel) else exc
+            raise KernelDied(f"kernel {self.kernel_name!r} did not start: {reason}") from exc
         self.client = self.manager.client()
         self.client.start_channels()
         try:
