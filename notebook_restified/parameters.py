@@ -131,7 +131,9 @@ def _coerce_text(parameter: Parameter, text: str) -> Any:
     """One query-string value, coerced to the parameter's type."""
     type_ = parameter.type
     if type_ == "str":
-        return text
+        return text  # even "null": text is what a str parameter takes
+    if parameter.nullable and text.strip(_WHITESPACE) == "null":  # as in a JSON body
+        return None
     if type_ == "int":
         stripped = text.strip(_WHITESPACE)
         if not _INT.fullmatch(stripped):

@@ -292,6 +292,8 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         ("a", "[1,", "[1,"),
         ("a", "'single'", "'single'"),
         ("oi", "5", 5),
+        ("oi", "null", None),  # it admits None: spelled as in JSON
+        ("oi", " null ", None),
         ("ol", "null", None),
         ("ol", "[1]", [1]),
         ("od", "null", None),
@@ -349,7 +351,7 @@ def test_coerce_accepts(spec: NotebookSpec, name: str, text: str, expected: Any)
         ("d", "{'a': 1}", "expected an object"),
         ("d", '{"a": NaN}', "expected an object"),
         ("d", "null", "expected an object"),
-        ("oi", "null", "expected an integer"),
+        ("oi", "None", "expected an integer"),
         ("l", "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "nest more than"),
         ("a", "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "nest more than"),
         ("a", "[" * 100_000 + "]" * 100_000, "nest more than"),
