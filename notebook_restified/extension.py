@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets import Enum, Float, Int, Unicode
 
 from . import __version__
@@ -110,6 +111,14 @@ class RestifiedApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Create the engine and the service the handlers use."""
+        assert self.serverapp is not None
+        # Kernels are the server's: its kernel specs, and only those it allows.
+        kernel_spec_manager = self.serverapp.kernel_spec_manager
+        if GatewayClient.instance().gateway_enabled:
+            self.log.warning(
+                "notebook_restified runs its kernels on this machine, not on the gateway"
+            )
+            kernel_spec_manager = None  # the gateway's specs describe the gateway's kernels
         self.engine = Engine(
             pool_size=self.pool_size,
             queue_size=self.queue_size,
@@ -120,8 +129,8 @@ class RestifiedApp(ExtensionApp):
             max_memory=self.max_pool_memory,
             spare_kernels=self.spare_kernels,
             copy_ahead_limit=self.copy_ahead_limit,
+            kernel_spec_manager=kernel_spec_manager,
         )
-        assert self.serverapp is not None
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
         self.service.watch_saves()
         self.keys = KeyStore(self.keys_path())

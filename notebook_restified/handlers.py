@@ -128,7 +128,7 @@ class SpecHandler(RestifiedHandler):
         body.update({"path": path, "url": self.endpoint_url(path)})
         if not await self._kernel_installed(spec.kernel_name):
             body["warnings"].append(
-                f"Kernel {spec.kernel_name!r} is not installed on this server:"
+                f"Kernel {spec.kernel_name!r} is not available on this server:"
                 " calls fail (502) until it is."
             )
         self.write_json(body)

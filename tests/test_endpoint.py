@@ -362,7 +362,7 @@ async def test_a_kernel_that_is_not_installed_is_502_and_says_so(
     )
     code, error, _ = await error_of(jp_fetch, "r.ipynb")
     assert (code, error["type"]) == (502, "kernel_died")
-    assert error["message"] == "kernel 'nope' did not start: no such kernel is installed"
+    assert error["message"] == "kernel 'nope' did not start: no such kernel is available here"
     response = await call(jp_fetch, "fib.ipynb", params={"n": 7})
     assert json.loads(response.body) == 13  # the server still serves
 

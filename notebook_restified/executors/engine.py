@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 from ..errors import Busy, CallTimeout, ExecutionError, KernelDied, RestifiedError
@@ -156,16 +157,26 @@ class KernelSource:
     """
 
     def __init__(
-        self, factory: KernelManagerFactory | None, startup_limit: float, spares: int = 1
+        self,
+        factory: KernelManagerFactory | None,
+        startup_limit: float,
+        spares: int = 1,
+        kernel_spec_manager: KernelSpecManager | None = None,
     ) -> None:
         self.factory = factory
+        self.kernel_spec_manager = kernel_spec_manager
         self.startup_limit = startup_limit
         self.spares = max(0, spares)
         self._spares: dict[str, asyncio.Task[KernelSession]] = {}
 
     def _new(self, kernel_name: str, cwd: str | None) -> KernelSession:
         manager = self.factory(kernel_name) if self.factory is not None else None
-        return KernelSession(kernel_name, cwd=cwd, kernel_manager=manager)
+        return KernelSession(
+            kernel_name,
+            cwd=cwd,
+            kernel_manager=manager,
+            kernel_spec_manager=self.kernel_spec_manager,
+        )
 
     async def _started(self, kernel_name: str, cwd: str | None, python: bool) -> KernelSession:
         session = self._new(kernel_name, cwd)
@@ -573,6 +584,7 @@ class Engine:
         copy_ahead_limit: int = COPY_AHEAD_LIMIT,
         max_memory: int = 0,
         kernel_manager_factory: KernelManagerFactory | None = None,
+        kernel_spec_manager: KernelSpecManager | None = None,
     ) -> None:
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
@@ -584,7 +596,9 @@ class Engine:
         self.max_warm = max(1, max_warm)
         self.copy_ahead_limit = max(0, copy_ahead_limit)
         self.max_memory = max(0, max_memory)
-        self.kernels = KernelSource(kernel_manager_factory, startup_limit, spare_kernels)
+        self.kernels = KernelSource(
+            kernel_manager_factory, startup_limit, spare_kernels, kernel_spec_manager
+        )
         self._slots: dict[str, _Slot] = {}
         self._running = 0
         self._waiting = 0

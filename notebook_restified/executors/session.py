@@ -15,7 +15,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
 from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
@@ -65,17 +65,23 @@ class KernelSession:
         kernel_name: str,
         cwd: str | None = None,
         kernel_manager: AsyncKernelManager | None = None,
+        kernel_spec_manager: KernelSpecManager | None = None,
     ) -> None:
         self.kernel_name = kernel_name
         self.cwd = cwd
+        self.kernel_spec_manager = kernel_spec_manager
         self._ipc_dir: str | None = None
         if kernel_manager is None:
             # Local kernels talk over Unix sockets in a private directory, not TCP ports.
             self._ipc_dir = runtime.private_directory("ipc")
+            options: dict[str, Any] = {}
+            if kernel_spec_manager is not None:  # the server's: its kernels, its allow-list
+                options["kernel_spec_manager"] = kernel_spec_manager
             kernel_manager = AsyncKernelManager(
                 kernel_name=kernel_name,
                 transport="ipc",
                 ip=os.path.join(self._ipc_dir, "kernel"),
+                **options,
             )
         self.manager = kernel_manager
         self.client: Any = None
@@ -97,10 +103,14 @@ class KernelSession:
         if self.cwd:
             kwargs["cwd"] = self.cwd
         try:
+            # The kernels the server lists (its allow-list applied), not any on the disk.
+            listed = self.kernel_spec_manager
+            if listed is not None and self.kernel_name not in listed.find_kernel_specs():
+                raise NoSuchKernel(self.kernel_name)
             await self.manager.start_kernel(**kwargs)
         except Exception as exc:  # not installed, its command missing, its provisioner failed
             await self.shutdown()
-            reason = "no such kernel is installed" if isinstance(exc, NoSuchKernel) else exc
+            reason = "no such kernel is available here" if isinstance(exc, NoSuchKernel) else exc
             raise KernelDied(f"kernel {self.kernel_name!r} did not start: {reason}") from exc
         self.client = self.manager.client()
         self.client.start_channels()
