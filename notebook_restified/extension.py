@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -22,6 +23,12 @@ from .handlers import (
 )
 from .keys import KeyStore, RateLimiter
 from .service import EndpointService
+
+
+def _gateway_kernel_manager(log: Any, kernel_name: str) -> Any:
+    from jupyter_server.gateway.managers import GatewayKernelManager
+
+    return GatewayKernelManager(kernel_name=kernel_name, log=log)  # type: ignore[no-untyped-call]
 
 
 class RestifiedApp(ExtensionApp):
@@ -114,11 +121,12 @@ class RestifiedApp(ExtensionApp):
         assert self.serverapp is not None
         # Kernels are the server's: its kernel specs, and only those it allows.
         kernel_spec_manager = self.serverapp.kernel_spec_manager
-        if GatewayClient.instance().gateway_enabled:
-            self.log.warning(
-                "notebook_restified runs its kernels on this machine, not on the gateway"
-            )
-            kernel_spec_manager = None  # the gateway's specs describe the gateway's kernels
+        factory = None
+        remote = GatewayClient.instance().gateway_enabled
+        if remote:
+            # The gateway runs the kernels (its kernel specs); forking needs the kernel here.
+            self.log.info("notebook_restified: kernels on the gateway, a fresh one per call")
+            factory = functools.partial(_gateway_kernel_manager, self.log)
         self.engine = Engine(
             pool_size=self.pool_size,
             queue_size=self.queue_size,
@@ -129,7 +137,9 @@ class RestifiedApp(ExtensionApp):
             max_memory=self.max_pool_memory,
             spare_kernels=self.spare_kernels,
             copy_ahead_limit=self.copy_ahead_limit,
-            kernel_spec_manager=kernel_spec_manager,
+            kernel_spec_manager=None if remote else kernel_spec_manager,
+            kernel_manager_factory=factory,
+            remote_kernels=remote,
         )
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
         self.service.watch_saves()

@@ -162,9 +162,11 @@ class KernelSource:
         startup_limit: float,
         spares: int = 1,
         kernel_spec_manager: KernelSpecManager | None = None,
+        remote: bool = False,
     ) -> None:
         self.factory = factory
         self.kernel_spec_manager = kernel_spec_manager
+        self.remote = remote
         self.startup_limit = startup_limit
         self.spares = max(0, spares)
         self._spares: dict[str, asyncio.Task[KernelSession]] = {}
@@ -176,6 +178,7 @@ class KernelSource:
             cwd=cwd,
             kernel_manager=manager,
             kernel_spec_manager=self.kernel_spec_manager,
+            remote=self.remote,
         )
 
     async def _started(self, kernel_name: str, cwd: str | None, python: bool) -> KernelSession:
@@ -190,7 +193,10 @@ class KernelSource:
         return session
 
     async def kernel(self, kernel_name: str, cwd: str | None, python: bool) -> KernelSession:
-        """A started kernel for a notebook in ``cwd``."""
+        """A started kernel for a notebook in ``cwd`` (a remote one starts where its gateway
+        puts it: this machine's directories mean nothing there)."""
+        if self.remote:
+            cwd = None
         if not python or not self.spares:
             return await self._started(kernel_name, cwd, python)
         spare = self._spares.pop(kernel_name, None)
@@ -568,7 +574,9 @@ class Engine:
     ``pool_size`` calls run at once; ``queue_size`` more may wait; past that a call gets
     :class:`Busy`. At most ``max_warm`` notebook versions are kept warm (least recently
     used ones are closed), and, if ``max_memory`` (bytes) is set, only as many as fit in it
-    with the spare kernels.
+    with the spare kernels. Kernels come from ``kernel_manager_factory`` if given (with
+    ``remote_kernels``, a gateway's: then every call takes a kernel of its own), else
+    local ones of ``kernel_spec_manager``'s kernel specs.
     """
 
     def __init__(
@@ -585,9 +593,12 @@ class Engine:
         max_memory: int = 0,
         kernel_manager_factory: KernelManagerFactory | None = None,
         kernel_spec_manager: KernelSpecManager | None = None,
+        remote_kernels: bool = False,
     ) -> None:
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
+        if remote_kernels:  # a fork's socket is on the kernel's machine: a kernel per call
+            isolation = "kernel"
         self.pool_size = max(1, pool_size)
         self.queue_size = max(0, queue_size)
         self.time_limit = time_limit
@@ -597,7 +608,11 @@ class Engine:
         self.copy_ahead_limit = max(0, copy_ahead_limit)
         self.max_memory = max(0, max_memory)
         self.kernels = KernelSource(
-            kernel_manager_factory, startup_limit, spare_kernels, kernel_spec_manager
+            kernel_manager_factory,
+            startup_limit,
+            spare_kernels,
+            kernel_spec_manager,
+            remote_kernels,
         )
         self._slots: dict[str, _Slot] = {}
         self._running = 0

@@ -17,6 +17,7 @@ from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
 
 from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
 from . import runtime
@@ -56,8 +57,9 @@ class ExecuteOutcome:
 class KernelSession:
     """A kernel started through jupyter_client, with a router for its replies.
 
-    ``kernel_manager`` may be given (for instance one made by the server's kernel spec
-    manager); otherwise a local ``AsyncKernelManager`` for ``kernel_name`` is made.
+    ``kernel_manager`` may be given (``remote``: a gateway's, for a kernel on another
+    machine); otherwise a local ``AsyncKernelManager`` for ``kernel_name`` is made, from
+    ``kernel_spec_manager``'s kernel specs if given.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class KernelSession:
         cwd: str | None = None,
         kernel_manager: AsyncKernelManager | None = None,
         kernel_spec_manager: KernelSpecManager | None = None,
+        remote: bool = False,
     ) -> None:
         self.kernel_name = kernel_name
         self.cwd = cwd
@@ -84,6 +87,7 @@ class KernelSession:
                 **options,
             )
         self.manager = kernel_manager
+        self.remote = remote
         self.client: Any = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._outputs: dict[str, list[dict[str, Any]]] = {}
@@ -102,6 +106,8 @@ class KernelSession:
         kwargs: dict[str, Any] = {}
         if self.cwd:
             kwargs["cwd"] = self.cwd
+        if self.remote:
+            kwargs["kernel_name"] = self.kernel_name  # a gateway's manager asks for it by name
         try:
             # The kernels the server lists (its allow-list applied), not any on the disk.
             listed = self.kernel_spec_manager
@@ -113,7 +119,7 @@ class KernelSession:
             reason = "no such kernel is available here" if isinstance(exc, NoSuchKernel) else exc
             raise KernelDied(f"kernel {self.kernel_name!r} did not start: {reason}") from exc
         self.client = self.manager.client()
-        self.client.start_channels()
+        await ensure_async(self.client.start_channels())  # a gateway client's is a coroutine
         try:
             await self.client.wait_for_ready(timeout=STARTUP_TIMEOUT)
         except RuntimeError as exc:
