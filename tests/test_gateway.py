@@ -71,12 +71,15 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
 
 @pytest.fixture
 def jp_server_config(gateway: tuple[str, int]) -> Iterator[dict[str, Any]]:
+    # A singleton: the server takes an existing instance (an earlier server's, without a
+    # gateway) rather than make one from this configuration; and later servers likewise.
+    GatewayClient.clear_instance()
     yield {
         "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
         "GatewayClient": {"url": gateway[0]},
         "RestifiedApp": {"time_limit": 5},
     }
-    GatewayClient.clear_instance()  # a singleton: later servers must not inherit the gateway
+    GatewayClient.clear_instance()
 
 
 def _gateway_kernels(url: str) -> list[dict[str, Any]]:
