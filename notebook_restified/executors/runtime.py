@@ -410,21 +410,31 @@ def learned_ranges(reports: Iterable[Ranges], limit: int) -> Ranges:
     return cut
 
 
-_MADVISE: list[Any] = []  # made once, in the kernel: children inherit it
-_PRCTL: list[Any] = []
+_LIBC: dict[str, Any] = {}  # looked up once, in the kernel: children inherit them
+
+
+def _libc(name: str, *argtypes: Any) -> Any:
+    """The C library's function ``name`` (returning an int) through ctypes, looked up once;
+    None where the C library has no such function."""
+    if name not in _LIBC:
+        function = None
+        with contextlib.suppress(OSError, AttributeError):
+            function = getattr(ctypes.CDLL(None, use_errno=True), name)
+            function.argtypes = list(argtypes)
+            function.restype = ctypes.c_int
+        _LIBC[name] = function
+    return _LIBC[name]
+
+
+def _madvise() -> Any:
+    return _libc("madvise", ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+
+
+def _prctl() -> Any:  # Linux's
+    return _libc("prctl", ctypes.c_int, ctypes.c_ulong)
+
+
 _PR_SET_PDEATHSIG = 1
-
-
-def _prctl() -> Any:
-    if not _PRCTL:
-        prctl = None
-        if sys.platform.startswith("linux"):
-            with contextlib.suppress(OSError, AttributeError):
-                prctl = ctypes.CDLL(None, use_errno=True).prctl
-                prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
-                prctl.restype = ctypes.c_int
-        _PRCTL.append(prctl)
-    return _PRCTL[0]
 
 
 def _die_with_parent() -> None:
@@ -433,18 +443,6 @@ def _die_with_parent() -> None:
     prctl = _prctl()
     if prctl is not None:
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _madvise() -> Any:
-    if not _MADVISE:
-        try:
-            madvise = ctypes.CDLL(None, use_errno=True).madvise
-            madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-            madvise.restype = ctypes.c_int
-        except (OSError, AttributeError):
-            madvise = None
-        _MADVISE.append(madvise)
-    return _MADVISE[0]
 
 
 def copy_pages(ranges: Ranges, stop: threading.Event | None = None) -> int:
