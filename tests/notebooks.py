@@ -54,9 +54,18 @@ def descendants(pid: int | None = None) -> set[int]:
 
 
 def alive(pid: int) -> bool:
-    """Whether ``pid`` is a running (non-zombie) process."""
+    """Whether ``pid`` is a running process: any of its threads not yet a zombie. (Killed,
+    a process's main thread can show as a zombie while its other threads still exit, and
+    its parent cannot reap it until they have.)"""
     try:
-        state = Path(f"/proc/{pid}/status").read_text()
+        threads = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return False
-    return "State:\tZ" not in state
+    for thread in threads:
+        try:
+            state = Path(f"/proc/{pid}/task/{thread}/status").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        if "State:\tZ" not in state and "State:\tX" not in state:
+            return True
+    return False
