@@ -174,11 +174,6 @@ HEAVY = (
 )
 
 
-@pytest.fixture
-def jp_server_config() -> dict[str, Any]:
-    return {"ServerApp": {"jpserver_extensions": {"notebook_restified": True}}}
-
-
 async def _fork_stats(jp_fetch: Fetch, name: str, until: Callable[[dict[str, Any]], bool]) -> Any:
     """The fork server's counts for ``name`` once ``until`` holds (reports come after calls)."""
     deadline = time.monotonic() + 15

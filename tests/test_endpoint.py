@@ -29,9 +29,9 @@ TIME_LIMIT = 4.0
 
 
 @pytest.fixture
-def jp_server_config() -> dict[str, Any]:
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     return {
-        "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
+        **jp_server_config,  # conftest's: the extension enabled
         "RestifiedApp": {
             "time_limit": TIME_LIMIT,
             "pool_size": 2,

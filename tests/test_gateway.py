@@ -70,12 +70,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
 
 
 @pytest.fixture
-def jp_server_config(gateway: tuple[str, int]) -> Iterator[dict[str, Any]]:
+def jp_server_config(
+    jp_server_config: dict[str, Any], gateway: tuple[str, int]
+) -> Iterator[dict[str, Any]]:
     # A singleton: the server takes an existing instance (an earlier server's, without a
     # gateway) rather than make one from this configuration; and later servers likewise.
     GatewayClient.clear_instance()
     yield {
-        "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
+        **jp_server_config,  # conftest's: the extension enabled
         "GatewayClient": {"url": gateway[0]},
         "RestifiedApp": {"time_limit": 5},
     }

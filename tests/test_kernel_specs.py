@@ -21,9 +21,9 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def jp_server_config() -> dict[str, Any]:
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     return {
-        "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
+        **jp_server_config,  # conftest's: the extension enabled
         "KernelSpecManager": {"allowed_kernelspecs": ["python3"]},
     }
 

@@ -23,10 +23,10 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def jp_server_config() -> dict[str, Any]:
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     # Less than one kernel: only the notebook serving the latest call stays warm.
     return {
-        "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
+        **jp_server_config,  # conftest's: the extension enabled
         "RestifiedApp": {"max_pool_memory": 1024 * 1024},
     }
 

@@ -20,10 +20,10 @@ Fetch = Callable[..., Awaitable[HTTPResponse]]
 
 
 @pytest.fixture
-def jp_server_config() -> dict[str, Any]:
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     """Configure two traits so the status must show effective values, not defaults."""
     return {
-        "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
+        **jp_server_config,  # conftest's: the extension enabled
         "RestifiedApp": {"time_limit": 7.5, "pool_size": 3},
     }
 
