@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from notebook_restified.executors.runtime import process_alive
+
 Cell = str | tuple[str, list[str]]
 
 
@@ -53,19 +55,5 @@ def descendants(pid: int | None = None) -> set[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process: any of its threads not yet a zombie. (Killed,
-    a process's main thread can show as a zombie while its other threads still exit, and
-    its parent cannot reap it until they have.)"""
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    for thread in threads:
-        try:
-            state = Path(f"/proc/{pid}/task/{thread}/status").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        if "State:\tZ" not in state and "State:\tX" not in state:
-            return True
-    return False
+# Whether a pid is a running process (any of its threads not a zombie): the engine's own test.
+alive = process_alive

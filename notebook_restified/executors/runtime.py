@@ -835,8 +835,10 @@ def private_directory(kind: str) -> str:
     return tempfile.mkdtemp(prefix=f"restified-{kind}-{_pid_namespace()}-{os.getpid()}-")
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (an exited one its parent has not reaped does not)."""
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: any of its threads is not yet a zombie (killed, its
+    main thread can show as one while the others still exit; an exited process its parent
+    has not reaped does not run)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -844,10 +846,18 @@ def _alive(pid: int) -> bool:
     except OSError:  # another user's: alive
         return True
     try:
-        with open(f"/proc/{pid}/stat", "rb") as status:
-            return status.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return True
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return not os.path.isdir("/proc/self/task")  # gone, unless there is no such thing
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/stat", "rb") as status:
+                state = status.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if state not in (b"Z", b"X"):
+            return True
+    return False
 
 
 def sweep_directories(root: str | None = None) -> list[str]:
@@ -868,7 +878,7 @@ def sweep_directories(root: str | None = None) -> list[str]:
                 info = entry.stat(follow_symlinks=False)
                 if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
                     continue
-                if _alive(int(match.group(2))):
+                if process_alive(int(match.group(2))):
                     continue
                 shutil.rmtree(entry.path)
                 removed.append(entry.path)
