@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from notebook_restified.executors.engine import COPY_AHEAD_LIMIT, Engine
+from notebook_restified.engine import Engine
+from notebook_restified.engine.warm import COPY_AHEAD_LIMIT
 from notebook_restified.spec import load_spec
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"

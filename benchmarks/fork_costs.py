@@ -23,7 +23,7 @@ from typing import Any
 
 from jupyter_client.manager import start_new_kernel
 
-from notebook_restified.executors.engine import call_cells, setup_cells
+from notebook_restified.engine.plan import call_cells, setup_cells
 from notebook_restified.spec import load_spec
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
