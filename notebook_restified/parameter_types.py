@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "JSON_KINDS",
     "NONE_NAMES",
     "PARAMETER_TYPES",
     "TYPE_WORDS",
@@ -33,6 +34,8 @@ _KIND_CLASSES: tuple[tuple[str, type], ...] = (
     ("list", list),
     ("dict", dict),
 )
+JSON_KINDS = tuple(kind for kind, _ in _KIND_CLASSES)
+"""The parameter types that take one JSON kind of value (all but ``any``)."""
 
 TYPE_WORDS = {
     "int": "an integer",
@@ -81,9 +84,8 @@ NONE_NAMES = frozenset({"None", "NoneType"})
 
 
 def json_kind(value: Any) -> str | None:
-    """The parameter type that ``value`` is a JSON value of (``bool``, ``int``, ``float``,
-    ``str``, ``list`` or ``dict``, subclasses included), or ``None`` (``None`` itself, tuples,
-    sets and anything else)."""
+    """The one of :data:`JSON_KINDS` that ``value`` is a JSON value of (subclasses included),
+    or ``None`` (``None`` itself, tuples, sets and anything else)."""
     for kind, cls in _KIND_CLASSES:
         if isinstance(value, cls):
             return kind
