@@ -16,16 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
+from notebook_restified.declarations import Parameter
 from notebook_restified.errors import InvalidNotebook, InvalidParameters, InvalidRequest
-from notebook_restified.parameters import (
-    MAX_DEPTH,
-    RESERVED,
-    check_json,
-    coerce_query,
-    injected_cell,
-    render_injected,
-)
-from notebook_restified.spec import NotebookSpec, Parameter, load_spec
+from notebook_restified.inject import injected_cell, render_injected
+from notebook_restified.parameters import MAX_DEPTH, RESERVED, check_json, coerce_query
+from notebook_restified.spec import NotebookSpec, load_spec
 
 PARAMETERS_CELL = """\
 i = 1  # an int
