@@ -196,9 +196,18 @@ def _isolation(metadata: Mapping[str, Any], warnings: list[str]) -> str | None:
 
 
 def _declared_parameters(
-    source: str, cell: int, kernel_name: str, language: str, python: bool
+    tagged: TaggedCells, sources: tuple[str, ...], kernel_name: str, language: str, python: bool
 ) -> tuple[list[Parameter], list[str]]:
-    """The parameters cell's declarations, and warnings about them."""
+    """The parameters cell's declarations, and warnings about them (or about its absence)."""
+    cell = tagged.parameters_cell
+    if cell is None:
+        if tagged.skip or tagged.return_cell is not None:
+            return [], [
+                "No cell is tagged 'parameters': the endpoint takes no inputs and every cell "
+                "before the return cell runs on each call."
+            ]
+        return [], []
+    source = sources[cell]
     if python:
         parameters, warnings = read_python_parameters(source, cell)
     else:
@@ -297,16 +306,8 @@ def load_spec(
 
     tagged = read_tags(cells, warnings)
     python = _is_python(kernel_name, language)
-    parameters: list[Parameter] = []
-    cell = tagged.parameters_cell
-    if cell is not None:
-        parameters, found = _declared_parameters(sources[cell], cell, kernel_name, language, python)
-        warnings.extend(found)
-    elif tagged.skip or tagged.return_cell is not None:
-        warnings.append(
-            "No cell is tagged 'parameters': the endpoint takes no inputs and every cell "
-            "before the return cell runs on each call."
-        )
+    parameters, found = _declared_parameters(tagged, sources, kernel_name, language, python)
+    warnings.extend(found)
     setup, body = _run_order(tagged, len(cells))
     warnings.extend(_unrun_warnings(tagged, sources, python))
 
