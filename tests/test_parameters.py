@@ -16,16 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
+from notebook_restified.declarations import Parameter
 from notebook_restified.errors import InvalidNotebook, InvalidParameters, InvalidRequest
+from notebook_restified.inject import injected_cell, render_injected
 from notebook_restified.parameters import (
     MAX_DEPTH,
     RESERVED,
+    ValueProblem,
     check_json,
     coerce_query,
-    injected_cell,
-    render_injected,
+    plain_value,
+    unknown_parameter,
 )
-from notebook_restified.spec import NotebookSpec, Parameter, load_spec
+from notebook_restified.spec import NotebookSpec, load_spec
 
 PARAMETERS_CELL = """\
 i = 1  # an int
@@ -943,3 +946,36 @@ def test_sentinel_detects_code_that_runs(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     exec(SENTINEL_PAYLOADS[2], {})
     assert (tmp_path / "X").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# plain_value and unknown_parameter (used by the injector too)
+
+
+def test_plain_value_rebuilds_exact_types() -> None:
+    value = plain_value({"a": [EvilInt(1), EvilFloat(2.5), EvilStr("x"), True, None]})
+    assert value == {"a": [1, 2.5, "x", True, None]}
+    assert [type(v) for v in value["a"]] == [int, float, str, bool, type(None)]
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ((1, 2), "contains a tuple, which is not a JSON value"),
+        ({1: "x"}, "object keys must be strings, not an integer"),
+        ([[[]]], f"nest more than {MAX_DEPTH} levels deep"),
+    ],
+)
+def test_plain_value_refuses(value: Any, words: str) -> None:
+    with pytest.raises(ValueProblem, match=words):
+        plain_value(value, depth=MAX_DEPTH - 2)
+
+
+def test_unknown_parameter(spec: NotebookSpec) -> None:
+    detail = unknown_parameter(spec, "zz")
+    assert detail["name"] == "zz"
+    assert detail["problem"].startswith("unknown parameter; the parameters are: i, f, b, s")
+    assert unknown_parameter(make_spec("token = 1"), "x") == {
+        "name": "x",
+        "problem": "unknown parameter; this notebook takes no parameters",
+    }

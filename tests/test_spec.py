@@ -16,6 +16,7 @@ from papermill.parameterize import parameterize_notebook
 from papermill.translators import Translator, papermill_translators
 
 from notebook_restified import errors
+from notebook_restified.declarations import Parameter
 from notebook_restified.errors import (
     Busy,
     CallTimeout,
@@ -28,7 +29,8 @@ from notebook_restified.errors import (
     NotFound,
     RestifiedError,
 )
-from notebook_restified.spec import NotebookSpec, Parameter, annotation_type, load_spec
+from notebook_restified.parameter_types import annotation_type
+from notebook_restified.spec import NotebookSpec, load_spec
 
 # --------------------------------------------------------------------------------------------
 # helpers

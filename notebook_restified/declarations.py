@@ -1,0 +1,305 @@
+"""The parameters cell read as declarations: each input's name, type, default and help.
+
+Pure: no kernel, no server. A Python cell is read from its syntax tree (only
+``name [: annotation] = literal  # help`` lines); another language's cell through papermill's
+translator for it.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import keyword
+import logging
+import math
+import re
+import tokenize
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidNotebook
+from .parameter_types import NONE_NAMES, annotation_type, fits, type_of
+
+__all__ = ["Parameter", "read_foreign_parameters", "read_python_parameters"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One input of the notebook, declared in its ``parameters`` cell.
+
+    ``type`` is one of :data:`~notebook_restified.parameter_types.PARAMETER_TYPES`;
+    ``default`` is JSON-able (tuples and sets become lists); ``help`` is the trailing comment
+    of the assignment; ``annotation`` the annotation's source text, if any.
+    """
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    annotation: str | None = None
+
+    @property
+    def nullable(self) -> bool:
+        """Whether ``None`` (JSON ``null``) is an acceptable value.
+
+        True when the default is ``None``, the type is ``any``, or the annotation admits
+        ``None`` (``Optional[int]``, ``int | None``, ...).
+        """
+        if self.default is None or self.type == "any":
+            return True
+        return self.annotation is not None and annotation_type(self.annotation)[1]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"name", "type", "default", "help"}``."""
+        return {"name": self.name, "type": self.type, "default": self.default, "help": self.help}
+
+
+# --------------------------------------------------------------------------------------------
+# Defaults
+
+
+class _NotJSON(ValueError):
+    """A literal default that JSON cannot represent."""
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert a literal to its JSON-able form (tuples and sets become lists)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _NotJSON("it is not a finite number")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, set):
+        items = [_jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return items
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise _NotJSON("its dict keys are not all strings")
+        return {k: _jsonable(v) for k, v in value.items()}
+    raise _NotJSON(f"a {type(value).__name__} has no JSON form")
+
+
+# --------------------------------------------------------------------------------------------
+# A Python parameters cell
+
+
+def _comments(source: str) -> dict[int, str]:
+    """Comment text by (1-based) line, found with tokenize so ``#`` in strings is ignored."""
+    comments: dict[int, str] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token.string
+    except (tokenize.TokenError, SyntaxError):
+        log.debug("could not tokenize a parameters cell that ast accepted", exc_info=True)
+    return comments
+
+
+_TYPE_COMMENT = re.compile(r"type:\s*(?P<type>\S+)\s*(?P<help>.*)")
+
+
+def _invalid_line(cell: int, line: int | None, problem: str) -> InvalidNotebook:
+    where = f"cell {cell} (parameters), line {line}" if line else f"cell {cell} (parameters)"
+    return InvalidNotebook(
+        f"The parameters cell cannot be read: {where}: {problem}.", cells=[cell], line=line
+    )
+
+
+def _parse(source: str, cell: int) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError as exc:
+        raise _invalid_line(cell, exc.lineno, f"syntax error ({exc.msg})") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise _invalid_line(cell, None, str(exc) or type(exc).__name__) from None
+
+
+def _assignment(stmt: ast.stmt, cell: int) -> tuple[str, ast.expr, ast.expr | None]:
+    """``(name, value, annotation)`` of a ``name [: annotation] = value`` statement; any
+    other statement is an invalid parameters cell."""
+    annotation_node: ast.expr | None = None
+    if isinstance(stmt, ast.Assign):
+        if len(stmt.targets) != 1:
+            raise _invalid_line(cell, stmt.lineno, "chained assignment (a = b = ...)")
+        target, value_node = stmt.targets[0], stmt.value
+    elif isinstance(stmt, ast.AnnAssign):
+        if stmt.value is None:
+            raise _invalid_line(cell, stmt.lineno, "an annotation without a default value")
+        target, value_node, annotation_node = stmt.target, stmt.value, stmt.annotation
+    else:
+        kind = type(stmt).__name__
+        raise _invalid_line(
+            cell, stmt.lineno, f"only `name = literal` assignments are allowed, not {kind}"
+        )
+    if not isinstance(target, ast.Name):
+        raise _invalid_line(cell, stmt.lineno, "the target must be a single plain name")
+    name = target.id
+    # ast only yields identifiers; this guards the invariant the injector relies on.
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise _invalid_line(cell, stmt.lineno, f"{name!r} is not a valid name")
+    return name, value_node, annotation_node
+
+
+def _default(source: str, cell: int, line: int, name: str, value_node: ast.expr) -> Any:
+    """The JSON-able default a literal assigns; anything else is an invalid parameters cell."""
+    try:
+        literal = ast.literal_eval(value_node)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        segment = ast.get_source_segment(source, value_node) or ""
+        raise _invalid_line(
+            cell,
+            line,
+            f"the value of {name!r} is not a literal ({segment[:60]!r}); "
+            "only numbers, strings, booleans, None and lists/dicts/tuples of those",
+        ) from None
+    try:
+        return _jsonable(literal)
+    except _NotJSON as exc:
+        raise _invalid_line(cell, line, f"the default of {name!r} cannot be JSON: {exc}") from None
+
+
+def _help_and_annotation(comment: str | None, annotation: str | None) -> tuple[str, str | None]:
+    """The help text of a trailing comment, and the annotation, which a ``# type: T help``
+    comment gives when the assignment has none."""
+    if comment is None:
+        return "", annotation
+    help_text = comment.lstrip("#").strip()
+    type_comment = _TYPE_COMMENT.fullmatch(help_text)
+    if type_comment:
+        return type_comment["help"].strip(), annotation or type_comment["type"]
+    return help_text, annotation
+
+
+def read_python_parameters(source: str, cell: int) -> tuple[list[Parameter], list[str]]:
+    """The parameters a Python parameters cell declares, and warnings about them.
+
+    Only ``name [: annotation] = literal`` statements are allowed; anything else raises
+    :class:`~notebook_restified.errors.InvalidNotebook` naming cell ``cell`` and the line.
+    A name assigned twice keeps its last default.
+    """
+    tree = _parse(source, cell)
+    comments = _comments(source)
+    last_on_line = {stmt.end_lineno or stmt.lineno: stmt for stmt in tree.body}
+    found: dict[str, Parameter] = {}
+    warnings: list[str] = []
+    for stmt in tree.body:
+        name, value_node, annotation_node = _assignment(stmt, cell)
+        default = _default(source, cell, stmt.lineno, name, value_node)
+        annotation: str | None = None
+        if annotation_node is not None:
+            annotation = ast.get_source_segment(source, annotation_node) or ast.unparse(
+                annotation_node
+            )
+        end = stmt.end_lineno or stmt.lineno
+        # A comment is the help of the last statement on its line only.
+        comment = comments.get(end) if last_on_line[end] is stmt else None
+        help_text, annotation = _help_and_annotation(comment, annotation)
+
+        declared = annotation_type(annotation)[0] if annotation else None
+        type_ = declared or type_of(default)
+        if declared and not fits(declared, default):
+            warnings.append(
+                f"Parameter {name!r} is annotated {annotation}, but its default "
+                f"{default!r} does not match; request values are checked as {declared}."
+            )
+        if name in found:
+            warnings.append(
+                f"Parameter {name!r} is assigned more than once in the parameters cell; "
+                "the last assignment is its default."
+            )
+        found[name] = Parameter(name, type_, default, help_text, annotation)
+    return list(found.values()), warnings
+
+
+# --------------------------------------------------------------------------------------------
+# Other languages, through papermill
+
+# Common non-JSON spellings of constants in the languages papermill supports.
+_FOREIGN_CONSTANTS: dict[str, Any] = {
+    "TRUE": True,
+    "FALSE": False,
+    "True": True,
+    "False": False,
+    "NULL": None,
+    "None": None,
+    "nothing": None,
+    "$True": True,
+    "$False": False,
+    "$Null": None,
+}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _foreign_default(text: str) -> Any:
+    text = text.strip()
+    if text in _FOREIGN_CONSTANTS:
+        return _FOREIGN_CONSTANTS[text]
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return text
+    return value
+
+
+def _inspect(source: str, cell: int, kernel_name: str, language: str) -> tuple[Any, str]:
+    """Papermill's view of the cell's parameters, or none and a warning saying why."""
+    from papermill.exceptions import PapermillException
+    from papermill.translators import papermill_translators
+
+    try:
+        translator = papermill_translators.find_translator(kernel_name, language)
+    except PapermillException:
+        return [], (
+            f"Papermill has no translator for kernel {kernel_name!r} / language {language!r}: "
+            "the endpoint takes no parameters."
+        )
+    try:
+        from nbformat import v4  # imported here: nbformat is slow to import, rarely needed
+
+        new_code_cell: Any = v4.new_code_cell
+        return translator.inspect(new_code_cell(source=source)), ""
+    except NotImplementedError:
+        return [], (
+            f"Papermill cannot read {language} parameters cells, so the endpoint takes no "
+            "parameters (the cell's values are used as they are)."
+        )
+    except Exception:  # a third-party translator; its failure must not break the spec
+        log.warning("papermill could not inspect parameters cell %d", cell, exc_info=True)
+        return [], f"The parameters cell ({cell}) could not be read: the endpoint takes none."
+
+
+def read_foreign_parameters(
+    source: str, cell: int, kernel_name: str, language: str
+) -> tuple[list[Parameter], list[str]]:
+    """The parameters of a non-Python parameters cell, from papermill's translator
+    ``inspect``, and warnings; a cell papermill cannot read declares none (with a warning)."""
+    found, problem = _inspect(source, cell, kernel_name, language)
+    if problem:
+        return [], [problem]
+    parameters: dict[str, Parameter] = {}
+    warnings: list[str] = []
+    for item in found:
+        name = str(item.name)
+        # Names are written into code by the injector: only plain identifiers qualify.
+        if not name.isidentifier() or keyword.iskeyword(name):
+            warnings.append(f"Parameter {name!r} is not a plain identifier and is ignored.")
+            continue
+        inferred = str(item.inferred_type_name or "None")
+        annotation = None if inferred in NONE_NAMES else inferred
+        default = _foreign_default(str(item.default))
+        declared = annotation_type(annotation)[0] if annotation else None
+        type_ = declared or (type_of(default) if default is not None else "any")
+        parameters[name] = Parameter(name, type_, default, str(item.help or ""), annotation)
+    return list(parameters.values()), warnings
