@@ -6,7 +6,8 @@ from typing import Any
 from urllib.parse import quote
 
 from . import __version__
-from .spec import NotebookSpec, Parameter
+from .declarations import Parameter
+from .spec import NotebookSpec
 
 JSON_TYPES = {
     "int": "integer",

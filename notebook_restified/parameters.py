@@ -10,16 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .declarations import Parameter
 from .errors import InvalidParameters, InvalidRequest
 from .parameter_types import JSON_KINDS, TYPE_WORDS, json_kind, json_name
 from .spec import RESERVED, NotebookSpec
-
-if TYPE_CHECKING:
-    # re-exported until importers move: notebook_restified.inject
-    from .inject import injected_cell, render_injected
 
 __all__ = [
     "MAX_DEPTH",
@@ -27,9 +23,7 @@ __all__ = [
     "ValueProblem",
     "check_json",
     "coerce_query",
-    "injected_cell",
     "plain_value",
-    "render_injected",
     "unknown_parameter",
 ]
 
@@ -243,12 +237,3 @@ def check_json(spec: NotebookSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     if problems:
         raise InvalidParameters(problems)
     return checked
-
-
-def __getattr__(name: str) -> Any:
-    # re-exported until importers move: notebook_restified.inject (on use: inject imports us)
-    if name in ("injected_cell", "render_injected"):
-        from . import inject
-
-        return getattr(inject, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

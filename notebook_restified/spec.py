@@ -14,30 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .declarations import read_foreign_parameters, read_python_parameters
+from .declarations import Parameter, read_foreign_parameters, read_python_parameters
 from .errors import InvalidNotebook, NotFound
 from .tags import TaggedCells, cells_phrase, read_tags
 
-# isort: split
-# re-exported until importers move: notebook_restified.declarations (spec.py uses it too)
-from .declarations import Parameter
-
-# re-exported until importers move: notebook_restified.parameter_types
-from .parameter_types import PARAMETER_TYPES, annotation_type
-
-# re-exported until importers move: notebook_restified.tags
-from .tags import TAG_INJECTED, TAG_PARAMETERS, TAG_RETURN, TAG_SKIP
-
 __all__ = [
-    "PARAMETER_TYPES",
     "RESERVED",
-    "TAG_INJECTED",
-    "TAG_PARAMETERS",
-    "TAG_RETURN",
-    "TAG_SKIP",
     "NotebookSpec",
-    "Parameter",
-    "annotation_type",
     "load_spec",
 ]
 

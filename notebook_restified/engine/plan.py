@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..parameters import render_injected
+from ..inject import render_injected
 from ..spec import NotebookSpec
 
 ISOLATION_MODES = ("fork", "kernel")
