@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.harness.settings import NOTEBOOKS
+
 from notebook_restified.executors.engine import COPY_AHEAD_LIMIT, Engine
 from notebook_restified.spec import load_spec
 
-NOTEBOOKS = Path(__file__).parent / "notebooks"
 SKIPPED = 20
 
 
