@@ -19,7 +19,8 @@ from typing import Any
 
 from bench.harness.settings import NOTEBOOKS
 
-from notebook_restified.executors.engine import COPY_AHEAD_LIMIT, Engine
+from notebook_restified.engine import Engine
+from notebook_restified.engine.warm import COPY_AHEAD_LIMIT
 from notebook_restified.spec import load_spec
 
 SKIPPED = 20

@@ -13,8 +13,7 @@ except ImportError:  # pragma: no cover - only in a source tree that was never b
     __version__ = "dev"
 
 if TYPE_CHECKING:
-    from .executors.kernel import KernelModel
-    from .executors.python import PythonModel
+    from .models import KernelModel, PythonModel
 
 __all__ = ["KernelModel", "PythonModel", "__version__"]
 
@@ -22,11 +21,11 @@ __all__ = ["KernelModel", "PythonModel", "__version__"]
 def __getattr__(name: str) -> Any:
     # The models pull in kernel machinery; keep `import notebook_restified` light for the server.
     if name == "KernelModel":
-        from .executors.kernel import KernelModel
+        from .models import KernelModel
 
         return KernelModel
     if name == "PythonModel":
-        from .executors.python import PythonModel
+        from .models import PythonModel
 
         return PythonModel
     raise AttributeError(name)
@@ -37,6 +36,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    from .extension import RestifiedApp
+    from .server.app import RestifiedApp
 
     return [{"module": "notebook_restified", "app": RestifiedApp}]

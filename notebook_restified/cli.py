@@ -76,7 +76,7 @@ def _values(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .executors.kernel import KernelModel
+    from .models import KernelModel
 
     spec = load_spec(args.notebook)
     values = _values(args, spec)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from notebook_restified import KernelModel
-from notebook_restified.extension import RestifiedApp
+from notebook_restified.server.app import RestifiedApp
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

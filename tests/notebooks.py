@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from notebook_restified.executors.runtime import process_alive
+from notebook_restified.engine.housekeeping import process_alive
 
 Cell = str | tuple[str, list[str]]
 

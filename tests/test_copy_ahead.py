@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPResponse
 
-from notebook_restified.executors import runtime
-from notebook_restified.executors.runtime import (
+from notebook_restified.kernelside.copyahead import (
+    COPY_AHEAD_MIN_FAULTS,
     PageScanner,
     copy_pages,
     learned_ranges,
@@ -29,7 +29,7 @@ from notebook_restified.executors.runtime import (
     subtract_ranges,
     unpack_report,
 )
-from notebook_restified.extension import RestifiedApp
+from notebook_restified.server.app import RestifiedApp
 
 from .notebooks import write_notebook
 
@@ -198,7 +198,7 @@ async def test_calls_that_write_many_pages_get_them_copied_ahead(
         )
         assert body == [expected[0] * scale, 200_001]  # as isolated as ever
     stats = await _fork_stats(jp_fetch, "heavy.ipynb", lambda s: s["copied_calls"] >= 2)
-    assert stats["call_faults"] >= runtime.COPY_AHEAD_MIN_FAULTS
+    assert stats["call_faults"] >= COPY_AHEAD_MIN_FAULTS
     # At least the float objects' pages (200,000 x 24 bytes), within the limit.
     assert 4 * 1024 * 1024 < stats["copy_ahead_bytes"] <= 64 * 1024 * 1024
     # A call in a child that copied ahead takes a fraction of the faults of one that did not.
@@ -213,7 +213,7 @@ async def test_cheap_calls_copy_nothing_ahead(jp_fetch: Fetch, jp_root_dir: Path
             json.loads((await jp_fetch("restified", "cheap.ipynb", params={"n": n})).body) == n + 1
         )
     stats = await _fork_stats(jp_fetch, "cheap.ipynb", lambda s: s["call_faults"] > 0)
-    assert 0 < stats["call_faults"] < runtime.COPY_AHEAD_MIN_FAULTS
+    assert 0 < stats["call_faults"] < COPY_AHEAD_MIN_FAULTS
     assert stats["copy_ahead_bytes"] == 0
 
 
@@ -227,6 +227,6 @@ async def test_copy_ahead_can_be_turned_off(
     await asyncio.sleep(1)  # a report, if any were sent, has come in by now
     stats = await _fork_stats(jp_fetch, "heavy.ipynb", lambda s: True)
     assert stats["forked"] >= 4
-    assert stats["call_faults"] >= runtime.COPY_AHEAD_MIN_FAULTS
+    assert stats["call_faults"] >= COPY_AHEAD_MIN_FAULTS
     assert stats["copy_ahead_bytes"] == 0
     assert stats["copied_calls"] == 0

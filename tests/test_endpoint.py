@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-from notebook_restified.extension import RestifiedApp
+from notebook_restified.server.app import RestifiedApp
 
 from .notebooks import alive, descendants, write_notebook
 

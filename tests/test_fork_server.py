@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from notebook_restified.executors.runtime import ForkServer
+from notebook_restified.kernelside.forkserver import ForkServer
 
 from .notebooks import alive
 

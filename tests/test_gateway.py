@@ -18,7 +18,7 @@ import pytest
 from jupyter_server.gateway.gateway_client import GatewayClient
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-from notebook_restified.extension import RestifiedApp
+from notebook_restified.server.app import RestifiedApp
 
 from .notebooks import write_notebook
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-from notebook_restified.extension import RestifiedApp
+from notebook_restified.server.app import RestifiedApp
 
 from .notebooks import write_notebook
 

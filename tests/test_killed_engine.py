@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from notebook_restified.executors.engine import Engine
-from notebook_restified.executors.runtime import _pid_namespace, sweep_directories
+from notebook_restified.engine import Engine
+from notebook_restified.engine.housekeeping import sweep_directories
+from notebook_restified.kernelside.processes import pid_namespace
 
 from .notebooks import alive, descendants, write_notebook
 
@@ -29,7 +30,7 @@ def _dead_pid() -> int:
 
 
 def test_only_directories_of_this_users_gone_processes_are_removed(tmp_path: Path) -> None:
-    namespace = _pid_namespace()
+    namespace = pid_namespace()
     if not namespace:
         pytest.skip("no PID namespace to read here")
     dead, me = _dead_pid(), os.getpid()
@@ -99,7 +100,7 @@ def _kill_engine(path: Path, then: str) -> set[int]:
 
 
 def test_a_killed_engines_directories_are_removed_by_the_next_engine(tmp_path: Path) -> None:
-    if not _pid_namespace():
+    if not pid_namespace():
         pytest.skip("no PID namespace to read here")
     path = write_notebook(tmp_path / "k.ipynb", ("'done'", ["return"]))
     owners = _kill_engine(path, then="time.sleep(120)")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPResponse
 
-from notebook_restified.extension import RestifiedApp
+from notebook_restified.server.app import RestifiedApp
 
 from .notebooks import alive, write_notebook
 

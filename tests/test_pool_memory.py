@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPResponse
 
-from notebook_restified.executors.engine import Engine
+from notebook_restified.engine import Engine
 from notebook_restified.spec import load_spec
 
 from .notebooks import alive, write_notebook

@@ -22,8 +22,8 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from notebook_restified import results
-from notebook_restified.results import MAX_DEPTH, decode_png, encode_result, to_json_text
+from notebook_restified.kernelside import encoder as results
+from notebook_restified.kernelside.encoder import MAX_DEPTH, decode_png, encode_result, to_json_text
 
 matplotlib.use("Agg")
 

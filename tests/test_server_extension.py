@@ -14,7 +14,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from notebook_restified import __version__
-from notebook_restified.extension import RestifiedApp
+from notebook_restified.server.app import RestifiedApp
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 

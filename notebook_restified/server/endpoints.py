@@ -1,6 +1,6 @@
-"""The endpoint's service: notebooks from the contents manager, calls through the engine.
-
-No tornado here: handlers translate HTTP to these calls and domain errors to statuses.
+"""The notebooks behind the endpoints: loaded through the contents manager (never a path
+outside the root), their specs cached by modification stamp,
+re-warmed when saved, and calls passed to the engine. No handler code here.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 from tornado.web import HTTPError
 
-from .errors import InvalidNotebook, NotFound, RestifiedError
-from .executors.engine import CallResult, Engine
-from .spec import NotebookSpec, load_spec
+from ..engine import Engine
+from ..errors import InvalidNotebook, NotFound, RestifiedError
+from ..results import CallResult
+from ..spec import NotebookSpec, load_spec
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The Jupyter Server extension: configuration, routes and wiring."""
+"""The Jupyter Server extension: its configuration (traits), the engine, service and
+key store it makes, and the routes, each given its collaborators."""
 
 from __future__ import annotations
 
@@ -10,25 +11,18 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets import Enum, Float, Int, Unicode
 
-from . import __version__
-from .executors.engine import COPY_AHEAD_LIMIT, Engine
-from .handlers import (
-    PATH,
-    CallHandler,
-    KeyHandler,
-    KeysHandler,
-    OpenAPIHandler,
-    SpecHandler,
-    StatusHandler,
-)
-from .keys import KeyStore, RateLimiter
-from .service import EndpointService
-
-
-def _gateway_kernel_manager(log: Any, kernel_name: str) -> Any:
-    from jupyter_server.gateway.managers import GatewayKernelManager
-
-    return GatewayKernelManager(kernel_name=kernel_name, log=log)  # type: ignore[no-untyped-call]
+from .. import __version__
+from ..engine import Engine
+from ..engine.kernels import gateway_kernel_manager
+from ..engine.warm import COPY_AHEAD_LIMIT
+from ..keys import KeyStore, RateLimiter
+from .auth import KeyAccess
+from .base import PATH
+from .calls import CallHandler
+from .endpoints import EndpointService
+from .keys_api import KeyHandler, KeysHandler
+from .specs import OpenAPIHandler, SpecHandler
+from .status import StatusHandler
 
 
 class RestifiedApp(ExtensionApp):
@@ -126,7 +120,7 @@ class RestifiedApp(ExtensionApp):
         if remote:
             # The gateway runs the kernels (its kernel specs); forking needs the kernel here.
             self.log.info("notebook_restified: kernels on the gateway, a fresh one per call")
-            factory = functools.partial(_gateway_kernel_manager, self.log)
+            factory = functools.partial(gateway_kernel_manager, self.log)
         self.engine = Engine(
             pool_size=self.pool_size,
             queue_size=self.queue_size,
@@ -155,14 +149,20 @@ class RestifiedApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Register the extension's routes."""
+        service, keys = {"service": self.service}, {"keys": self.keys}
+        calls = {
+            "service": self.service,
+            "keys": KeyAccess(self.keys, self.key_limiter),
+            "max_body_size": self.max_body_size,
+        }
         self.handlers.extend(
             [
-                (r"/api/restified/status", StatusHandler),
-                (r"/api/restified/keys", KeysHandler),
-                (r"/api/restified/keys/(?P<key_id>[0-9a-f]+)", KeyHandler),
-                (rf"/api/restified/spec/{PATH}", SpecHandler),
-                (rf"/api/restified/openapi/{PATH}", OpenAPIHandler),
-                (rf"/restified/{PATH}", CallHandler),
+                (r"/api/restified/status", StatusHandler, {"status": self.status}),
+                (r"/api/restified/keys", KeysHandler, {**service, **keys}),
+                (r"/api/restified/keys/(?P<key_id>[0-9a-f]+)", KeyHandler, keys),
+                (rf"/api/restified/spec/{PATH}", SpecHandler, service),
+                (rf"/api/restified/openapi/{PATH}", OpenAPIHandler, service),
+                (rf"/restified/{PATH}", CallHandler, calls),
             ]
         )
 

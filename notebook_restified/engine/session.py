@@ -9,9 +9,7 @@ import json
 import logging
 import os
 import shutil
-import signal
 from dataclasses import dataclass, field
-from pathlib import Path
 from queue import Empty
 from typing import Any
 
@@ -20,30 +18,11 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
 
 from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
-from . import runtime
+from ..kernelside.processes import private_directory
 
 log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 60.0
-
-
-def _runtime_bootstrap() -> str:
-    """Python code that installs the runtime modules in a kernel without touching its namespace."""
-    results_src = (Path(__file__).parent.parent / "results.py").read_text("utf-8")
-    runtime_src = Path(runtime.__file__).read_text("utf-8")
-    loader = (
-        "import sys, types\n"
-        "for name, src in MODULES:\n"
-        "    module = types.ModuleType(name)\n"
-        "    module.__file__ = '<' + name + '>'\n"
-        "    sys.modules[name] = module\n"
-        "    exec(compile(src, module.__file__, 'exec'), module.__dict__)\n"
-    )
-    modules = [(runtime.RESULTS_MODULE, results_src), (runtime.RUNTIME_MODULE, runtime_src)]
-    return f"exec({loader!r}, {{'MODULES': {modules!r}, '__name__': '_restified_boot'}})"
-
-
-_RUNTIME_REF = f"__import__('sys').modules[{runtime.RUNTIME_MODULE!r}]"
 
 
 @dataclass
@@ -76,7 +55,7 @@ class KernelSession:
         self._ipc_dir: str | None = None
         if kernel_manager is None:
             # Local kernels talk over Unix sockets in a private directory, not TCP ports.
-            self._ipc_dir = runtime.private_directory("ipc")
+            self._ipc_dir = private_directory("ipc")
             options: dict[str, Any] = {}
             if kernel_spec_manager is not None:  # the server's: its kernels, its allow-list
                 options["kernel_spec_manager"] = kernel_spec_manager
@@ -92,7 +71,6 @@ class KernelSession:
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._outputs: dict[str, list[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self.runtime_ready = False
 
     @property
     def pid(self) -> int | None:
@@ -212,29 +190,10 @@ class KernelSession:
             self._pending.pop(msg_id, None)
             self._outputs.pop(msg_id, None)
 
-    async def install_runtime(self) -> None:
-        """Load the runtime modules into a Python kernel (names stay out of the namespace)."""
-        outcome = await self.execute(_runtime_bootstrap(), timeout=STARTUP_TIMEOUT)
-        if outcome.reply["status"] != "ok":
-            raise KernelDied(
-                "could not load notebook_restified's runtime in the kernel: "
-                f"{outcome.reply.get('ename')}: {outcome.reply.get('evalue')}"
-            )
-        self.runtime_ready = True
-
-    async def run_in_kernel(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
-        """Run a call's cells in the kernel's own namespace through the runtime."""
-        code = f"{_RUNTIME_REF}.LAST = {_RUNTIME_REF}.run_request_json({json.dumps(request)!r}, get_ipython())"
-        outcome = await self.execute(
-            code, timeout=timeout, user_expressions={"reply": f"{_RUNTIME_REF}.LAST"}
-        )
-        reply: dict[str, Any] = _expression_json(outcome, "reply")
-        return reply
-
     async def evaluate_json(self, expression: str, timeout: float | None) -> Any:
         """Evaluate a Python expression in the kernel that gives JSON text; decode it."""
         outcome = await self.execute("", timeout=timeout, user_expressions={"value": expression})
-        return _expression_json(outcome, "value")
+        return expression_json(outcome, "value")
 
     async def shutdown(self) -> None:
         """Stop the kernel now; nothing is left running."""
@@ -261,7 +220,8 @@ class KernelSession:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
 
-def _expression_json(outcome: ExecuteOutcome, name: str) -> Any:
+def expression_json(outcome: ExecuteOutcome, name: str) -> Any:
+    """The JSON text a user expression ``name`` of an execute request evaluated to, decoded."""
     reply = outcome.reply
     if reply.get("status") != "ok":
         raise ExecutionError(
@@ -278,11 +238,3 @@ def _expression_json(outcome: ExecuteOutcome, name: str) -> Any:
             f"the kernel could not report the result: {value.get('ename')}: {value.get('evalue')}"
         )
     return json.loads(ast.literal_eval(value["data"]["text/plain"]))
-
-
-def kill_process_group(pid: int) -> None:
-    """Kill a forked call and whatever it started (it leads its own process group)."""
-    for kill in (os.killpg, os.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(pid, signal.SIGKILL)
-            return

@@ -1,0 +1,211 @@
+"""The server's side of the kernel-side runtime (``kernelside/``): shipping it into a
+Python kernel, and every request made to it there — running cells in the kernel itself,
+starting and querying the fork server, and one call's exchange with a forked child. Kernels
+of other languages get plain execute requests (:func:`run_generic`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .. import kernelside
+from ..errors import CallTimeout, KernelDied
+from .session import KernelSession, expression_json
+
+STARTUP_TIMEOUT = 60.0
+
+
+def runtime_bootstrap() -> str:
+    """Python code that installs the kernel-side modules in a kernel as the package
+    ``kernelside.KERNEL_PACKAGE``, without touching the notebook's namespace."""
+    folder = Path(kernelside.__file__).parent
+    modules = [(name, (folder / f"{name}.py").read_text("utf-8")) for name in kernelside.MODULES]
+    loader = (
+        "import sys, types\n"
+        "package = types.ModuleType(PACKAGE)\n"
+        "package.__path__ = []\n"
+        "sys.modules[PACKAGE] = package\n"
+        "for name, src in MODULES:\n"
+        "    module = types.ModuleType(PACKAGE + '.' + name)\n"
+        "    module.__file__ = '<' + module.__name__ + '>'\n"
+        "    module.__package__ = PACKAGE\n"
+        "    sys.modules[module.__name__] = module\n"
+        "    setattr(package, name, module)\n"
+        "    exec(compile(src, module.__file__, 'exec'), module.__dict__)\n"
+    )
+    names = {
+        "PACKAGE": kernelside.KERNEL_PACKAGE,
+        "MODULES": modules,
+        "__name__": "_restified_boot",
+    }
+    return f"exec({loader!r}, {names!r})"
+
+
+def module_ref(name: str) -> str:
+    """An expression, in a kernel with the runtime, for the kernel-side module ``name``."""
+    return f"__import__('sys').modules[{kernelside.KERNEL_PACKAGE + '.' + name!r}]"
+
+
+async def install_runtime(session: KernelSession) -> None:
+    """Load the kernel-side modules into a Python kernel (names stay out of its namespace)."""
+    outcome = await session.execute(runtime_bootstrap(), timeout=STARTUP_TIMEOUT)
+    if outcome.reply["status"] != "ok":
+        raise KernelDied(
+            "could not load notebook_restified's runtime in the kernel: "
+            f"{outcome.reply.get('ename')}: {outcome.reply.get('evalue')}"
+        )
+
+
+async def run_in_kernel(
+    session: KernelSession, request: dict[str, Any], timeout: float | None
+) -> dict[str, Any]:
+    """Run a call's cells in the kernel's own namespace through the runtime."""
+    runner = module_ref("runner")
+    code = f"{runner}.LAST = {runner}.run_request_json({json.dumps(request)!r}, get_ipython())"
+    outcome = await session.execute(
+        code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}
+    )
+    reply: dict[str, Any] = expression_json(outcome, "reply")
+    return reply
+
+
+async def start_fork_server(
+    session: KernelSession, prefork: int, copy_limit: int, sources: list[str], timeout: float
+) -> str:
+    """Start the kernel's fork server (once); returns its socket path. ``sources``: the
+    call's cells, prepared once in the kernel rather than in every child."""
+    forkserver = module_ref("forkserver")
+    path: str = await session.evaluate_json(
+        f"{forkserver}.start_fork_server("
+        f"get_ipython(), {prefork}, {copy_limit}, {json.dumps(sources)!r})",
+        timeout=timeout,
+    )
+    return path
+
+
+async def fork_server_stats(session: KernelSession) -> dict[str, Any] | None:
+    """The fork server's counts (see ``ForkServer.stats``), or None."""
+    stats = await session.evaluate_json(
+        f"{module_ref('forkserver')}.fork_server_stats()", timeout=5
+    )
+    return stats if isinstance(stats, dict) else None
+
+
+async def stop_fork_server(session: KernelSession) -> None:
+    """Stop the kernel's fork server and the children still waiting."""
+    await session.evaluate_json(f"{module_ref('forkserver')}.stop_fork_server()", timeout=5)
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> dict[str, Any]:
+    header = await reader.readexactly(8)
+    body = await reader.readexactly(int.from_bytes(header, "big"))
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+class ForkedCallLost(Exception):
+    """The connection to the fork server ended before the call's reply."""
+
+    def __init__(self, taken: bool) -> None:
+        super().__init__("the forked call ended without a reply")
+        self.taken = taken
+        """Whether a child had taken the call (else the kernel may be gone)."""
+
+
+async def call_forked(
+    socket_path: str, cells: list[dict[str, Any]], time_limit: float
+) -> dict[str, Any]:
+    """One call through the fork server at ``socket_path``: a waiting child takes it, runs
+    ``cells`` and answers with the runner's reply. Past ``time_limit`` (or when cancelled)
+    the child and whatever it started are killed; a connection that ends before the reply
+    raises :class:`ForkedCallLost`."""
+    pid: int | None = None
+    writer: asyncio.StreamWriter | None = None
+
+    async def exchange() -> dict[str, Any]:
+        nonlocal pid, writer
+        reader, writer = await asyncio.open_unix_connection(socket_path)
+        # The request goes out at once; the child's hello (its pid) crosses it.
+        body = json.dumps({"cells": cells}, allow_nan=False).encode("utf-8")
+        writer.write(len(body).to_bytes(8, "big") + body)
+        pid = int((await _read_frame(reader))["pid"])
+        await writer.drain()
+        return await _read_frame(reader)
+
+    try:
+        return await asyncio.wait_for(exchange(), time_limit)
+    except asyncio.TimeoutError:
+        if pid is not None:
+            kill_process_group(pid)
+        raise CallTimeout(time_limit=time_limit) from None
+    except asyncio.CancelledError:
+        if pid is not None:
+            kill_process_group(pid)
+        raise
+    except (asyncio.IncompleteReadError, ConnectionError, FileNotFoundError) as exc:
+        raise ForkedCallLost(taken=pid is not None) from exc
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def kill_process_group(pid: int) -> None:
+    """Kill a forked call and whatever it started (it leads its own process group)."""
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+            return
+
+
+async def run_generic(
+    session: KernelSession, cells: list[dict[str, Any]], time_limit: float
+) -> dict[str, Any]:
+    """Run cells with plain execute requests (any kernel language); read the return cell's
+    ``execute_result``: ``application/json`` if given, else text/plain parsed as JSON if it
+    parses, else the text itself."""
+    started = time.perf_counter()
+    result: dict[str, Any] = {"json": None, "kind": "json", "png": None, "csv": None}
+    has_value = False
+    for cell in cells:
+        remaining = time_limit - (time.perf_counter() - started)
+        if remaining <= 0:
+            raise CallTimeout(time_limit=time_limit)
+        outcome = await session.execute(
+            cell["source"], timeout=remaining, silent=False, collect_outputs=True
+        )
+        if outcome.reply.get("status") != "ok":
+            return {
+                "status": "error",
+                "error": {
+                    "cell_index": cell.get("index"),
+                    "cell_id": cell.get("id"),
+                    "ename": outcome.reply.get("ename", ""),
+                    "evalue": outcome.reply.get("evalue", ""),
+                    "traceback": outcome.reply.get("traceback", []),
+                },
+            }
+        if cell.get("return"):
+            for output in outcome.outputs:
+                if output["msg_type"] == "execute_result":
+                    has_value = True
+                    result = _generic_result(output.get("data", {}))
+    return {"status": "ok", "has_value": has_value, "result": result}
+
+
+def _generic_result(data: Mapping[str, Any]) -> dict[str, Any]:
+    if "image/png" in data:
+        return {"json": None, "kind": "image", "png": data["image/png"], "csv": None}
+    if "application/json" in data:
+        return {"json": data["application/json"], "kind": "json", "png": None, "csv": None}
+    text = str(data.get("text/plain", ""))
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    return {"json": value, "kind": "json", "png": None, "csv": None}

@@ -1,0 +1,79 @@
+"""Memory of kernel processes and their descendants, read from Linux's /proc: what the
+status route reports and what bounds the warm pool (``max_pool_memory``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+
+def _process_table() -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Children by parent pid, and resident bytes by pid, of every process /proc shows."""
+    parents: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = entry.joinpath("status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        parents.setdefault(int(fields.get("PPid", "0").strip() or 0), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    return parents, rss
+
+
+def _tree(roots: Iterable[int], children: Mapping[int, list[int]]) -> list[int]:
+    found, stack, seen = [], list(roots), set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def descendants(roots: Iterable[int]) -> list[int]:
+    """``roots`` and all their descendants (empty off Linux)."""
+    if not Path("/proc").is_dir():
+        return []
+    children, _ = _process_table()
+    return _tree(roots, children)
+
+
+def process_tree_rss(pids: list[int]) -> int | None:
+    """Memory (bytes) of ``pids`` and all their descendants; None off Linux.
+
+    Counted as proportional set size where the kernel reports it, so the pages a fork
+    shares with its kernel are not counted twice; else resident size (an upper bound).
+    """
+    if not Path("/proc").is_dir():
+        return None
+    children, rss = _process_table()
+    return sum(pss(pid, rss.get(pid, 0)) for pid in _tree(pids, children))
+
+
+def pool_memory(
+    warm_pids: Mapping[str, list[int]], spare_pids: list[int]
+) -> tuple[dict[str, int | None], int | None]:
+    """Memory (bytes, see :func:`process_tree_rss`) of each warm notebook's kernel processes,
+    by name, and of the spare kernels."""
+    return (
+        {name: process_tree_rss(pids) for name, pids in warm_pids.items()},
+        process_tree_rss(spare_pids),
+    )
+
+
+def pss(pid: int, fallback: int = 0) -> int:
+    """Proportional set size of ``pid`` in bytes (``fallback`` where it cannot be read)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return fallback

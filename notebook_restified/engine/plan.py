@@ -1,0 +1,68 @@
+"""The call plan: which cells a warm kernel runs ahead of time, which cells one call runs,
+what a warm kernel depends on, and which isolation mode a notebook gets."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ..parameters import render_injected
+from ..spec import NotebookSpec
+
+ISOLATION_MODES = ("fork", "kernel")
+
+
+def _cell(spec: NotebookSpec, index: int) -> dict[str, Any]:
+    return {
+        "index": index,
+        "id": spec.cell_ids[index],
+        "source": spec.sources[index],
+        "return": index == spec.return_cell,
+    }
+
+
+def setup_cells(spec: NotebookSpec) -> list[dict[str, Any]]:
+    """The cells a warm kernel runs ahead of any call: setup, then the parameters cell."""
+    cells = [_cell(spec, i) for i in spec.setup_cells]
+    if spec.parameters_cell is not None:
+        cells.append(_cell(spec, spec.parameters_cell))
+    return cells
+
+
+def call_cells(spec: NotebookSpec, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cells of one call: the injected parameters (if any), the body, the return cell."""
+    cells = []
+    if values:
+        cells.append(
+            {
+                "index": None,
+                "id": "injected-parameters",
+                "source": render_injected(spec, values),
+                "return": False,
+                "plain": True,  # literals only: no IPython syntax to transform
+            }
+        )
+    return cells + [_cell(spec, i) for i in spec.body_cells]
+
+
+def warm_key(spec: NotebookSpec) -> str:
+    """What a warm kernel depends on: kernel, setup and parameters cells (not the body)."""
+    digest = hashlib.sha256()
+    for part in (spec.kernel_name, spec.language, *(c["source"] for c in setup_cells(spec))):
+        digest.update(part.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def choose_isolation(spec: NotebookSpec, configured: str) -> str:
+    """``fork`` only where it can work (a Python kernel on a platform with fork) and where
+    neither the server nor the notebook (``metadata.restified.isolation``) opted out."""
+    if (
+        configured == "fork"
+        and spec.isolation != "kernel"
+        and spec.language == "python"
+        and hasattr(os, "fork")
+    ):
+        return "fork"
+    return "kernel"

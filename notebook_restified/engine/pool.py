@@ -1,0 +1,346 @@
+"""The pool: a bounded number of calls run at once (``pool_size``), a bounded queue
+waits (``queue_size``; past it :class:`~notebook_restified.errors.Busy`), and a bounded set
+of warm notebooks is kept (``max_warm``, ``max_memory``: least recently used ones close).
+:class:`Engine` is what the endpoint, ``KernelModel`` and the CLI call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager
+
+from ..errors import Busy, ExecutionError, RestifiedError
+from ..results import CallResult
+from ..spec import NotebookSpec
+from .housekeeping import sweep_directories
+from .kernels import KernelManagerFactory, KernelSource
+from .memory import pool_memory
+from .plan import ISOLATION_MODES, call_cells, choose_isolation, warm_key
+from .warm import COPY_AHEAD_LIMIT, ForkWarmNotebook, WarmNotebook, warm_notebook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Slot:
+    warm: WarmNotebook | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # (warm key, error, when): setup that raised is not re-run for every call at once.
+    setup_failure: tuple[str, ExecutionError, float] | None = None
+
+
+# Seconds a setup error is answered from memory before the setup cells are tried again.
+SETUP_RETRY_SECONDS = 5.0
+
+
+class Engine:
+    """Runs calls of any number of notebooks through a bounded pool of warm kernels.
+
+    ``pool_size`` calls run at once; ``queue_size`` more may wait; past that a call gets
+    :class:`Busy`. At most ``max_warm`` notebook versions are kept warm (least recently
+    used ones are closed), and, if ``max_memory`` (bytes) is set, only as many as fit in it
+    with the spare kernels. Kernels come from ``kernel_manager_factory`` if given (with
+    ``remote_kernels``, a gateway's: then every call takes a kernel of its own), else
+    local ones of ``kernel_spec_manager``'s kernel specs.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool_size: int = 2,
+        queue_size: int = 16,
+        time_limit: float = 30.0,
+        startup_limit: float = 120.0,
+        isolation: str = "fork",
+        max_warm: int = 8,
+        spare_kernels: int = 1,
+        copy_ahead_limit: int = COPY_AHEAD_LIMIT,
+        max_memory: int = 0,
+        kernel_manager_factory: KernelManagerFactory | None = None,
+        kernel_spec_manager: KernelSpecManager | None = None,
+        remote_kernels: bool = False,
+    ) -> None:
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
+        if remote_kernels:  # a fork's socket is on the kernel's machine: a kernel per call
+            isolation = "kernel"
+        self.pool_size = max(1, pool_size)
+        self.queue_size = max(0, queue_size)
+        self.time_limit = time_limit
+        self.startup_limit = startup_limit
+        self.isolation = isolation
+        self.max_warm = max(1, max_warm)
+        self.copy_ahead_limit = max(0, copy_ahead_limit)
+        self.max_memory = max(0, max_memory)
+        self.kernels = KernelSource(
+            kernel_manager_factory,
+            startup_limit,
+            spare_kernels,
+            kernel_spec_manager,
+            remote_kernels,
+        )
+        self._slots: dict[str, _Slot] = {}
+        self._running = 0
+        self._waiting = 0
+        self._turn = asyncio.Condition()
+        self._retired: set[WarmNotebook] = set()
+        self._closing: set[asyncio.Task[None]] = set()
+        self._closed = False
+        # What earlier engines that were killed (so could not clean up) left behind.
+        for path in sweep_directories():
+            log.info("removed %s, left behind by a process that is gone", path)
+
+    async def call(
+        self,
+        name: str,
+        spec: NotebookSpec,
+        values: Mapping[str, Any],
+        *,
+        cwd: str | None = None,
+        time_limit: float | None = None,
+    ) -> CallResult:
+        """Run the notebook ``name`` (its path: the pool's key) as described by ``spec``.
+
+        ``values`` must already be validated against ``spec``.
+        """
+        if self._closed:
+            raise RestifiedError("the engine is closed")
+        limit = self.time_limit if time_limit is None else time_limit
+        cells = call_cells(spec, values)
+        await self._enter()
+        try:
+            warm = await self._warm_for(name, spec, cwd)
+            warm.in_flight += 1
+            try:
+                return await warm.call(cells, limit)
+            finally:
+                warm.in_flight -= 1
+                warm.last_used = time.monotonic()
+                if warm in self._retired and warm.in_flight == 0:
+                    self._retired.discard(warm)
+                    self._close_later(warm)
+        finally:
+            await self._leave()
+
+    async def _enter(self) -> None:
+        async with self._turn:
+            if self._running < self.pool_size:
+                self._running += 1
+                return
+            if self._waiting >= self.queue_size:
+                raise Busy(
+                    f"{self._running} calls are running and {self._waiting} waiting; retry shortly",
+                    retry_after=max(1, round(self.time_limit / 10)),
+                )
+            self._waiting += 1
+            try:
+                await self._turn.wait_for(lambda: self._running < self.pool_size)
+            finally:
+                self._waiting -= 1
+            self._running += 1
+
+    async def _leave(self) -> None:
+        async with self._turn:
+            self._running -= 1
+            self._turn.notify()
+
+    async def _warm_for(self, name: str, spec: NotebookSpec, cwd: str | None) -> WarmNotebook:
+        mode = choose_isolation(spec, self.isolation)
+        slot = self._slots.setdefault(name, _Slot())
+        async with slot.lock:
+            warm = slot.warm
+            if (
+                warm is not None
+                and warm.key == warm_key(spec)
+                and warm.cwd == cwd
+                and warm.isolation == mode
+                and await warm.healthy()
+            ):
+                warm.spec = spec
+                return warm
+            # The old version (if any) keeps its kernel until the new one is ready.
+            stale, slot.warm = warm, None
+            key = warm_key(spec)
+            failure = slot.setup_failure
+            if (
+                failure
+                and failure[0] == key
+                and time.monotonic() - failure[2] < SETUP_RETRY_SECONDS
+            ):
+                if stale is not None:
+                    await self._retire(stale)
+                raise failure[1]
+            fresh = warm_notebook(
+                mode,
+                spec,
+                cwd=cwd,
+                kernels=self.kernels,
+                startup_limit=self.startup_limit,
+                copy_limit=self.copy_ahead_limit,
+            )
+            try:
+                await fresh.start()
+            except ExecutionError as exc:
+                slot.setup_failure = (key, exc, time.monotonic())
+                raise
+            finally:
+                if stale is not None:
+                    await self._retire(stale)
+            slot.setup_failure = None
+            slot.warm = fresh
+        await self._evict(keep=name)
+        return fresh
+
+    async def _retire(self, warm: WarmNotebook) -> None:
+        if warm.in_flight:
+            self._retired.add(warm)  # closed when its last call ends
+        else:
+            self._close_later(warm)
+
+    def _close_later(self, warm: WarmNotebook) -> None:
+        """Close in the background: no call waits for an old kernel to shut down."""
+        task = asyncio.ensure_future(warm.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _evict(self, keep: str) -> None:
+        warm_slots = [(n, s) for n, s in self._slots.items() if s.warm is not None and n != keep]
+        excess = len(warm_slots) + 1 - self.max_warm
+        for slot_name, slot in sorted(warm_slots, key=lambda ns: ns[1].warm.last_used)[:excess]:  # type: ignore[union-attr]
+            async with slot.lock:
+                if slot.warm is not None:
+                    await self._retire(slot.warm)
+                    slot.warm = None
+            log.debug(
+                "closed the warm kernel of %s (pool holds at most %d)", slot_name, self.max_warm
+            )
+        if self.max_memory:
+            await self._evict_for_memory(keep)
+
+    async def _evict_for_memory(self, keep: str) -> None:
+        """Stop the least recently used warm notebooks until the pool's memory is within
+        ``max_memory``; ``keep`` (about to serve a call) stays."""
+        warm = {n: s.warm for n, s in self._slots.items() if s.warm is not None}
+        pids = {n: w.kernel_pids() for n, w in warm.items()}
+        sizes, spare = await asyncio.to_thread(pool_memory, pids, self.kernels.pids())
+        if spare is None:
+            return  # no /proc: memory is not measured here
+        total = spare + sum(size or 0 for size in sizes.values())
+        for name in sorted((n for n in warm if n != keep), key=lambda n: warm[n].last_used):
+            if total <= self.max_memory:
+                break
+            slot = self._slots[name]
+            async with slot.lock:
+                if slot.warm is not warm[name]:
+                    continue  # changed meanwhile
+                await self._retire(warm[name])
+                slot.warm = None
+            total -= sizes.get(name) or 0
+            log.info(
+                "closed the warm kernel of %s (pool memory limit %d bytes)", name, self.max_memory
+            )
+        if total > self.max_memory:
+            log.warning(
+                "the warm pool uses %.0f MiB, over its limit of %.0f MiB, with only %s warm",
+                total / 2**20,
+                self.max_memory / 2**20,
+                keep,
+            )
+
+    def is_warm(self, name: str) -> bool:
+        """Whether ``name`` has a warm kernel now."""
+        slot = self._slots.get(name)
+        return slot is not None and slot.warm is not None
+
+    async def prepare(self, name: str, spec: NotebookSpec, *, cwd: str | None = None) -> None:
+        """Make ``name``'s warm kernel ready for ``spec`` ahead of any call."""
+        if not self._closed:
+            await self._warm_for(name, spec, cwd)
+
+    async def invalidate(self, name: str) -> None:
+        """Close the warm kernels of ``name`` (its notebook changed or went away)."""
+        slot = self._slots.get(name)
+        if slot is None:
+            return
+        async with slot.lock:
+            if slot.warm is not None:
+                await self._retire(slot.warm)
+                slot.warm = None
+
+    def stats(self) -> dict[str, Any]:
+        """Pool occupancy and memory, for the status route."""
+        warm = {n: s.warm for n, s in self._slots.items() if s.warm is not None}
+        memory, spare_memory = pool_memory(
+            {name: w.kernel_pids() for name, w in warm.items()}, self.kernels.pids()
+        )
+        return {
+            "running": self._running,
+            "waiting": self._waiting,
+            "pool_size": self.pool_size,
+            "queue_size": self.queue_size,
+            "max_warm_notebooks": self.max_warm,
+            "max_memory_bytes": self.max_memory or None,
+            "warm_notebooks": [
+                {
+                    "path": name,
+                    "isolation": w.isolation,
+                    "memory_bytes": memory[name],
+                    "kernel_pids": w.kernel_pids(),
+                }
+                for name, w in sorted(warm.items())
+            ],
+            "spare_kernels": {
+                "pids": self.kernels.pids(),
+                "memory_bytes": spare_memory,
+            },
+            "memory_bytes": None
+            if spare_memory is None
+            else spare_memory + sum(v or 0 for v in memory.values()),
+            "kernel_pids": self.kernel_pids(),
+        }
+
+    async def fork_stats(self) -> dict[str, dict[str, Any]]:
+        """The fork servers' counts, by notebook (fork isolation only)."""
+        forks = {
+            name: slot.warm
+            for name, slot in sorted(self._slots.items())
+            if isinstance(slot.warm, ForkWarmNotebook)
+        }
+        answers = await asyncio.gather(
+            *(warm.fork_stats() for warm in forks.values()), return_exceptions=True
+        )
+        found = {}
+        for name, stats in zip(forks, answers, strict=True):
+            if isinstance(stats, BaseException):  # a kernel going away: nothing to report
+                log.debug("no fork stats for %s: %s", name, stats)
+            elif stats is not None:
+                found[name] = stats
+        return found
+
+    def kernel_pids(self) -> list[int]:
+        """Pids of every kernel process the engine holds (spares included)."""
+        pids: list[int] = list(self.kernels.pids())
+        for slot in self._slots.values():
+            if slot.warm is not None:
+                pids.extend(slot.warm.kernel_pids())
+        for warm in self._retired:
+            pids.extend(warm.kernel_pids())
+        return pids
+
+    async def close(self) -> None:
+        """Stop every kernel; no process is left behind."""
+        self._closed = True
+        for slot in self._slots.values():
+            if slot.warm is not None:
+                await slot.warm.close()
+                slot.warm = None
+        for warm in list(self._retired):
+            await warm.close()
+        self._retired.clear()
+        await asyncio.gather(*self._closing, return_exceptions=True)
+        await self.kernels.close()

@@ -1,0 +1,248 @@
+"""Warm state per notebook version, one class per isolation mode behind one interface
+(:class:`WarmNotebook`): ``start`` makes kernels ready (setup run), ``call`` runs one call's
+cells in isolation, ``close`` stops everything.
+
+- :class:`ForkWarmNotebook` (``fork``, Python kernels): one warm kernel whose fork server
+  keeps children forked ahead; each call runs in one and the child exits after answering.
+- :class:`FreshWarmNotebook` (``kernel``, any language, or a notebook that opts out of
+  fork): a kernel per call, started ahead with setup run, discarded after the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from ..errors import KernelDied
+from ..kernelside.processes import remove_socket
+from ..results import CallResult
+from ..spec import NotebookSpec
+from .client import (
+    ForkedCallLost,
+    call_forked,
+    fork_server_stats,
+    run_generic,
+    run_in_kernel,
+    start_fork_server,
+    stop_fork_server,
+)
+from .kernels import KernelSource
+from .plan import call_cells, setup_cells, warm_key
+from .session import KernelSession
+
+# Per waiting child: the most of a warm kernel's memory it copies ahead of its call.
+COPY_AHEAD_LIMIT = 64 * 1024 * 1024
+
+
+class WarmNotebook:
+    """Kernels kept ready for one version of one notebook."""
+
+    isolation = ""
+    """The isolation mode this class gives (``fork`` or ``kernel``)."""
+
+    def __init__(
+        self,
+        spec: NotebookSpec,
+        *,
+        cwd: str | None,
+        kernels: KernelSource,
+        startup_limit: float,
+    ) -> None:
+        self.spec = spec
+        self.key = warm_key(spec)
+        self.cwd = cwd
+        self.kernels = kernels
+        self.startup_limit = startup_limit
+        self.in_flight = 0
+        self.last_used = time.monotonic()
+
+    async def _warm_session(self) -> KernelSession:
+        """A started kernel that has run the setup and parameters cells."""
+        python = self.spec.language == "python"
+        session = await self.kernels.kernel(self.spec.kernel_name, self.cwd, python)
+        try:
+            if python:
+                reply = await run_in_kernel(
+                    session,
+                    {"cells": setup_cells(self.spec), "capture": False},
+                    timeout=self.startup_limit,
+                )
+                CallResult.from_reply(reply, 0.0)
+            else:
+                await run_generic(session, setup_cells(self.spec), self.startup_limit)
+        except BaseException:
+            await session.shutdown()
+            raise
+        return session
+
+    async def start(self) -> None:
+        """Make the kernels ready."""
+        raise NotImplementedError
+
+    async def healthy(self) -> bool:
+        """Whether the kernels held can still serve calls."""
+        return True
+
+    async def call(self, cells: list[dict[str, Any]], time_limit: float) -> CallResult:
+        """Run one call's cells in isolation."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Stop every kernel this holds."""
+        raise NotImplementedError
+
+    def kernel_pids(self) -> list[int]:
+        """Process ids of the kernels held (for health reports and tests)."""
+        return []
+
+
+class ForkWarmNotebook(WarmNotebook):
+    """One warm kernel; each call runs in a child forked from it ahead of time.
+
+    ``copy_limit``: bytes of the kernel's memory that calls were seen to write, which each
+    waiting child copies ahead of its call (copy-ahead; 0: off).
+    """
+
+    isolation = "fork"
+    prefork = 2
+    session: KernelSession | None = None
+    socket_path: str | None = None
+
+    def __init__(
+        self, spec: NotebookSpec, *, copy_limit: int = COPY_AHEAD_LIMIT, **kw: Any
+    ) -> None:
+        super().__init__(spec, **kw)
+        self.copy_limit = max(0, int(copy_limit))
+
+    async def start(self) -> None:
+        """Start the kernel, run setup, start its fork server."""
+        session = await self._warm_session()
+        sources = [cell["source"] for cell in call_cells(self.spec, {})]
+        try:
+            self.socket_path = await start_fork_server(
+                session, self.prefork, self.copy_limit, sources, self.startup_limit
+            )
+        except BaseException:
+            await session.shutdown()
+            raise
+        self.session = session
+
+    async def fork_stats(self) -> dict[str, Any] | None:
+        """The fork server's counts: children waiting, running and forked so far, the
+        page faults a call took, and the bytes each waiting child copies ahead."""
+        if self.session is None:
+            return None
+        return await fork_server_stats(self.session)
+
+    async def healthy(self) -> bool:
+        """Whether the warm kernel still runs."""
+        return self.session is not None and await self.session.is_alive()
+
+    async def call(self, cells: list[dict[str, Any]], time_limit: float) -> CallResult:
+        """Hand the cells to a waiting child; kill it past the time limit or on cancel."""
+        assert self.socket_path is not None
+        started = time.perf_counter()
+        try:
+            reply = await call_forked(self.socket_path, cells, time_limit)
+        except ForkedCallLost as exc:
+            if not exc.taken and not await self.healthy():
+                raise KernelDied("the notebook's kernel died") from exc
+            raise KernelDied(
+                "the process running the call exited before answering"
+                " (os._exit, a crash, or out of memory)"
+            ) from exc
+        return CallResult.from_reply(reply, time.perf_counter() - started)
+
+    async def close(self) -> None:
+        """Stop the fork server and the kernel."""
+        if self.session is None:
+            return
+        with contextlib.suppress(Exception):
+            await stop_fork_server(self.session)
+        await self.session.shutdown()
+        self.session = None
+        # A kernel that died (or was killed) could not remove its socket: do it here.
+        if self.socket_path is not None:
+            remove_socket(self.socket_path)
+
+    def kernel_pids(self) -> list[int]:
+        """The warm kernel's pid."""
+        pid = self.session.pid if self.session else None
+        return [pid] if pid else []
+
+
+class FreshWarmNotebook(WarmNotebook):
+    """A kernel per call, started ahead of time with setup run; discarded after the call."""
+
+    isolation = "kernel"
+    spare_count = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._spares: list[asyncio.Task[KernelSession]] = []
+
+    def _refill(self) -> None:
+        while len(self._spares) < self.spare_count:
+            self._spares.append(asyncio.ensure_future(self._warm_session()))
+
+    async def start(self) -> None:
+        """Start the first spare kernel and wait for it."""
+        self._refill()
+        await asyncio.shield(self._spares[0])
+
+    async def call(self, cells: list[dict[str, Any]], time_limit: float) -> CallResult:
+        """Take a spare kernel, run the call in it, discard it."""
+        self._refill()
+        task = self._spares.pop(0)
+        self._refill()
+        session = await task
+        started = time.perf_counter()
+        try:
+            if self.spec.language == "python":
+                reply = await run_in_kernel(session, {"cells": cells}, timeout=time_limit)
+            else:
+                reply = await run_generic(session, cells, time_limit)
+            return CallResult.from_reply(reply, time.perf_counter() - started)
+        finally:
+            await session.shutdown()
+
+    async def close(self) -> None:
+        """Stop the spare kernels."""
+        spares, self._spares = self._spares, []
+        for task in spares:
+            if task.done():
+                if not task.cancelled() and task.exception() is None:
+                    await task.result().shutdown()
+                continue
+            task.cancel()  # a kernel still starting shuts itself down (see _warm_session)
+            with contextlib.suppress(BaseException):
+                await task
+
+    def kernel_pids(self) -> list[int]:
+        """Pids of the started spare kernels."""
+        pids = []
+        for task in self._spares:
+            if task.done() and not task.cancelled() and task.exception() is None:
+                pid = task.result().pid
+                if pid:
+                    pids.append(pid)
+        return pids
+
+
+def warm_notebook(
+    isolation: str,
+    spec: NotebookSpec,
+    *,
+    cwd: str | None,
+    kernels: KernelSource,
+    startup_limit: float,
+    copy_limit: int = COPY_AHEAD_LIMIT,
+) -> WarmNotebook:
+    """A (not yet started) warm notebook of the class for ``isolation``."""
+    if isolation == "fork":
+        return ForkWarmNotebook(
+            spec, cwd=cwd, kernels=kernels, startup_limit=startup_limit, copy_limit=copy_limit
+        )
+    return FreshWarmNotebook(spec, cwd=cwd, kernels=kernels, startup_limit=startup_limit)

@@ -1,1 +1,0 @@
-"""How notebook code runs: warm kernel pools, forked calls, in-process models."""

@@ -1,0 +1,47 @@
+"""Length-prefixed JSON messages on the fork server's Unix socket.
+
+A frame is an 8-byte big-endian length, then that many bytes of UTF-8 JSON. Lengths make
+the reader independent of end-of-file, which a call's own subprocesses may hold off.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+HEADER = struct.Struct("!Q")
+
+
+def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
+    """Send one length-prefixed JSON message."""
+    body = json.dumps(message, allow_nan=False).encode("utf-8")
+    sock.sendall(HEADER.pack(len(body)) + body)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks, remaining = [], size
+    while remaining:
+        chunk = sock.recv(min(remaining, 1 << 20))
+        if not chunk:
+            raise EOFError("connection closed")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_message(sock: socket.socket) -> dict[str, Any]:
+    """Receive one length-prefixed JSON message."""
+    (size,) = HEADER.unpack(_recv_exactly(sock, HEADER.size))
+    return json.loads(_recv_exactly(sock, size))  # type: ignore[no-any-return]
+
+
+# --- copy-ahead: the pages a call writes, copied before it comes -------------------------
+#
+# A forked child shares its pages with the kernel until it writes one; each first write then
+# costs a copy-on-write fault, and a pandas call pays thousands of them (more than doubling
+# its time). After a call, a learning child reports which pages of its memory the call wrote
+# (those now exclusively its own, from /proc/self/pagemap: the kernel's pages it copied and
+# new pages of mappings it had); the next children copy those pages in bulk with
+# madvise(MADV_POPULATE_WRITE) in a lowest-priority thread while they wait, so the call finds

@@ -1,0 +1,265 @@
+"""The Python API: a saved notebook called like a function.
+
+- :class:`KernelModel` runs each call isolated in Jupyter kernels, through the same engine
+  as the HTTP endpoint.
+- :class:`PythonModel` runs calls in this very process (for ipywidgets View notebooks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from collections.abc import Coroutine, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .engine import Engine
+from .engine.plan import call_cells, setup_cells
+from .errors import CallTimeout, NotFound
+from .kernelside.runner import run_request
+from .parameters import check_json
+from .results import CallResult
+from .spec import NotebookSpec, load_spec
+
+
+class NotebookFile:
+    """A notebook on disk whose spec is re-read whenever the file changes."""
+
+    def __init__(self, notebook: str | os.PathLike[str]) -> None:
+        self.path = Path(notebook).expanduser().resolve()
+        self._stamp: tuple[int, int] | None = None
+        self._spec: NotebookSpec | None = None
+        self.load()
+
+    def load(self) -> NotebookSpec:
+        """The spec of the notebook as last saved."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            raise NotFound(f"no such notebook: {self.path}") from None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._spec is None or stamp != self._stamp:
+            self._spec = load_spec(self.path)
+            self._stamp = stamp
+        return self._spec
+
+
+def merge_values(
+    spec: NotebookSpec, parameters: Mapping[str, Any] | None, keywords: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Values given as a mapping and as keywords, checked like a JSON body."""
+    values = dict(parameters or {})
+    values.update(keywords)
+    return check_json(spec, values)
+
+
+class NotebookFunction:
+    """A saved notebook called like a function: what :class:`KernelModel` and
+    :class:`PythonModel` share. Subclasses run the call."""
+
+    _file: NotebookFile
+
+    @property
+    def spec(self) -> NotebookSpec:
+        """The function spec of the notebook as last saved."""
+        return self._file.load()
+
+    def call(
+        self,
+        parameters: Mapping[str, Any] | None = None,
+        /,
+        *,
+        time_limit: float | None = None,
+        **values: Any,
+    ) -> CallResult:
+        """Run one call; returns the full :class:`CallResult` (value, PNG, CSV, output)."""
+        raise NotImplementedError
+
+    def execute(
+        self,
+        parameters: Mapping[str, Any] | None = None,
+        /,
+        *,
+        time_limit: float | None = None,
+        **values: Any,
+    ) -> Any:
+        """Run one call and return its value (PNG bytes when the result is an image)."""
+        result = self.call(parameters, time_limit=time_limit, **values)
+        return result.png if result.kind == "image" else result.value
+
+
+T = TypeVar("T")
+
+
+class KernelModel(NotebookFunction):
+    """Call a tagged notebook like a function; each call runs isolated in a Jupyter kernel.
+
+    >>> with KernelModel("examples/fibonacci.ipynb") as model:  # doctest: +SKIP
+    ...     model.execute({"n": 10})
+    55
+
+    The first call starts a kernel and runs the setup cells (those before ``parameters``);
+    later calls start from that state, each in a fresh fork (Python) or a fresh pre-started
+    kernel (``isolation="kernel"``, or other languages). The notebook is re-read when it
+    changes on disk. Errors raise :class:`~notebook_restified.errors.ExecutionError`,
+    :class:`~notebook_restified.errors.CallTimeout`,
+    :class:`~notebook_restified.errors.KernelDied` or
+    :class:`~notebook_restified.errors.InvalidParameters`.
+    """
+
+    def __init__(
+        self,
+        notebook: str | os.PathLike[str],
+        *,
+        time_limit: float = 30.0,
+        isolation: str = "fork",
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self._file = NotebookFile(notebook)
+        self.time_limit = time_limit
+        self.cwd = str(cwd) if cwd is not None else str(self._file.path.parent)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="restified-kernel-model", daemon=True
+        )
+        self._thread.start()
+        self._engine = self._run(self._make_engine(isolation))
+        self._closed = False
+
+    async def _make_engine(self, isolation: str) -> Engine:
+        return Engine(pool_size=1, queue_size=64, time_limit=self.time_limit, isolation=isolation)
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    @property
+    def path(self) -> str:
+        """The notebook's absolute path."""
+        return str(self._file.path)
+
+    def call(
+        self,
+        parameters: Mapping[str, Any] | None = None,
+        /,
+        *,
+        time_limit: float | None = None,
+        **values: Any,
+    ) -> CallResult:
+        """Run one call; returns the full :class:`CallResult` (value, PNG, CSV, output)."""
+        if self._closed:
+            raise RuntimeError("this KernelModel is closed")
+        spec = self.spec
+        checked = merge_values(spec, parameters, values)
+        return self._run(
+            self._engine.call(self.path, spec, checked, cwd=self.cwd, time_limit=time_limit)
+        )
+
+    def kernel_pids(self) -> list[int]:
+        """Pids of the kernels this model keeps (empty once closed)."""
+        return [] if self._closed else self._engine.kernel_pids()
+
+    def close(self) -> None:
+        """Stop every kernel this model started."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._run(self._engine.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+    def __enter__(self) -> KernelModel:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _Deadline(BaseException):
+    restified_passthrough = True
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Any:
+    # A timer signal can only interrupt the main thread; elsewhere the call runs unbounded.
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _Deadline
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class PythonModel(NotebookFunction):
+    """Call a tagged notebook like a function, in the current Python process.
+
+    Meant for ipywidgets View notebooks: no kernel to start, so calls are as fast as the
+    code. Each call gets a fresh namespace (seeded with a copy of ``globals`` if given) and
+    runs setup, parameters, injected values, body and return cell; IPython magics work when
+    an IPython shell is running. Module-level state (``sys.modules``, the working directory)
+    is the process's own: use :class:`KernelModel` where calls must be fully isolated.
+    ``time_limit`` applies when calls are made from the main thread.
+    """
+
+    def __init__(
+        self,
+        notebook: str | os.PathLike[str],
+        *,
+        globals: Mapping[str, Any] | None = None,
+        time_limit: float | None = None,
+    ) -> None:
+        self._file = NotebookFile(notebook)
+        self._globals = dict(globals or {})
+        self.time_limit = time_limit
+
+    def call(
+        self,
+        parameters: Mapping[str, Any] | None = None,
+        /,
+        *,
+        time_limit: float | None = None,
+        **values: Any,
+    ) -> CallResult:
+        """Run one call; returns the full :class:`CallResult`."""
+        spec = self.spec
+        checked = merge_values(spec, parameters, values)
+        namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+        namespace.update(self._globals)
+        cells = setup_cells(spec) + call_cells(spec, checked)
+        shell = _shell()
+        limit = self.time_limit if time_limit is None else time_limit
+        started = time.perf_counter()
+        try:
+            with _time_limit(limit):
+                reply = run_request({"cells": cells}, namespace, shell)
+        except _Deadline:
+            raise CallTimeout(time_limit=limit or 0.0) from None
+        return CallResult.from_reply(reply, time.perf_counter() - started)
+
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()

@@ -1,0 +1,68 @@
+"""Who may call an endpoint: the server's own users (token or login cookie, then the
+server's authorizer for ``execute``), or holders of an endpoint key for that notebook
+(``Authorization: Bearer nrk_...``, or ``?key=`` on a GET)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from tornado import web
+from tornado.httputil import HTTPServerRequest
+
+from ..errors import KeyRefused
+from ..keys import PREFIX, EndpointKey, KeyStore, RateLimiter, split_secret
+from .base import AUTH_RESOURCE
+from .endpoints import normalize_path
+
+_KEY_ID = re.compile(r"[0-9a-f]{1,32}")
+
+
+def presented_key(request: HTTPServerRequest) -> tuple[str, str] | None:
+    """The endpoint key a request presents and where: ``(secret, "header" | "query")``."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip().startswith(f"{PREFIX}_"):
+        return value.strip(), "header"
+    values = request.query_arguments.get("key")
+    if values:
+        return values[-1].decode("utf-8", "replace"), "query"
+    return None
+
+
+def loggable_key_id(secret: str) -> str:
+    """The key's id (not secret) for the log; ``?`` for anything that is not one."""
+    parts = split_secret(secret)
+    return parts[0] if parts and _KEY_ID.fullmatch(parts[0]) else "?"
+
+
+async def authorize_user(handler: Any, action: str) -> None:
+    """Refuse (403) a request without a server user, or whose user the server's authorizer
+    does not allow ``action`` on the extension's resource."""
+    user = handler.current_user
+    if not user:
+        raise web.HTTPError(403, "authentication required")
+    allowed = await ensure_async(
+        handler.authorizer.is_authorized(handler, user, action, AUTH_RESOURCE)
+    )
+    if not allowed:
+        raise web.HTTPError(403, f"not authorized to {action} on {AUTH_RESOURCE}")
+
+
+class KeyAccess:
+    """Endpoint keys at call time: checked for the notebook called, rate-limited, and their
+    use recorded."""
+
+    def __init__(self, store: KeyStore, limiter: RateLimiter) -> None:
+        self.store = store
+        self.limiter = limiter
+
+    def admit(self, secret: str, where: str, method: str, path: str) -> EndpointKey:
+        """The key ``secret`` presented (``where``) on a ``method`` call of ``path``, if it
+        may make that call now; else the contract's error (403, 429, 503)."""
+        if where == "query" and method != "GET":
+            raise KeyRefused("send a key with a POST in the header: Authorization: Bearer <key>")
+        key = self.store.verify(secret, normalize_path(path))
+        self.limiter.check(key.id)
+        self.store.record_use(key)
+        return key

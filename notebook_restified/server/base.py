@@ -1,0 +1,76 @@
+"""The base of every handler: authenticated JSON in and out, and one place where domain
+errors become the contract's ``{"error": {...}}`` bodies and statuses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..errors import RestifiedError, RetryLater
+
+log = logging.getLogger("notebook_restified.server")
+
+#: The resource the server's authorizer is asked about (``read``, ``write``, ``execute``).
+AUTH_RESOURCE = "restified"
+
+#: A notebook path in a route: one or more non-empty segments.
+PATH = r"(?P<path>(?:[^/]+/)*[^/]+)"
+
+_HTTP_ERROR_TYPES = {
+    400: "invalid_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+class RestifiedHandler(APIHandler):
+    """Base for every route of the extension: authenticated, JSON in and out.
+
+    Domain errors (:class:`RestifiedError`) and tornado's own errors all leave as the
+    contract's ``{"error": {"type", "message", ...}}`` with the right status. Subclasses get
+    their collaborators through ``initialize`` (the route's keyword arguments).
+    """
+
+    auth_resource = AUTH_RESOURCE
+
+    def write_json(self, body: Any, status: int = 200) -> None:
+        """Answer with ``body`` as strict JSON."""
+        self.set_status(status)
+        self.finish(json.dumps(body, allow_nan=False, ensure_ascii=False))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error as the contract's JSON."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, RestifiedError):
+            self.set_status(exc.status)
+            if isinstance(exc, RetryLater):
+                self.set_header("Retry-After", str(exc.retry_after))
+            body = exc.to_json()
+        else:
+            message = self._reason
+            if isinstance(exc, web.HTTPError) and exc.log_message:
+                message = exc.log_message % exc.args if exc.args else exc.log_message
+            kind = _HTTP_ERROR_TYPES.get(status_code, "error" if status_code < 500 else "internal")
+            body = {"error": {"type": kind, "message": message}}
+        self.finish(json.dumps(body, allow_nan=False, ensure_ascii=False))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Domain errors are answers, not server faults: log them without a traceback."""
+        if isinstance(value, RestifiedError):
+            log.info("%s %s -> %d %s", self.request.method, self.request.path, value.status, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def endpoint_url(self, path: str) -> str:
+        """The full URL of the notebook's endpoint."""
+        return (
+            f"{self.request.protocol}://{self.request.host}"
+            f"{self.base_url.rstrip('/')}/restified/{quote(path)}"
+        )

@@ -1,0 +1,102 @@
+"""Reading a call's request: its values from the query and the body, and content
+negotiation of what the caller accepts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tornado.httputil import HTTPServerRequest
+
+from ..errors import InvalidRequest, TooLarge
+from ..parameters import RESERVED
+
+#: The media types a result of each kind can be sent as, preferred first.
+OFFERS = {
+    "json": ["application/json"],
+    "table": ["application/json", "text/csv"],
+    "image": ["image/png"],
+}
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for item in accept.split(","):
+        media, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media.strip():
+            ranges.append((media.strip().lower(), quality))
+    return ranges
+
+
+def negotiate(accept: str | None, offered: list[str]) -> str | None:
+    """The offered media type the ``Accept`` header likes best (first offered on a tie)."""
+    if not accept:
+        return offered[0]
+    best: tuple[float, int, str] | None = None
+    for position, media in enumerate(offered):
+        kind = media.split("/")[0]
+        quality = 0.0
+        specificity = -1
+        for pattern, q in _media_ranges(accept):
+            rank = 2 if pattern == media else 1 if pattern == f"{kind}/*" else 0
+            if pattern in (media, f"{kind}/*", "*/*") and rank > specificity:
+                specificity, quality = rank, q
+        if quality > 0 and (best is None or quality > best[0]):
+            best = (quality, position, media)
+    return best[2] if best else None
+
+
+def accepts_any_result(accept: str | None) -> bool:
+    """Whether ``Accept`` allows some kind of result at all (else 406 before running)."""
+    return any(negotiate(accept, offers) for offers in OFFERS.values())
+
+
+def _cache_buster(name: str, values: list[bytes]) -> bool:
+    """``?1700000000000``: a bare number some clients (JupyterLab's own requests) append to
+    defeat caches. No parameter can be named so (names are identifiers)."""
+    return name.isdigit() and values in ([b""], [])
+
+
+def query_values(request: HTTPServerRequest) -> dict[str, list[str]]:
+    """The query's parameter values as text (the server's own arguments left out)."""
+    return {
+        name: [v.decode("utf-8", "replace") for v in values]
+        for name, values in request.query_arguments.items()
+        if name not in RESERVED and not _cache_buster(name, values)
+    }
+
+
+def body_values(request: HTTPServerRequest, max_body_size: int) -> tuple[str, Any]:
+    """The body's values: ``("form", {name: [text]})`` to coerce like a query, or
+    ``("json", object)`` to check as JSON."""
+    if len(request.body) > max_body_size:
+        raise TooLarge(f"the body is {len(request.body)} bytes; the limit is {max_body_size}")
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    # `curl -d '{...}'` labels JSON as a form: a body that opens like JSON is read as JSON.
+    looks_like_json = request.body.lstrip()[:1] in (b"{", b"[", b'"')
+    if content_type == "multipart/form-data" or (
+        content_type == "application/x-www-form-urlencoded" and not looks_like_json
+    ):
+        form = {
+            name: [v.decode("utf-8", "replace") for v in values]
+            for name, values in request.body_arguments.items()
+            if name not in RESERVED
+        }
+        return "form", form
+    if not request.body.strip():
+        return "json", {}
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"the body must be a JSON object, not {type(body).__name__}")
+    return "json", body
