@@ -1,6 +1,8 @@
 """The processes a run starts: servers started and stopped with everything they started
 (what survives is reported), and what /proc tells of a process tree (its members, memory,
-zombies)."""
+zombies). Which processes descend from which, their PSS and whether they live come from the
+package (``notebook_restified.engine``); what it does not read (parent, start time, CPU
+ticks, RSS and command line of one process) is read here."""
 
 from __future__ import annotations
 
@@ -15,40 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-
-def _proc_stat(pid: int) -> tuple[int, str, int] | None:
-    """(ppid, state, start time) of a process, or None if it is gone."""
-    fields = stat_fields(pid)
-    return None if fields is None else (int(fields[1]), fields[0], int(fields[19]))
+from notebook_restified.engine.housekeeping import process_alive
+from notebook_restified.engine.memory import descendants, pss
 
 
 def living_descendants(root: int) -> list[int]:
     """Pids of every living process below ``root``."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            stat = _proc_stat(int(entry))
-            if stat is not None and stat[1] != "Z":
-                children.setdefault(stat[0], []).append(int(entry))
-    found: list[int] = []
-    stack = [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
+    return [pid for pid in descendants([root]) if pid != root and process_alive(pid)]
 
 
 def zombies_below(root: int) -> set[int]:
-    """Zombie processes whose parent is ``root`` or one of its descendants."""
-    tree = {root, *living_descendants(root)}
-    zombies = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            stat = _proc_stat(int(entry))
-            if stat is not None and stat[1] == "Z" and stat[0] in tree:
-                zombies.add(int(entry))
-    return zombies
+    """Processes below ``root`` that exited and that their parent has not reaped yet."""
+    return {pid for pid in descendants([root]) if pid != root and not process_alive(pid)}
 
 
 def stat_fields(pid: int) -> list[str] | None:
@@ -87,13 +67,8 @@ def rss_kb(pid: int) -> int | None:
 
 def pss_kb(pid: int) -> int | None:
     """Proportional set size of ``pid`` in KiB; None if it cannot be read."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
+    size = pss(pid, fallback=-1)
+    return None if size < 0 else size // 1024
 
 
 def command_line(pid: int) -> str:
@@ -188,7 +163,7 @@ class Subprocesses:
     def stop(self, managed: Managed, grace: float = 20.0) -> list[dict[str, Any]]:
         """SIGTERM (a graceful shutdown), then SIGKILL past ``grace`` seconds. Processes it
         started that are still alive 5 s after it exited are killed and returned."""
-        tree = {pid: _proc_stat(pid) for pid in living_descendants(managed.proc.pid)}
+        tree = {pid: start_time(pid) for pid in living_descendants(managed.proc.pid)}
         commands = {pid: command_line(pid) for pid in tree}
         if managed.proc.poll() is None:
             managed.proc.send_signal(signal.SIGTERM)
@@ -204,12 +179,12 @@ class Subprocesses:
             self.running.remove(managed)
 
         def survivors() -> list[int]:
-            alive = []
-            for pid, stat in tree.items():
-                now = _proc_stat(pid)
-                if stat and now and now[2] == stat[2] and now[1] != "Z":
-                    alive.append(pid)
-            return alive
+            # A pid with another start time is a new process that was given the same pid.
+            return [
+                pid
+                for pid, started in tree.items()
+                if started is not None and start_time(pid) == started and process_alive(pid)
+            ]
 
         deadline = time.monotonic() + 5
         while survivors() and time.monotonic() < deadline:
