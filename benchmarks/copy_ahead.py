@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.harness.settings import NOTEBOOKS
+
 from notebook_restified.engine import Engine
 from notebook_restified.engine.warm import COPY_AHEAD_LIMIT
 from notebook_restified.spec import load_spec
 
-NOTEBOOKS = Path(__file__).parent / "notebooks"
 SKIPPED = 20
 
 

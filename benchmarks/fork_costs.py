@@ -21,12 +21,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.harness.settings import NOTEBOOKS
 from jupyter_client.manager import start_new_kernel
 
 from notebook_restified.engine.plan import call_cells, setup_cells
 from notebook_restified.spec import load_spec
-
-NOTEBOOKS = Path(__file__).parent / "notebooks"
 
 # Runs in the kernel: defines the measurements, prints their results as one JSON line.
 PROBE = r"""
