@@ -1,4 +1,5 @@
 import {
+  cellsInMessage,
   cellsPhrase,
   describePlan,
   endpointTags,
@@ -47,6 +48,30 @@ describe('cellsPhrase', () => {
     expect(cellsPhrase([3])).toBe('cell 3');
     expect(cellsPhrase([3, 5])).toBe('cells 3 and 5');
     expect(cellsPhrase([1, 2, 4])).toBe('cells 1, 2 and 4');
+  });
+});
+
+describe('cellsInMessage', () => {
+  it('finds the cells a server message names', () => {
+    expect(cellsInMessage('Cell 4 raised ValueError.')).toEqual([4]);
+    expect(
+      cellsInMessage("Cells 4, 0 and 2 are all tagged 'parameters'.")
+    ).toEqual([0, 2, 4]);
+    expect(
+      cellsInMessage(
+        'The return cell (3) comes before the parameters cell (1).'
+      )
+    ).toEqual([1, 3]);
+  });
+
+  it('reads back what cellsPhrase wrote', () => {
+    expect(cellsInMessage(`See ${cellsPhrase([7, 2, 5])}.`)).toEqual([2, 5, 7]);
+    expect(cellsInMessage(cellsPhrase([9]))).toEqual([9]);
+  });
+
+  it('finds none where no cell is named', () => {
+    expect(cellsInMessage('The kernel died; 2 cells ran.')).toEqual([]);
+    expect(cellsInMessage('Parameter n has no default.')).toEqual([]);
   });
 });
 

@@ -15,8 +15,9 @@ import {
   exampleValues,
   SnippetLanguage
 } from '../core/snippets';
+import { cellsInMessage } from '../core/tags';
 import { EndpointModel } from '../model/endpointModel';
-import { Callout, CellList, cellsInMessage, CopyButton } from './common';
+import { Callout, CellList, CopyButton } from './common';
 import { useSignals } from './useSignals';
 
 export function Preview(props: {
