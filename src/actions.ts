@@ -8,7 +8,13 @@
  */
 import { Notebook, NotebookPanel } from '@jupyterlab/notebook';
 
-import { EndpointTag, ICellTags, ITagPlan, planToggle, readTags } from './tags';
+import {
+  EndpointTag,
+  ICellTags,
+  ITagPlan,
+  planToggle,
+  readTags
+} from './core/tags';
 
 /**
  * The endpoint-relevant facts of every cell of a notebook, in order.

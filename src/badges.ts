@@ -6,7 +6,7 @@
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 import { notebookCellTags } from './actions';
-import { ENDPOINT_TAGS, endpointTags, summarizeTags } from './tags';
+import { ENDPOINT_TAGS, endpointTags, summarizeTags } from './core/tags';
 
 /**
  * The class a cell carries for each endpoint tag.

@@ -10,15 +10,15 @@ import { CommandRegistry } from '@lumino/commands';
 import { Menu } from '@lumino/widgets';
 
 import { IAppliedTagChange, revertTagChange, toggleTag } from './actions';
-import { restifiedIcon } from './icons';
-import { EndpointModel } from './model';
 import {
   describePlan,
   ENDPOINT_TAGS,
   EndpointTag,
   readTags,
   TAG_INFO
-} from './tags';
+} from './core/tags';
+import { restifiedIcon } from './icons';
+import { EndpointModel } from './model/endpointModel';
 
 export namespace CommandIDs {
   export const toggleParameters = 'restified:toggle-parameters';
@@ -105,9 +105,9 @@ export function addCommands(
   commands.addCommand(CommandIDs.copyUrl, {
     label: 'Copy Endpoint URL',
     caption: "Copy the URL of the active notebook's HTTP endpoint",
-    isEnabled: () => model.url !== null,
+    isEnabled: () => model.endpoint.url !== null,
     execute: args => {
-      const url = model.url;
+      const url = model.endpoint.url;
       if (url === null) {
         return null;
       }
@@ -133,11 +133,16 @@ export function addCommands(
     ...ENDPOINT_TAGS.map(t => TOGGLE_COMMAND[t]),
     CommandIDs.copyUrl
   ];
-  model.changed.connect(() => {
+  // The toggles follow the active cell's tags; the URL, the notebook's path
+  // and its spec.
+  const notify = (): void => {
     for (const id of all) {
       commands.notifyCommandChanged(id);
     }
-  });
+  };
+  model.tags.changed.connect(notify);
+  model.notebook.changed.connect(notify);
+  model.endpoint.changed.connect(notify);
 
   // Palette.
   if (options.palette) {

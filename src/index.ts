@@ -6,9 +6,10 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
+import { RestifiedClient } from './api';
 import { trackBadges } from './badges';
 import { addCommands } from './commands';
-import { EndpointModel } from './model';
+import { EndpointModel } from './model/endpointModel';
 import { RestifiedPanel } from './widgets/panel';
 
 /**
@@ -27,7 +28,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     labShell: ILabShell,
     palette: ICommandPalette | null
   ) => {
-    const model = new EndpointModel(tracker, labShell);
+    // One client, on the application's server settings, for every request.
+    const client = new RestifiedClient(app.serviceManager.serverSettings);
+    const model = new EndpointModel(tracker, labShell, client);
     const panel = new RestifiedPanel(model, app.commands);
     labShell.add(panel, 'right', { rank: 600 });
     addCommands(app, tracker, model, {

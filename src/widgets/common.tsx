@@ -189,18 +189,3 @@ export function Callout(props: {
     </div>
   );
 }
-
-/**
- * The cell indices a server message mentions ("Cell 4 ...", "cells 1 and 3").
- */
-export function cellsInMessage(message: string): number[] {
-  const found = new Set<number>();
-  const pattern = /\b[Cc]ells?\s+((?:\(?\d+\)?(?:,\s*|\s+and\s+)?)+)/g;
-  let match: RegExpExecArray | null;
-  while ((match = pattern.exec(message)) !== null) {
-    for (const number of match[1].match(/\d+/g) ?? []) {
-      found.add(parseInt(number, 10));
-    }
-  }
-  return [...found].sort((a, b) => a - b);
-}

@@ -4,16 +4,20 @@ import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { restifiedIcon } from '../icons';
-import { EndpointModel } from '../model';
+import { EndpointModel } from '../model/endpointModel';
+import { IResource } from '../model/resource';
+import { ServerStatus } from '../model/status';
 import { Section } from './common';
 import { Preview } from './preview';
 import { Share } from './share';
 import { TagControls } from './tagControls';
 import { TryIt } from './tryIt';
+import { useSignals } from './useSignals';
 
 /**
  * The right-sidebar panel: follows the active notebook and its active cell;
- * tags, endpoint preview, try-it and share.
+ * tags, endpoint preview, try-it and share. It re-renders itself only when
+ * the followed notebook changes; each section subscribes to its own parts.
  */
 export class RestifiedPanel extends ReactWidget {
   constructor(
@@ -27,25 +31,25 @@ export class RestifiedPanel extends ReactWidget {
     this.title.caption = 'Notebook endpoint';
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Notebook endpoint');
-    _model.changed.connect(this._onModelChanged, this);
-    void _model.refreshStatus();
+    _model.notebook.changed.connect(this._onNotebookChanged, this);
+    void _model.status.refresh();
   }
 
   dispose(): void {
-    this._model.changed.disconnect(this._onModelChanged, this);
+    this._model.notebook.changed.disconnect(this._onNotebookChanged, this);
     super.dispose();
   }
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     // Keys are used from elsewhere: show fresh call counts.
-    void this._model.refreshKeys();
+    void this._model.keys.refresh();
   }
 
   protected render(): JSX.Element {
     const model = this._model;
-    const notebook = model.notebook;
-    const path = model.path ?? '';
+    const notebook = model.notebook.panel;
+    const path = model.notebook.path ?? '';
     return (
       <>
         <div className="jp-RestifiedPanel-header">
@@ -74,65 +78,76 @@ export class RestifiedPanel extends ReactWidget {
               actions={
                 <RefreshButton
                   label="Read the saved notebook again"
-                  busy={model.specState === 'loading'}
-                  onClick={() => void model.refreshSpec()}
+                  resource={model.endpoint}
                 />
               }
             >
               <Preview model={model} commands={this._commands} />
             </Section>
             <Section id="try" title="Try it">
-              <TryIt key={path} model={model} />
+              <TryIt model={model} />
             </Section>
             <Section
               id="share"
               title="Share"
               actions={
-                <RefreshButton
-                  label="Refresh the keys"
-                  busy={model.keysState === 'loading'}
-                  onClick={() => void model.refreshKeys()}
-                />
+                <RefreshButton label="Refresh the keys" resource={model.keys} />
               }
             >
               <Share key={path} model={model} />
             </Section>
           </>
         ) : null}
-        <footer className="jp-RestifiedPanel-footer">
-          {model.status ? (
-            <span className="jp-RestifiedPanel-version">
-              notebook_restified {model.status.version}
-            </span>
-          ) : model.statusError ? (
-            <span className="jp-RestifiedPanel-error">
-              Server extension unavailable: {model.statusError}
-            </span>
-          ) : (
-            <span className="jp-RestifiedPanel-empty">Checking…</span>
-          )}
-        </footer>
+        <Footer status={model.status} />
       </>
     );
   }
 
-  private _onModelChanged(): void {
+  private _onNotebookChanged(): void {
     this.update();
   }
 }
 
+/**
+ * The server extension's version, or why it is unavailable.
+ */
+function Footer(props: { status: ServerStatus }): JSX.Element {
+  const { status } = props;
+  useSignals(status.changed);
+  return (
+    <footer className="jp-RestifiedPanel-footer">
+      {status.status ? (
+        <span className="jp-RestifiedPanel-version">
+          notebook_restified {status.status.version}
+        </span>
+      ) : status.error ? (
+        <span className="jp-RestifiedPanel-error">
+          Server extension unavailable: {status.error}
+        </span>
+      ) : (
+        <span className="jp-RestifiedPanel-empty">Checking…</span>
+      )}
+    </footer>
+  );
+}
+
+/**
+ * Fetch a resource again; spins while it loads.
+ */
 function RefreshButton(props: {
   label: string;
-  busy: boolean;
-  onClick: () => void;
+  resource: IResource;
 }): JSX.Element {
+  const { resource } = props;
+  useSignals(resource.changed);
+  const busy = resource.state === 'loading';
   return (
     <button
       type="button"
-      className={`jp-RestifiedPanel-iconButton${props.busy ? ' jp-mod-busy' : ''}`}
+      className={`jp-RestifiedPanel-iconButton${busy ? ' jp-mod-busy' : ''}`}
       aria-label={props.label}
       title={props.label}
-      onClick={props.onClick}
+      onClick={() => void resource.refresh()}
     >
       <refreshIcon.react tag="span" className="jp-RestifiedPanel-buttonIcon" />
     </button>

@@ -6,28 +6,32 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { launchIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { IEndpointSpec } from '../api';
 import { CommandIDs } from '../commands';
-import { formatDefault } from '../form';
-import { EndpointModel } from '../model';
-import { openapiUrl } from '../request';
+import { formatDefault } from '../core/form';
 import {
   buildSnippets,
   CREDENTIAL_PLACEHOLDER,
   exampleValues,
   SnippetLanguage
-} from '../snippets';
-import { IEndpointSpec } from '../tokens';
-import { Callout, CellList, cellsInMessage, CopyButton } from './common';
+} from '../core/snippets';
+import { cellsInMessage } from '../core/tags';
+import { EndpointModel } from '../model/endpointModel';
+import { Callout, CellList, CopyButton } from './common';
+import { useSignals } from './useSignals';
 
 export function Preview(props: {
   model: EndpointModel;
   commands: JupyterFrontEnd['commands'];
 }): JSX.Element {
   const { model, commands } = props;
-  const spec = model.spec;
-  const error = model.specError;
-  const url = model.url ?? '';
-  const goTo = (i: number) => void model.goToCell(i);
+  const { endpoint, notebook, tags } = model;
+  // The URL follows the path; the warnings, unsaved changes.
+  useSignals(endpoint.changed, notebook.changed, tags.changed);
+  const spec = endpoint.spec;
+  const error = endpoint.error;
+  const url = endpoint.url ?? '';
+  const goTo = (i: number) => void notebook.goToCell(i);
 
   return (
     <div className="jp-RestifiedPanel-preview">
@@ -67,7 +71,7 @@ export function Preview(props: {
           <Snippets spec={spec} />
           <a
             className="jp-RestifiedPanel-link jp-RestifiedPanel-openapi"
-            href={openapiUrl(spec.path)}
+            href={endpoint.openapiUrl(spec.path)}
             target="_blank"
             rel="noopener noreferrer"
           >
@@ -79,7 +83,7 @@ export function Preview(props: {
             <span className="jp-RestifiedPanel-srOnly"> (opens a new tab)</span>
           </a>
         </>
-      ) : model.specState === 'loading' ? (
+      ) : endpoint.state === 'loading' ? (
         <p className="jp-RestifiedPanel-empty">Reading the saved notebook…</p>
       ) : null}
     </div>
@@ -90,12 +94,12 @@ export function Preview(props: {
  * Why the endpoint is not what the notebook shows.
  */
 function Warnings(props: { model: EndpointModel }): JSX.Element {
-  const { model } = props;
-  const spec = model.spec;
-  const goTo = (i: number) => void model.goToCell(i);
+  const { endpoint, notebook, tags } = props.model;
+  const spec = endpoint.spec;
+  const goTo = (i: number) => void notebook.goToCell(i);
   return (
     <div className="jp-RestifiedPanel-warnings">
-      {model.dirty ? (
+      {tags.dirty ? (
         <Callout kind="warning" className="jp-RestifiedPanel-unsaved">
           Unsaved changes: the endpoint runs the saved version; save to update
           it.
@@ -103,7 +107,7 @@ function Warnings(props: { model: EndpointModel }): JSX.Element {
             <button
               type="button"
               className="jp-RestifiedPanel-button"
-              onClick={() => void model.save()}
+              onClick={() => void notebook.save()}
             >
               Save notebook
             </button>
@@ -112,7 +116,7 @@ function Warnings(props: { model: EndpointModel }): JSX.Element {
       ) : null}
       {spec?.warnings.map(warning => {
         const cells = cellsInMessage(warning).filter(
-          i => i < model.cells.length
+          i => i < tags.cells.length
         );
         return (
           <Callout
@@ -134,7 +138,7 @@ function Warnings(props: { model: EndpointModel }): JSX.Element {
 }
 
 function SpecErrorText(props: { model: EndpointModel }): JSX.Element {
-  const error = props.model.specError;
+  const error = props.model.endpoint.error;
   if (!error) {
     return <></>;
   }
@@ -142,7 +146,7 @@ function SpecErrorText(props: { model: EndpointModel }): JSX.Element {
     return (
       <>
         The saved tags make no endpoint: {error.message}
-        {props.model.dirty ? ' (Save to check your changes.)' : ''}
+        {props.model.tags.dirty ? ' (Save to check your changes.)' : ''}
       </>
     );
   }

@@ -7,11 +7,12 @@ import { Time } from '@jupyterlab/coreutils';
 import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { EndpointModel } from '../model';
-import { curlWithKey, exampleValues } from '../snippets';
-import { formatRelative } from '../time';
-import { ICreatedEndpointKey, IEndpointKey } from '../tokens';
+import { ICreatedEndpointKey, IEndpointKey } from '../api';
+import { curlWithKey, exampleValues } from '../core/snippets';
+import { formatRelative } from '../core/time';
+import { EndpointModel } from '../model/endpointModel';
 import { Callout, CopyButton } from './common';
+import { useSignals } from './useSignals';
 
 /**
  * The expiry choices, in days (null: never).
@@ -25,6 +26,7 @@ const EXPIRY_CHOICES: { label: string; days: number | null }[] = [
 
 export function Share(props: { model: EndpointModel }): JSX.Element {
   const { model } = props;
+  useSignals(model.notebook.changed);
   const [label, setLabel] = React.useState('');
   const [expiry, setExpiry] = React.useState('');
   const [busy, setBusy] = React.useState(false);
@@ -48,7 +50,7 @@ export function Share(props: { model: EndpointModel }): JSX.Element {
     setBusy(true);
     setError(null);
     try {
-      setCreated(await model.createKey(trimmed, expires));
+      setCreated(await model.keys.create(trimmed, expires));
       setLabel('');
     } catch (e) {
       setError((e as Error).message);
@@ -118,7 +120,7 @@ export function Share(props: { model: EndpointModel }): JSX.Element {
       </form>
       <div aria-live="polite">
         {error ? <Callout kind="error">{error}</Callout> : null}
-        {created && created.path === model.path ? (
+        {created && created.path === model.notebook.path ? (
           <NewKey
             created={created}
             model={model}
@@ -140,7 +142,9 @@ function NewKey(props: {
   onDone: () => void;
 }): JSX.Element {
   const { created, model } = props;
-  const values = exampleValues(model.spec?.parameters ?? []);
+  // The curl command calls with the example values of the current spec.
+  useSignals(model.endpoint.changed);
+  const values = exampleValues(model.endpoint.spec?.parameters ?? []);
   const curl = curlWithKey(created.url, values, created.secret);
   return (
     <Callout kind="success" className="jp-RestifiedPanel-newKey">
@@ -212,8 +216,9 @@ function SecretField(props: {
  * This notebook's keys, with last use and call count; revoke one.
  */
 function KeyList(props: { model: EndpointModel }): JSX.Element {
-  const { model } = props;
-  const keys = model.keys;
+  const { keys: part } = props.model;
+  useSignals(part.changed);
+  const keys = part.keys;
   const revoke = async (key: IEndpointKey): Promise<void> => {
     const result = await showDialog({
       title: 'Revoke this key?',
@@ -225,9 +230,9 @@ function KeyList(props: { model: EndpointModel }): JSX.Element {
     });
     if (result.button.accept) {
       try {
-        await model.revokeKey(key.id);
+        await part.revoke(key.id);
       } catch {
-        // refreshKeys shows the state either way.
+        // The refresh that follows shows the state either way.
       }
     }
   };
@@ -236,9 +241,7 @@ function KeyList(props: { model: EndpointModel }): JSX.Element {
       <span className="jp-RestifiedPanel-label" id="jp-restified-keys-label">
         Keys for this notebook{keys ? ` (${keys.length})` : ''}
       </span>
-      {model.keysError ? (
-        <Callout kind="error">{model.keysError}</Callout>
-      ) : null}
+      {part.error ? <Callout kind="error">{part.error}</Callout> : null}
       {keys === null ? (
         <p className="jp-RestifiedPanel-empty">Loading…</p>
       ) : keys.length === 0 ? (
@@ -311,7 +314,11 @@ function KeyItem(props: {
 function When(props: { value: string }): JSX.Element {
   return (
     <time dateTime={props.value} title={Time.format(props.value)}>
-      {formatRelative(props.value)}
+      {formatRelative(
+        props.value,
+        Date.now(),
+        document.documentElement.lang || 'en'
+      )}
     </time>
   );
 }

@@ -6,15 +6,16 @@ import * as React from 'react';
 
 import { IAppliedTagChange, revertTagChange } from '../actions';
 import { formatShortcut, TOGGLE_COMMAND } from '../commands';
-import { EndpointModel } from '../model';
 import {
   describePlan,
   ENDPOINT_TAGS,
   endpointTags,
   EndpointTag,
   TAG_INFO
-} from '../tags';
+} from '../core/tags';
+import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellList } from './common';
+import { useSignals } from './useSignals';
 
 /**
  * What the last toggle made from the panel did, when there is more to say
@@ -31,14 +32,16 @@ export function TagControls(props: {
   commands: JupyterFrontEnd['commands'];
 }): JSX.Element {
   const { model, commands } = props;
+  const { notebook } = model;
+  useSignals(model.tags.changed, notebook.changed);
   const [last, setLast] = React.useState<ILastChange | null>(null);
-  const index = model.activeCellIndex;
-  const cell = model.activeCell;
-  const path = model.path ?? '';
-  const summary = model.summary;
+  const index = model.tags.activeCellIndex;
+  const cell = model.tags.activeCell;
+  const path = notebook.path ?? '';
+  const summary = model.tags.summary;
   const tags = cell ? endpointTags(cell.tags) : [];
   const isCode = cell?.type === 'code';
-  const goTo = (i: number) => void model.goToCell(i);
+  const goTo = (i: number) => void notebook.goToCell(i);
 
   // A message is about the cell it was made on: forget it elsewhere.
   const shown =
@@ -55,9 +58,9 @@ export function TagControls(props: {
   };
 
   const undo = (): void => {
-    const notebook = model.notebook;
-    if (shown && notebook) {
-      revertTagChange(notebook, shown.change);
+    const panel = notebook.panel;
+    if (shown && panel) {
+      revertTagChange(panel, shown.change);
     }
     setLast(null);
   };

@@ -4,60 +4,30 @@
  */
 import * as React from 'react';
 
-import { fieldKind, IFieldInput, initialInput, readForm } from '../form';
-import { EndpointModel } from '../model';
-import { callEndpoint, IEndpointResponse } from '../request';
-import { IParameter } from '../tokens';
+import { IEndpointResponse, IParameter } from '../api';
+import { fieldKind, IFieldInput, initialInput } from '../core/form';
+import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellButton, CellList } from './common';
-
-type Inputs = Record<string, IFieldInput>;
-
-function initialInputs(parameters: readonly IParameter[]): Inputs {
-  const inputs: Inputs = {};
-  for (const parameter of parameters) {
-    inputs[parameter.name] = initialInput(parameter);
-  }
-  return inputs;
-}
+import { useSignals } from './useSignals';
 
 export function TryIt(props: { model: EndpointModel }): JSX.Element {
-  const { model } = props;
-  const spec = model.spec;
-  const parameters = React.useMemo(() => spec?.parameters ?? [], [spec]);
-  // The form starts over only when the declared parameters change.
-  const signature = JSON.stringify(
-    parameters.map(p => [p.name, p.type, p.default])
-  );
-  const [inputs, setInputs] = React.useState<Inputs>(() =>
-    initialInputs(parameters)
-  );
-  const [formFor, setFormFor] = React.useState(signature);
-  const [running, setRunning] = React.useState(false);
-  const [response, setResponse] = React.useState<IEndpointResponse | null>(
-    null
-  );
-  const [failure, setFailure] = React.useState<string | null>(null);
-  const abort = React.useRef<AbortController | null>(null);
-
-  if (formFor !== signature) {
-    setFormFor(signature);
-    setInputs(initialInputs(parameters));
-  }
-
-  React.useEffect(() => () => abort.current?.abort(), []);
-
-  const path = model.path;
+  const { tryIt, endpoint, notebook, tags } = props.model;
+  // The form and its call; the spec it is for; the unsaved-changes hint.
+  useSignals(tryIt.changed, endpoint.changed, notebook.changed, tags.changed);
+  const spec = endpoint.spec;
+  const path = notebook.path;
   if (!spec || !path) {
     return (
       <p className="jp-RestifiedPanel-empty">
-        {model.specState === 'loading'
+        {endpoint.state === 'loading'
           ? 'Reading the saved notebook…'
           : 'Fix the endpoint above to try it.'}
       </p>
     );
   }
 
-  const { values, problems } = readForm(parameters, inputs);
+  const { parameters, inputs, running, response, failure } = tryIt;
+  const { problems } = tryIt.form;
   const invalid = Object.keys(problems).length > 0;
   const serverProblems: Record<string, string> = {};
   if (response?.error?.type === 'invalid_parameters') {
@@ -65,40 +35,6 @@ export function TryIt(props: { model: EndpointModel }): JSX.Element {
       serverProblems[detail.name] = detail.problem;
     }
   }
-
-  const update = (name: string, change: Partial<IFieldInput>): void => {
-    setInputs(previous => ({
-      ...previous,
-      [name]: { ...previous[name], ...change, touched: true }
-    }));
-  };
-
-  const send = async (): Promise<void> => {
-    if (invalid || running) {
-      return;
-    }
-    const controller = new AbortController();
-    abort.current = controller;
-    setRunning(true);
-    setFailure(null);
-    try {
-      const answer = await callEndpoint(path, {
-        values,
-        signal: controller.signal
-      });
-      setResponse(answer);
-    } catch (error) {
-      setResponse(null);
-      setFailure(
-        (error as Error).name === 'AbortError'
-          ? 'Cancelled.'
-          : (error as Error).message
-      );
-    } finally {
-      abort.current = null;
-      setRunning(false);
-    }
-  };
 
   return (
     <div className="jp-RestifiedPanel-tryIt">
@@ -108,7 +44,7 @@ export function TryIt(props: { model: EndpointModel }): JSX.Element {
         noValidate
         onSubmit={event => {
           event.preventDefault();
-          void send();
+          void tryIt.send();
         }}
       >
         {parameters.length === 0 ? (
@@ -120,11 +56,11 @@ export function TryIt(props: { model: EndpointModel }): JSX.Element {
             parameter={parameter}
             input={inputs[parameter.name] ?? initialInput(parameter)}
             problem={problems[parameter.name] ?? serverProblems[parameter.name]}
-            onChange={change => update(parameter.name, change)}
-            onSubmit={() => void send()}
+            onChange={change => tryIt.update(parameter.name, change)}
+            onSubmit={() => void tryIt.send()}
           />
         ))}
-        {model.dirty ? (
+        {tags.dirty ? (
           <p className="jp-RestifiedPanel-hint">
             Unsaved changes are not in the call: it runs the saved notebook.
           </p>
@@ -142,7 +78,7 @@ export function TryIt(props: { model: EndpointModel }): JSX.Element {
             <button
               type="button"
               className="jp-RestifiedPanel-button"
-              onClick={() => abort.current?.abort()}
+              onClick={() => tryIt.cancel()}
             >
               Cancel
             </button>
@@ -160,7 +96,7 @@ export function TryIt(props: { model: EndpointModel }): JSX.Element {
       <div aria-live="polite" aria-busy={running}>
         {failure ? <Callout kind="error">{failure}</Callout> : null}
         {response && !running ? (
-          <Response response={response} onGo={i => void model.goToCell(i)} />
+          <Response response={response} onGo={i => void notebook.goToCell(i)} />
         ) : null}
       </div>
     </div>

@@ -2,7 +2,7 @@
  * Ready-to-paste calls of an endpoint (curl, Python requests, JavaScript
  * fetch), built from its real URL and parameters. Pure functions.
  */
-import { IParameter, JSONValue } from './tokens';
+import { IParameter, JSONValue } from '../api/types';
 
 /**
  * Stands for the credential in the snippets: the server's token or a key.

@@ -1,7 +1,6 @@
 /**
- * "5 minutes ago", "in 7 days": a moment relative to now, rounded to the
- * largest unit that fits (JupyterLab's `Time.formatHuman` rounds future
- * moments up to "next year").
+ * Relative times for the panel. Pure: the caller passes the clock and the
+ * page's language, so it runs (and is tested) without a DOM.
  */
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', 365 * 24 * 3600 * 1000],
@@ -12,9 +11,16 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['second', 1000]
 ];
 
-export function formatRelative(value: string | Date, now = Date.now()): string {
-  const lang =
-    (typeof document !== 'undefined' && document.documentElement.lang) || 'en';
+/**
+ * "5 minutes ago", "in 7 days": a moment relative to `now`, rounded to the
+ * largest unit that fits (JupyterLab's `Time.formatHuman` rounds future
+ * moments up to "next year"); under 10 seconds is "now".
+ */
+export function formatRelative(
+  value: string | Date,
+  now = Date.now(),
+  lang = 'en'
+): string {
   const formatter = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
   const delta = new Date(value).getTime() - now;
   for (const [unit, milliseconds] of UNITS) {

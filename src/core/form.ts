@@ -2,7 +2,7 @@
  * The try-it form's fields: what each declared type shows and accepts.
  * Pure functions, checked before anything is sent.
  */
-import { IParameter, JSONValue } from './tokens';
+import { IParameter, JSONValue } from '../api/types';
 
 /**
  * What the user entered in a field.

@@ -1,0 +1,13 @@
+/**
+ * Jest runs the frontend's unit tests (src/__tests__/*.spec.ts) in Node with
+ * ts-jest, type-checked against tsconfig.test.json (which, unlike the build's
+ * tsconfig.json, includes the tests).
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src'],
+  testRegex: 'src/__tests__/.*\\.spec\\.tsx?$',
+  transform: {
+    '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }]
+  }
+};

@@ -1,0 +1,185 @@
+import { execFileSync } from 'child_process';
+
+import { IParameter } from '../api/types';
+import {
+  buildSnippets,
+  CREDENTIAL_PLACEHOLDER,
+  curlWithKey,
+  exampleValues,
+  pythonLiteral,
+  queryString,
+  shellQuote
+} from '../core/snippets';
+
+const URL = 'http://localhost:8888/restified/dir/fib.ipynb';
+
+function snippet(
+  language: string,
+  values: Parameters<typeof buildSnippets>[1],
+  url = URL
+): string {
+  const found = buildSnippets(url, values).find(s => s.language === language);
+  if (!found) {
+    throw new Error(`no ${language} snippet`);
+  }
+  return found.code;
+}
+
+describe('exampleValues', () => {
+  it("takes each parameter's default, leaving nulls out", () => {
+    const parameters: IParameter[] = [
+      { name: 'n', type: 'int', default: 10, help: '' },
+      { name: 'x', type: 'float', default: 0.5, help: '' },
+      { name: 'on', type: 'bool', default: false, help: '' },
+      { name: 's', type: 'str', default: '', help: '' },
+      { name: 'l', type: 'list', default: [1], help: '' },
+      { name: 'd', type: 'dict', default: { a: 1 }, help: '' },
+      { name: 'maybe', type: 'any', default: null, help: '' }
+    ];
+    expect(exampleValues(parameters)).toEqual({
+      n: 10,
+      x: 0.5,
+      on: false,
+      s: '',
+      l: [1],
+      d: { a: 1 }
+    });
+  });
+});
+
+describe('queryString', () => {
+  it('sends strings as they are and other values as JSON, encoded', () => {
+    expect(
+      queryString({ n: 10, on: true, s: 'a b&c=d', l: [1, 'x'], none: null })
+    ).toBe('?n=10&on=true&s=a%20b%26c%3Dd&l=%5B1%2C%22x%22%5D&none=null');
+  });
+
+  it('is empty without values', () => {
+    expect(queryString({})).toBe('');
+  });
+});
+
+describe('shellQuote', () => {
+  it('quotes for a POSIX shell, single quotes included', () => {
+    expect(shellQuote('plain')).toBe("'plain'");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+  });
+
+  it('survives a real shell unchanged', () => {
+    const text = `it's "quoted" $HOME \`pwd\` \\ ; & | \n done`;
+    const echoed = execFileSync('sh', ['-c', `printf %s ${shellQuote(text)}`], {
+      encoding: 'utf-8'
+    });
+    expect(echoed).toBe(text);
+  });
+});
+
+describe('pythonLiteral', () => {
+  it('writes each JSON value as Python', () => {
+    expect(pythonLiteral(null)).toBe('None');
+    expect(pythonLiteral(true)).toBe('True');
+    expect(pythonLiteral(false)).toBe('False');
+    expect(pythonLiteral(1.5)).toBe('1.5');
+    expect(pythonLiteral('say "hi"\n')).toBe('"say \\"hi\\"\\n"');
+    expect(pythonLiteral([1, null, [true]])).toBe('[1, None, [True]]');
+    expect(pythonLiteral({})).toBe('{}');
+    expect(pythonLiteral({ 'k"': { on: false } })).toBe(
+      '{"k\\"": {"on": False}}'
+    );
+  });
+});
+
+describe('buildSnippets', () => {
+  it('gives curl, Python and JavaScript, in that order', () => {
+    expect(buildSnippets(URL, {}).map(s => [s.language, s.label])).toEqual([
+      ['curl', 'curl'],
+      ['python', 'Python'],
+      ['javascript', 'JavaScript']
+    ]);
+  });
+
+  it('curl: a JSON POST with the credential as a bearer token', () => {
+    expect(snippet('curl', { n: 10, s: 'a' })).toBe(
+      [
+        `curl -X POST '${URL}' \\`,
+        `  -H 'Authorization: Bearer ${CREDENTIAL_PLACEHOLDER}' \\`,
+        `  -H 'Content-Type: application/json' \\`,
+        `  -d '{"n":10,"s":"a"}'`
+      ].join('\n')
+    );
+  });
+
+  it('curl: quotes in values and in the URL are escaped for the shell', () => {
+    const code = snippet('curl', { s: "it's" }, "http://h/restified/o'k.ipynb");
+    expect(code).toContain(`curl -X POST 'http://h/restified/o'\\''k.ipynb'`);
+    expect(code).toContain(`-d '{"s":"it'\\''s"}'`);
+  });
+
+  it('Python: requests with the values as Python literals', () => {
+    expect(snippet('python', { n: 10, on: true, none: null, l: ['a"b'] })).toBe(
+      [
+        'import requests',
+        '',
+        'response = requests.post(',
+        `    "${URL}",`,
+        '    json={"n": 10, "on": True, "none": None, "l": ["a\\"b"]},',
+        `    headers={"Authorization": "Bearer ${CREDENTIAL_PLACEHOLDER}"},`,
+        ')',
+        'response.raise_for_status()',
+        'print(response.json())'
+      ].join('\n')
+    );
+  });
+
+  it('JavaScript: fetch with a JSON body', () => {
+    const code = snippet('javascript', { x: 0.5, s: 'it\'s "q"' });
+    expect(code).toContain(`const response = await fetch("${URL}", {`);
+    expect(code).toContain(
+      `Authorization: "Bearer ${CREDENTIAL_PLACEHOLDER}",`
+    );
+    expect(code).toContain(
+      `body: JSON.stringify({"x":0.5,"s":"it's \\"q\\""})`
+    );
+  });
+
+  it('JavaScript: a long body is indented under the call', () => {
+    const values = { text: 'x'.repeat(40), items: [1, 2, 3] };
+    const code = snippet('javascript', values);
+    expect(code).toContain(
+      [
+        '  body: JSON.stringify({',
+        `    "text": "${'x'.repeat(40)}",`,
+        '    "items": [',
+        '      1,',
+        '      2,',
+        '      3',
+        '    ]',
+        '  })'
+      ].join('\n')
+    );
+  });
+
+  it('every snippet carries the body as JSON that parses back', () => {
+    const values = { s: 'quote \' and " and \\', n: -1, d: { a: [null] } };
+    const curl = snippet('curl', values);
+    const body = /-d '(.*)'$/s.exec(curl.replace(/'\\''/g, "'"));
+    expect(JSON.parse(body![1])).toEqual(values);
+    const js = snippet('javascript', values);
+    const jsBody = /JSON\.stringify\((.*)\)\n\}\);/s.exec(js);
+    expect(JSON.parse(jsBody![1])).toEqual(values);
+  });
+
+  it('uses a given credential', () => {
+    expect(buildSnippets(URL, {}, 'abc123')[0].code).toContain(
+      "'Authorization: Bearer abc123'"
+    );
+  });
+});
+
+describe('curlWithKey', () => {
+  it('a GET with the key and the values in the query', () => {
+    expect(curlWithKey(URL, { n: 3, s: "o'k" }, 'sec"ret')).toBe(
+      `curl -H 'Authorization: Bearer sec"ret' '${URL}?n=3&s=o'\\''k'`
+    );
+  });
+});

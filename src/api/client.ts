@@ -1,0 +1,272 @@
+/**
+ * The one client of the server extension: every request the frontend makes,
+ * to the REST API (`<baseUrl>/api/restified/...`) and to the endpoints
+ * themselves (`<baseUrl>/restified/<path>`), goes through a RestifiedClient,
+ * with the ServerConnection settings it was made with.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  ContractError,
+  contractError,
+  errorMessage,
+  RestifiedRequestError
+} from './errors';
+import {
+  ICreatedEndpointKey,
+  ICreateEndpointKey,
+  IEndpointKey,
+  IEndpointKeyList,
+  IEndpointSpec,
+  IServerStatus,
+  JSONValue
+} from './types';
+
+/**
+ * The body of an endpoint's answer, by media type.
+ */
+export type EndpointBody =
+  | { kind: 'json'; value: JSONValue }
+  | { kind: 'image'; blob: Blob; mediaType: string }
+  | { kind: 'text'; text: string; mediaType: string }
+  | { kind: 'empty' };
+
+/**
+ * What a call of `/restified/<path>` answered, errors included.
+ */
+export interface IEndpointResponse {
+  status: number;
+  statusText: string;
+  ok: boolean;
+  /** The round trip as the browser saw it, in milliseconds. */
+  duration: number;
+  /** The run time the server reports (`X-Restified-Duration`), in ms. */
+  serverDuration: number | null;
+  headers: Record<string, string>;
+  contentType: string;
+  body: EndpointBody;
+  /** The contract's error object when the answer is an error. */
+  error: ContractError | null;
+}
+
+/**
+ * How to call an endpoint.
+ */
+export interface ICallOptions {
+  /** `POST` sends `values` as a JSON object body (the default). */
+  method?: 'GET' | 'POST';
+  /** The parameters' values. */
+  values?: Record<string, JSONValue>;
+  /** The `Accept` header. */
+  accept?: string;
+  /** Aborting cancels the call on the server too. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Talks to the server extension as the signed-in user.
+ */
+export class RestifiedClient {
+  /**
+   * @param serverSettings made once (the application's, by default new
+   *   ones): its base URL, token and `fetch` serve every request.
+   */
+  constructor(
+    readonly serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  /**
+   * A request to the REST API, `<baseUrl>/api/restified/<endPoint>`.
+   *
+   * @returns the parsed JSON body
+   * @throws RestifiedRequestError when the server answers an error status;
+   *   ServerConnection.NetworkError when it cannot be reached.
+   */
+  async request<T>(endPoint = '', init: RequestInit = {}): Promise<T> {
+    const url = URLExt.join(
+      this.serverSettings.baseUrl,
+      'api',
+      'restified',
+      endPoint
+    );
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        url,
+        init,
+        this.serverSettings
+      );
+    } catch (error) {
+      throw new ServerConnection.NetworkError(error as TypeError);
+    }
+
+    const text = await response.text();
+    let data: unknown = text;
+    if (text.length > 0) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        // Not JSON: keep the text for the error message.
+      }
+    }
+    if (!response.ok) {
+      throw new RestifiedRequestError(
+        response.status,
+        errorMessage(data) ?? `${response.status} ${response.statusText}`,
+        data
+      );
+    }
+    return data as T;
+  }
+
+  /** `GET status`: the server extension's version, configuration and pool. */
+  getStatus(): Promise<IServerStatus> {
+    return this.request<IServerStatus>('status');
+  }
+
+  /** `GET spec/<path>`: the saved notebook's endpoint. */
+  getSpec(path: string): Promise<IEndpointSpec> {
+    return this.request<IEndpointSpec>(`spec/${URLExt.encodeParts(path)}`);
+  }
+
+  /** `GET keys?path=`: a notebook's keys, without their secrets. */
+  async listKeys(path: string): Promise<IEndpointKey[]> {
+    const { keys } = await this.request<IEndpointKeyList>(
+      `keys${URLExt.objectToQueryString({ path })}`
+    );
+    return keys;
+  }
+
+  /** `POST keys`: a new key; the answer holds its secret, only this once. */
+  createKey(key: ICreateEndpointKey): Promise<ICreatedEndpointKey> {
+    return this.request<ICreatedEndpointKey>('keys', {
+      method: 'POST',
+      body: JSON.stringify(key)
+    });
+  }
+
+  /** `DELETE keys/<id>`: calls with the key are refused from now on. */
+  async revokeKey(id: string): Promise<void> {
+    await this.request<void>(`keys/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
+  }
+
+  /**
+   * The URL of a notebook's endpoint, `<baseUrl>/restified/<path>`, built on
+   * the client (the spec's `url` is the server's word for it).
+   */
+  endpointUrl(path: string): string {
+    return URLExt.join(
+      this.serverSettings.baseUrl,
+      'restified',
+      URLExt.encodeParts(path)
+    );
+  }
+
+  /**
+   * The URL of a notebook's OpenAPI document.
+   */
+  openapiUrl(path: string): string {
+    return URLExt.join(
+      this.serverSettings.baseUrl,
+      'api',
+      'restified',
+      'openapi',
+      URLExt.encodeParts(path)
+    );
+  }
+
+  /**
+   * Call a notebook's endpoint, `<baseUrl>/restified/<path>`. Never throws
+   * on an HTTP error: the status and the contract's error body are in the
+   * answer. Throws `ServerConnection.NetworkError` when the server cannot be
+   * reached, and when the call is aborted (ServerConnection wraps the fetch's
+   * AbortError in one).
+   */
+  async callEndpoint(
+    path: string,
+    options: ICallOptions = {}
+  ): Promise<IEndpointResponse> {
+    const method = options.method ?? 'POST';
+    let url = this.endpointUrl(path);
+    const init: RequestInit = {
+      method,
+      headers: {
+        Accept: options.accept ?? 'application/json, image/png;q=0.9, */*;q=0.1'
+      },
+      signal: options.signal,
+      // Not 'no-store': ServerConnection would add a cache-busting `?<time>`
+      // argument, which the endpoint reads as an unknown parameter (422).
+      cache: 'no-cache'
+    };
+    if (method === 'POST') {
+      init.body = JSON.stringify(options.values ?? {});
+      (init.headers as Record<string, string>)['Content-Type'] =
+        'application/json';
+    } else if (options.values) {
+      const query: Record<string, string> = {};
+      for (const [name, value] of Object.entries(options.values)) {
+        query[name] = typeof value === 'string' ? value : JSON.stringify(value);
+      }
+      url += URLExt.objectToQueryString(query);
+    }
+
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        url,
+        init,
+        this.serverSettings
+      );
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') {
+        throw error;
+      }
+      throw new ServerConnection.NetworkError(error as TypeError);
+    }
+
+    const contentType = response.headers.get('Content-Type') ?? '';
+    const mediaType = contentType.split(';')[0].trim().toLowerCase();
+    let body: EndpointBody;
+    if (mediaType.startsWith('image/')) {
+      body = { kind: 'image', blob: await response.blob(), mediaType };
+    } else {
+      const text = await response.text();
+      body = { kind: 'empty' };
+      if (text.length > 0) {
+        body = { kind: 'text', text, mediaType };
+        if (mediaType === 'application/json' || mediaType === '') {
+          try {
+            body = { kind: 'json', value: JSON.parse(text) as JSONValue };
+          } catch {
+            // Keep the text.
+          }
+        }
+      }
+    }
+    const duration = performance.now() - started;
+
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    const serverHeader = /^([\d.]+)ms$/.exec(
+      response.headers.get('X-Restified-Duration') ?? ''
+    );
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      ok: response.ok,
+      duration,
+      serverDuration: serverHeader ? parseFloat(serverHeader[1]) : null,
+      headers,
+      contentType,
+      body,
+      error:
+        !response.ok && body.kind === 'json' ? contractError(body.value) : null
+    };
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The frontend's one way to the server: the client, its errors, and the
+ * TypeScript mirrors of the server's JSON.
+ */
+export * from './client';
+export * from './errors';
+export * from './types';

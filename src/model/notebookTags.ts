@@ -1,0 +1,182 @@
+/**
+ * The followed notebook's cells as the endpoint sees them, live: their types
+ * and tags (unsaved edits included), the active cell, and whether unsaved
+ * changes would change the endpoint.
+ */
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { endpointFingerprint, notebookCellTags } from '../actions';
+import { ICellTags, ITagSummary, summarizeTags } from '../core/tags';
+
+/**
+ * The live tags of the notebook it is told to follow.
+ */
+export class NotebookTags {
+  constructor(private readonly _tracker: INotebookTracker) {
+    _tracker.activeCellChanged.connect(this._onActiveCellChanged, this);
+    _tracker.widgetAdded.connect(this._onWidgetAdded, this);
+    _tracker.forEach(panel => this._trackSaved(panel));
+  }
+
+  /**
+   * Emitted when the cells' tags, the active cell or `dirty` change.
+   */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Every cell's type and tags, live (unsaved edits included). */
+  get cells(): readonly ICellTags[] {
+    return this._cells;
+  }
+
+  /** Where the endpoint tags are, live. */
+  get summary(): ITagSummary {
+    return this._summary;
+  }
+
+  /** The active cell's index, -1 if none. */
+  get activeCellIndex(): number {
+    return this._activeIndex;
+  }
+
+  /** The active cell's type and tags. */
+  get activeCell(): ICellTags | null {
+    return this._cells[this._activeIndex] ?? null;
+  }
+
+  /**
+   * Whether the notebook has unsaved changes that change its endpoint (cells,
+   * tags, kernel): the endpoint runs the saved file. Other unsaved changes
+   * (outputs, the kernel's language_info) do not count.
+   */
+  get dirty(): boolean {
+    const panel = this._panel;
+    if (!panel?.model?.dirty) {
+      return false;
+    }
+    const saved = this._saved.get(panel);
+    return saved === undefined || this._liveFingerprint !== saved;
+  }
+
+  /**
+   * Follow `panel`'s cells (null: no notebook).
+   */
+  follow(panel: NotebookPanel | null): void {
+    const old = this._panel;
+    if (old) {
+      old.context.fileChanged.disconnect(this._onFileChanged, this);
+      old.content.modelContentChanged.disconnect(this._scheduleRead, this);
+      old.model?.stateChanged.disconnect(this._onStateChanged, this);
+    }
+    this._panel = panel;
+    if (panel) {
+      panel.context.fileChanged.connect(this._onFileChanged, this);
+      panel.content.modelContentChanged.connect(this._scheduleRead, this);
+      panel.model?.stateChanged.connect(this._onStateChanged, this);
+    }
+    this._liveFingerprint = null;
+    this.read();
+    this._onActiveCellChanged();
+    this._changed.emit();
+  }
+
+  /**
+   * Read every cell's type and tags again; emits only if something changed.
+   */
+  read(): void {
+    const panel = this._panel;
+    const cells = panel ? notebookCellTags(panel.content) : [];
+    const index = panel ? panel.content.activeCellIndex : -1;
+    const key = JSON.stringify(cells);
+    const wasDirty = this.dirty;
+    this._liveFingerprint =
+      panel?.model?.dirty === true ? endpointFingerprint(panel.content) : null;
+    if (
+      key === this._cellsKey &&
+      index === this._activeIndex &&
+      wasDirty === this.dirty
+    ) {
+      return;
+    }
+    this._cellsKey = key;
+    this._cells = cells;
+    this._summary = summarizeTags(cells);
+    this._activeIndex = index;
+    this._changed.emit();
+  }
+
+  dispose(): void {
+    this._tracker.activeCellChanged.disconnect(this._onActiveCellChanged, this);
+    this._tracker.widgetAdded.disconnect(this._onWidgetAdded, this);
+    this.follow(null);
+    Signal.clearData(this);
+  }
+
+  private _onWidgetAdded(_: unknown, panel: NotebookPanel): void {
+    this._trackSaved(panel);
+  }
+
+  /**
+   * Remember each notebook as loaded and as saved: what its endpoint runs.
+   */
+  private _trackSaved(panel: NotebookPanel): void {
+    void panel.context.ready.then(() => this._snapshot(panel));
+    panel.context.fileChanged.connect(() => this._snapshot(panel));
+  }
+
+  private _snapshot(panel: NotebookPanel): void {
+    if (!panel.isDisposed) {
+      this._saved.set(panel, endpointFingerprint(panel.content));
+    }
+  }
+
+  /** After a save (or a revert): the endpoint now runs the new file. */
+  private _onFileChanged(): void {
+    if (this._panel) {
+      this._snapshot(this._panel);
+    }
+    this.read();
+    this._changed.emit();
+  }
+
+  private _onStateChanged(
+    _: unknown,
+    change: { name: string; oldValue?: unknown; newValue?: unknown }
+  ): void {
+    if (change.name === 'dirty') {
+      this.read();
+      this._changed.emit();
+    }
+  }
+
+  private _onActiveCellChanged(): void {
+    const panel = this._panel;
+    const index = panel ? panel.content.activeCellIndex : -1;
+    if (index !== this._activeIndex) {
+      this._activeIndex = index;
+      this._changed.emit();
+    }
+  }
+
+  /** Reading every cell's tags on each keystroke would be wasteful: coalesce. */
+  private _scheduleRead(): void {
+    if (this._frame === null) {
+      this._frame = requestAnimationFrame(() => {
+        this._frame = null;
+        this.read();
+      });
+    }
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _panel: NotebookPanel | null = null;
+  private _activeIndex = -1;
+  private _cells: ICellTags[] = [];
+  private _cellsKey = '';
+  private _frame: number | null = null;
+  private _saved = new WeakMap<NotebookPanel, string>();
+  private _liveFingerprint: string | null = null;
+  private _summary: ITagSummary = summarizeTags([]);
+}
