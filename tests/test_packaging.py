@@ -79,9 +79,9 @@ def test_installed_version(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps"]
-        + [str(wheel)],
+        [*pip, "install", "--quiet", "--no-deps", str(wheel)],
         check=True,
         timeout=120,
     )
