@@ -8,8 +8,9 @@ from jupyterlab.galata import configure_jupyter_server
 
 c = get_config()  # noqa: F821
 
-# Port 8888, no token/password/XSRF, a fresh temporary root_dir and
-# workspaces dir per start, and the galata helper extension.
+# Port 8888 (playwright.config.js passes a free port on the command line instead),
+# no token/password/XSRF, a fresh temporary root_dir and workspaces dir per start,
+# and the galata helper extension.
 configure_jupyter_server(c)
 
 # The test machines (and many CI containers) run as root.

@@ -11,6 +11,7 @@ test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
 test.describe('Share', () => {
   test('create a key, copy its link, call with it, see the call, revoke it', async ({
+    baseURL,
     page,
     playwright,
     request,
@@ -43,7 +44,7 @@ test.describe('Share', () => {
     // The secret, once: a link and a curl command, each with a copy button.
     const newKey = share.locator('.jp-RestifiedPanel-newKey');
     await expect(newKey).toContainText('the secret is shown only once');
-    const endpoint = `http://localhost:8888/restified/${tmpPath}/fibonacci.ipynb`;
+    const endpoint = `${baseURL}/restified/${tmpPath}/fibonacci.ipynb`;
     const link = await newKey
       .locator('.jp-RestifiedPanel-keyLink')
       .inputValue();

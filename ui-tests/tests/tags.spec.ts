@@ -15,6 +15,7 @@ const NAME = 'fibonacci_untagged.ipynb';
 
 test.describe('Cell tags', () => {
   test('tag an untagged notebook from the panel, save, see the endpoint', async ({
+    baseURL,
     page,
     request,
     tmpPath
@@ -119,7 +120,7 @@ test.describe('Cell tags', () => {
     ]);
 
     // The preview read the saved notebook: URL, parameters.
-    const url = `http://localhost:8888/restified/${tmpPath}/${NAME}`;
+    const url = `${baseURL}/restified/${tmpPath}/${NAME}`;
     await expect(
       panel.locator('.jp-RestifiedPanel-preview .jp-RestifiedPanel-url')
     ).toHaveText(url);
@@ -140,7 +141,7 @@ test.describe('Cell tags', () => {
     ).toContainText(url);
     await expect(panel.locator('.jp-RestifiedPanel-openapi')).toHaveAttribute(
       'href',
-      `http://localhost:8888/api/restified/openapi/${tmpPath}/${NAME}`
+      `${baseURL}/api/restified/openapi/${tmpPath}/${NAME}`
     );
 
     // Copy the URL.
