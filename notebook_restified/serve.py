@@ -12,6 +12,7 @@ process exits 0; a second signal stops at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -26,6 +27,8 @@ from jupyter_server.serverapp import ServerApp
 from traitlets import Enum, Float, Instance, TraitError, TraitType, Unicode, default
 from traitlets.config import Config
 
+from .engine.housekeeping import process_alive
+from .engine.memory import descendants
 from .server.app import RestifiedApp
 from .server.health import ServeState, endpoint_notebooks, serve_rules
 from .server.logs import JsonFormatter, RedactingFormatter, Redactor, request_logger
@@ -333,4 +336,22 @@ def serve(
     app = RestifiedServeApp.instance(environment=environment)
     app.initialize([f"--ServerApp.root_dir={directory.resolve()}", *argv], find_extensions=False)
     app.start()
-    return 0
+    stop_leftovers()
+    # Stopped, kernels and all: exit now, not after threads a library left waiting.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def stop_leftovers() -> list[int]:
+    """Kill what is left of this process's children once the server has stopped (a kernel
+    still starting when it stopped, say); their pids."""
+    own = os.getpid()
+    left = [pid for pid in descendants([own]) if pid != own and process_alive(pid)]
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        log.warning("killed %d processes left behind: %s", len(left), left)
+    return left

@@ -56,6 +56,7 @@ class ServeState:
     def __init__(self, service: EndpointService | None = None) -> None:
         self.service = service
         self.warmups: dict[str, WarmUp] = {}
+        self.listed = False  # whether the notebooks to warm are known yet
         self.draining = False
         # Requests of /restified/ routes that started and have not finished. Weak: a request
         # whose handler went away without finishing (its client left) is no longer counted.
@@ -89,6 +90,7 @@ class ServeState:
     def expect(self, paths: Iterable[str]) -> None:
         """The notebooks that must be warm before the server is ready."""
         self.warmups = {path: WarmUp(path) for path in paths}
+        self.listed = True
 
     def not_ready(self) -> list[WarmUp]:
         """The notebooks to warm that are not warm (pending, warming or failed)."""
@@ -104,6 +106,8 @@ class ServeState:
         """Whether the server is ready, and what ``/readyz`` answers."""
         if self.draining:
             return False, {"status": "draining"}
+        if not self.listed:
+            return False, {"status": "starting"}
         waiting = self.not_ready()
         if waiting:
             return False, {
