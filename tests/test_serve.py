@@ -27,7 +27,8 @@ import pytest
 import requests
 
 from notebook_restified.keys import KeyStore
-from notebook_restified.serve import BadSetting, environment_config, serve
+from notebook_restified.serve import BadSetting, environment_config, environment_settings, serve
+from notebook_restified.server.app import RestifiedApp
 from notebook_restified.server.logs import JsonFormatter, Redactor
 
 from .notebooks import alive, descendants, write_notebook
@@ -291,6 +292,10 @@ def test_environment_values_are_parsed_by_their_traits() -> None:
     assert config.ServerApp.port == 9000
     assert config.IdentityProvider.token == "abc"
     assert "PATH" not in json.dumps(config, default=str)
+    # Every trait of the extension, including ones added later, has its variable.
+    variables = environment_settings()
+    for name in RestifiedApp.class_own_traits(config=True):
+        assert variables[f"RESTIFIED_{name.upper()}"].trait_name == name
 
 
 @pytest.mark.parametrize(
