@@ -1,4 +1,5 @@
-"""``jupyter restified``: run a tagged notebook or print its spec from the command line."""
+"""``jupyter restified``: run a tagged notebook or print its spec from the command line, or
+serve the notebooks under a directory as a headless HTTP service (``serve``)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Run a tagged Jupyter notebook as a function.",
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="logging level (default WARNING; serve: INFO)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the notebook once; print its result as JSON")
@@ -57,7 +62,52 @@ def _parser() -> argparse.ArgumentParser:
 
     spec = commands.add_parser("spec", help="print the notebook's function spec as JSON")
     spec.add_argument("notebook", type=Path)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the notebooks under DIR as a headless HTTP service",
+        description="Serve the notebooks under DIR at /restified/<path> (plus /healthz and"
+        " /readyz), nothing else. Every option may also be set from the environment"
+        " (RESTIFIED_IP, RESTIFIED_PORT, RESTIFIED_WARM, RESTIFIED_LOG_FORMAT,"
+        " RESTIFIED_SHUTDOWN_GRACE, RESTIFIED_TOKEN, RESTIFIED_<RestifiedApp trait>);"
+        " the command line wins. Further trait options pass through:"
+        " --RestifiedApp.time_limit=5, --ServerApp.trust_xheaders=True.",
+    )
+    serve.add_argument("directory", type=Path, metavar="DIR", help="the notebooks' root")
+    serve.add_argument("--ip", default=None, help="address to listen on (default localhost)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8888)")
+    serve.add_argument(
+        "--warm",
+        default=None,
+        metavar="all|none|GLOB",
+        help="notebooks warmed at start, which /readyz waits for (default all)",
+    )
+    serve.add_argument(
+        "--log-format", choices=("text", "json"), default=None, help="log lines (default text)"
+    )
+    serve.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time calls in flight get to finish after SIGTERM (default 30)",
+    )
     return parser
+
+
+def _serve(args: argparse.Namespace, extra: list[str]) -> int:
+    from .serve import serve
+
+    options = {
+        "ServerApp.ip": args.ip,
+        "ServerApp.port": args.port,
+        "ServerApp.log_level": args.log_level,
+        "RestifiedServeApp.warm": args.warm,
+        "RestifiedServeApp.log_style": args.log_format,
+        "RestifiedServeApp.shutdown_grace": args.shutdown_grace,
+    }
+    argv = [f"--{name}={value}" for name, value in options.items() if value is not None]
+    return serve(args.directory, argv=[*argv, *extra])
 
 
 def _values(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
@@ -98,8 +148,18 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``jupyter restified`` (and ``jupyter-restified``)."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "serve":
+        # What serve does not know itself are trait options, for the Jupyter server to read.
+        unknown = [a for a in extra if not (a.startswith("--") and "." in a.split("=")[0])]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return _serve(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    level = (args.log_level or "WARNING").upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "spec":
             sys.stdout.write(json.dumps(load_spec(args.notebook).to_json(), indent=2) + "\n")

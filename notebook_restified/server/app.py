@@ -181,4 +181,8 @@ class RestifiedApp(ExtensionApp):
         forks = await self.engine.fork_stats()
         for warm in pool["warm_notebooks"]:
             warm["fork"] = forks.get(warm["path"])
-        return {"version": __version__, "config": self.effective_config(), "pool": pool}
+        report = {"version": __version__, "config": self.effective_config(), "pool": pool}
+        serving = getattr(self.serverapp, "serve_status", None)  # jupyter restified serve
+        if callable(serving):
+            report["serve"] = serving()
+        return report
