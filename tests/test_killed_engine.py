@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,17 +66,18 @@ def test_only_directories_of_this_users_gone_processes_are_removed(tmp_path: Pat
     assert plain.is_file()
 
 
-def _left(owners: set[int]) -> list[str]:
-    """The private directories in the temporary directory named for one of ``owners``."""
-    found = glob.glob(os.path.join(tempfile.gettempdir(), "restified-*-*-*-*"))
+def _left(owners: set[int], root: Path | None = None) -> list[str]:
+    """The private directories in the temporary directory (``root``) named for one of
+    ``owners``."""
+    found = glob.glob(os.path.join(root or tempfile.gettempdir(), "restified-*-*-*-*"))
     return [d for d in found if int(os.path.basename(d).split("-")[3]) in owners]
 
 
-def _kill_engine(path: Path, then: str) -> set[int]:
-    """Run a KernelModel of the notebook at ``path`` in a process of its own: one call
-    with its defaults, then the statement ``then``; kill that process outright a moment
-    later. Returns the ids of it and of its descendants then, once they are gone (or
-    after 30 seconds)."""
+def _kill_engine(path: Path, then: str, tmp: Path | None = None) -> set[int]:
+    """Run a KernelModel of the notebook at ``path`` in a process of its own (with ``tmp``
+    as its temporary directory, if given): one call with its defaults, then the statement
+    ``then``; kill that process outright a moment later. Returns the ids of it and of its
+    descendants then, once they are gone (or after 30 seconds)."""
     script = (
         "import time\n"
         "from notebook_restified import KernelModel\n"
@@ -83,8 +85,9 @@ def _kill_engine(path: Path, then: str) -> set[int]:
         "print(repr(model.execute()), flush=True)\n"
         f"{then}\n"
     )
+    env = {**os.environ, "TMPDIR": str(tmp)} if tmp is not None else None
     with subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
     ) as engine:
         try:
             assert engine.stdout is not None
@@ -99,18 +102,25 @@ def _kill_engine(path: Path, then: str) -> set[int]:
     return owners
 
 
-def test_a_killed_engines_directories_are_removed_by_the_next_engine(tmp_path: Path) -> None:
+def test_a_killed_engines_directories_are_removed_by_the_next_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     if not pid_namespace():
         pytest.skip("no PID namespace to read here")
+    # A temporary directory of its own (any other engine on this machine sweeps the shared
+    # one), with a short path: Unix socket paths are limited to about 100 bytes.
+    tmp = Path(tempfile.mkdtemp(prefix="rk-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     path = write_notebook(tmp_path / "k.ipynb", ("'done'", ["return"]))
-    owners = _kill_engine(path, then="time.sleep(120)")
+    owners = _kill_engine(path, then="time.sleep(120)", tmp=tmp)
     # Its kernels saw their parent go and exited; nothing of it could remove its directories.
     assert [pid for pid in owners if alive(pid)] == []
-    assert {os.path.basename(d).split("-")[1] for d in _left(owners)} == {"ipc", "fork"}
+    assert {os.path.basename(d).split("-")[1] for d in _left(owners, tmp)} == {"ipc", "fork"}
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     Engine()
 
-    assert _left(owners) == []
+    assert _left(owners, tmp) == []
 
 
 def test_a_call_running_when_its_engine_is_killed_is_killed_too(tmp_path: Path) -> None:
