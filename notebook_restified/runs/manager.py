@@ -29,7 +29,7 @@ from ..results import CallResult
 from ..server.endpoints import EndpointService, SavedNotebook
 from ..spec import NotebookSpec
 from .executed import build_executed_notebook, cells_from_events
-from .model import EventLog, Run, new_run_id, now_iso
+from .model import EventLog, Run, hear_event, new_run_id, now_iso
 from .store import RunStore
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,9 @@ class RunManager:
         self, flight: _Flight, saved: SavedNotebook, values: Mapping[str, Any]
     ) -> None:
         run = flight.run
-        observer = CallObserver(on_event=lambda event: self._heard(flight, event), record=True)
+        observer = CallObserver(
+            on_event=lambda event: hear_event(run, flight.events, event), record=True
+        )
         result: CallResult | None = None
         started = 0.0
         try:
@@ -176,17 +178,6 @@ class RunManager:
         finally:
             self._flights.pop(run.id, None)
         log.info("run %s of %s: %s", run.id, run.path, run.status)
-
-    def _heard(self, flight: _Flight, event: dict[str, Any]) -> None:
-        """An event of the running call: progress, and the run's event log."""
-        kind = event.get("kind")
-        data = {k: v for k, v in event.items() if k != "kind"}
-        if kind == "cell":
-            if data.get("state") == "finished":
-                flight.run.progress["cell"] = int(data.get("position", 0)) + 1
-            flight.events.append("cell", data)
-        elif kind == "output":
-            flight.events.append("output", data)
 
     async def _finish(
         self,

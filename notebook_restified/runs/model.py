@@ -7,6 +7,8 @@ respond-async``, :meth:`KernelModel.submit`) or a synchronous call recorded as
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import secrets
 import threading
 from collections.abc import Iterator, Mapping
@@ -26,6 +28,13 @@ KEY_HOLDER_ERROR_FIELDS = ("type", "message", "cell_index", "ename", "evalue", "
 def now_iso() -> str:
     """The current time, ISO 8601 in UTC with milliseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def notebook_sha256(content: Mapping[str, Any]) -> str:
+    """The SHA-256 of a notebook's content as JSON (keys sorted, no spaces): what a run
+    records of the notebook it ran."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def new_run_id() -> str:
@@ -179,6 +188,12 @@ class EventLog:
                 lambda: len(self.events) > last_id or self.closed, timeout=timeout
             )
 
+    def wait_closed(self, timeout: float | None) -> bool:
+        """Block (another thread than the writer's) until the log is closed or ``timeout``
+        seconds passed; whether it is closed."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self.closed, timeout=timeout)
+
     def iterate(self, last_id: int = 0) -> Iterator[RunEvent]:
         """Every event after ``last_id``, blocking for each until the log is closed (for
         another thread than the one writing)."""
@@ -190,3 +205,16 @@ class EventLog:
             if self.closed and not self.since(last_id):
                 return
             self.wait_beyond_blocking(last_id, timeout=1.0)
+
+
+def hear_event(run: Run, events: EventLog, event: Mapping[str, Any]) -> None:
+    """An event of a run's call (see ``kernelside/trace.py``): into its event log, and
+    into its progress (``cell``: how many of its ``cells`` have finished)."""
+    kind = event.get("kind")
+    data = {k: v for k, v in event.items() if k != "kind"}
+    if kind == "cell":
+        if data.get("state") == "finished":
+            run.progress["cell"] = int(data.get("position", 0)) + 1
+        events.append("cell", data)
+    elif kind == "output":
+        events.append("output", data)

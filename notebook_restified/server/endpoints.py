@@ -6,7 +6,6 @@ re-warmed when saved, and calls passed to the engine. No handler code here.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from ..engine import Engine
 from ..engine.observe import CallObserver
 from ..errors import InvalidNotebook, NotFound, RestifiedError
 from ..results import CallResult
+from ..runs.model import notebook_sha256
 from ..spec import NotebookSpec, load_spec
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ class SavedNotebook:
     @classmethod
     def from_content(cls, content: Mapping[str, Any], spec: NotebookSpec) -> SavedNotebook:
         """Of the notebook ``content`` (as the contents manager gives it) read as ``spec``."""
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
         cells = [
             {k: ([] if k == "outputs" else v) for k, v in cell.items()}
             for cell in content.get("cells", [])
@@ -57,7 +56,7 @@ class SavedNotebook:
         return cls(
             spec=spec,
             content={**json.loads(json.dumps(dict(content), default=str)), "cells": cells},
-            sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+            sha256=notebook_sha256(content),
         )
 
 
