@@ -396,3 +396,26 @@ async def test_records_are_kept_per_notebook_up_to_max_records(
     ids = [r["parameters"]["n"] for r in runs]
     assert ids == [3, 2]  # newest first; the two oldest removed, files and all
     assert len(list(Path(app.runs.store.directory).iterdir())) == 2
+
+
+async def test_the_openapi_document_describes_prefer_202_and_the_runs_routes(
+    jp_fetch: Fetch, notebooks: Path
+) -> None:
+    from openapi_spec_validator import validate
+
+    doc = json.loads((await jp_fetch("api", "restified", "openapi", "fib.ipynb")).body)
+    validate(doc)
+    call = doc["paths"]["/restified/fib.ipynb"]
+    for method in ("get", "post"):
+        assert "Prefer" in [p["name"] for p in call[method]["parameters"]]
+        assert set(call[method]["responses"]["202"]["headers"]) == {"Location", "Retry-After"}
+    assert {
+        "/api/restified/runs",
+        "/api/restified/runs/{run_id}",
+        "/api/restified/runs/{run_id}/result",
+        "/api/restified/runs/{run_id}/events",
+        "/api/restified/runs/{run_id}/notebook",
+    } <= set(doc["paths"])
+    run = json.loads((await submit(jp_fetch, "fib.ipynb", {"n": 3})).body)
+    assert set(doc["components"]["schemas"]["Run"]["required"]) <= set(run)
+    assert run["status"] in doc["components"]["schemas"]["Run"]["properties"]["status"]["enum"]

@@ -302,48 +302,68 @@ class RunManager:
         if saved is None:
             return await self.service.call(path, spec, values)
         observer = CallObserver(record=True)
+        started_at, started = now_iso(), time.perf_counter()
+        try:
+            result = await self.service.call(path, spec, values, observer=observer)
+        except RetryLater:
+            raise  # nothing ran
+        except RestifiedError as exc:
+            status = "timed_out" if isinstance(exc, CallTimeout) else "failed"
+            self._record_later(
+                path,
+                saved,
+                values,
+                key,
+                status,
+                exc.to_json()["error"],
+                observer,
+                None,
+                started_at,
+                started,
+            )
+            raise
+        if self.record_calls == "all":
+            self._record_later(
+                path, saved, values, key, "succeeded", None, observer, result, started_at, started
+            )
+        return result
+
+    def _record_later(
+        self,
+        path: str,
+        saved: SavedNotebook,
+        values: Mapping[str, Any],
+        key: EndpointKey | None,
+        status: str,
+        error: dict[str, Any] | None,
+        observer: CallObserver,
+        result: CallResult | None,
+        started_at: str,
+        started: float,
+    ) -> None:
+        """Write a synchronous call's record after its answer (nothing of it is made on a
+        call's path unless it is recorded)."""
         run = Run(
             id=new_run_id(),
             path=path,
             parameters=dict(values),
             notebook_sha256=saved.sha256,
             asynchronous=False,
-            started=now_iso(),
+            created=started_at,
+            started=started_at,
+            status=status,
+            error=error,
+            result_kind=result.kind if result is not None else None,
+            duration=time.perf_counter() - started,
+            finished=now_iso(),
             key_id=key.id if key else None,
             key_label=key.label if key else None,
         )
-        run.created = run.started or run.created
-        run.progress = {"cell": 0, "cells": len(call_cells(spec, values))}
-        started = time.perf_counter()
-        try:
-            result = await self.service.call(path, spec, values, observer=observer)
-        except RetryLater:
-            raise  # nothing ran
-        except RestifiedError as exc:
-            run.status = "timed_out" if isinstance(exc, CallTimeout) else "failed"
-            run.error = exc.to_json()["error"]
-            self._record_later(run, saved, values, observer.cells, None, started)
-            raise
-        if self.record_calls == "all":
-            run.status = "succeeded"
-            run.result_kind = result.kind
-            self._record_later(run, saved, values, observer.cells, result, started)
-        return result
-
-    def _record_later(
-        self,
-        run: Run,
-        saved: SavedNotebook,
-        values: Mapping[str, Any],
-        cells: list[dict[str, Any]] | None,
-        result: CallResult | None,
-        started: float,
-    ) -> None:
-        """Write a synchronous call's record after its answer (not on its path)."""
-        run.duration = time.perf_counter() - started
-        run.finished = now_iso()
-        if cells is not None:
-            run.progress["cell"] = sum(1 for c in cells if c.get("ok"))
+        cells = observer.cells
+        run.progress = {
+            "cell": sum(1 for c in cells or () if c.get("ok")),
+            "cells": len(saved.spec.body_cells) + (1 if values else 0),
+        }
         task = asyncio.ensure_future(self._write_record(run, saved, values, cells, result, None))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
