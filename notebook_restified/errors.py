@@ -22,10 +22,14 @@ __all__ = [
     "KeyRefused",
     "KeysUnavailable",
     "NotAcceptable",
+    "NotFinished",
     "NotFound",
     "RateLimited",
     "RestifiedError",
+    "RunCancelled",
+    "RunInterrupted",
     "TooLarge",
+    "error_from_json",
     "strip_ansi",
 ]
 
@@ -245,3 +249,53 @@ class RateLimited(RetryLater):
 
     status = 429
     type = "rate_limited"
+
+
+# --- asynchronous runs ---------------------------------------------------------------------
+
+
+class NotFinished(RestifiedError):
+    """The run's result was asked for while it is still queued or running."""
+
+    status = 409
+    type = "not_finished"
+
+
+class RunCancelled(RestifiedError):
+    """The run was cancelled before it ended: it has no result."""
+
+    status = 409
+    type = "cancelled"
+
+
+class RunInterrupted(RestifiedError):
+    """The server stopped while the run was in flight: it never ended."""
+
+    status = 500
+    type = "interrupted"
+
+
+def _error_classes() -> dict[str, type[RestifiedError]]:
+    classes: dict[str, type[RestifiedError]] = {}
+    stack: list[type[RestifiedError]] = [RestifiedError]
+    while stack:
+        cls = stack.pop(0)
+        classes.setdefault(cls.type, cls)
+        stack.extend(cls.__subclasses__())
+    return classes
+
+
+def error_from_json(fields: Mapping[str, Any], status: int | None = None) -> RestifiedError:
+    """The error an error object (``{"type", "message", ...}``, the ``error`` member of an
+    error body) stands for, as the class of its ``type`` with its fields as attributes;
+    an unknown type gives a :class:`RestifiedError` of that type and ``status``."""
+    kind = str(fields.get("type", "error"))
+    cls = _error_classes().get(kind, RestifiedError)
+    message = str(fields.get("message", ""))
+    extra = {k: v for k, v in fields.items() if k not in ("type", "message")}
+    error = _restore(cls, message, {"message": message, "extra": extra, **extra})
+    if cls is RestifiedError:
+        error.type = kind
+        if status is not None:
+            error.status = status
+    return error

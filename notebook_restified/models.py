@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import threading
@@ -24,7 +25,11 @@ from .errors import CallTimeout, NotFound
 from .kernelside.runner import run_request
 from .parameters import check_json
 from .results import CallResult
+from .runs.handle import RunHandle
 from .spec import NotebookSpec, load_spec
+
+#: Seconds a submitted run may take unless ``submit`` is told otherwise.
+RUN_TIME_LIMIT = 3600.0
 
 
 class NotebookFile:
@@ -157,6 +162,36 @@ class KernelModel(NotebookFunction):
         checked = merge_values(spec, parameters, values)
         return self._run(
             self._engine.call(self.path, spec, checked, cwd=self.cwd, time_limit=time_limit)
+        )
+
+    def submit(
+        self,
+        parameters: Mapping[str, Any] | None = None,
+        /,
+        *,
+        time_limit: float | None = None,
+        **values: Any,
+    ) -> RunHandle:
+        """Start a run and return at once with its handle (``status``, ``wait()``,
+        ``cancel()``, ``events()``: progress and output as it runs). It takes the model's
+        call slot like a call, for up to ``time_limit`` seconds (default an hour)."""
+        if self._closed:
+            raise RuntimeError("this KernelModel is closed")
+        from .runs.local import LocalRun
+        from .runs.model import notebook_sha256
+
+        spec = self.spec
+        checked = merge_values(spec, parameters, values)
+        content = json.loads(self._file.path.read_text("utf-8"))
+        return LocalRun(
+            self._loop,
+            self._engine,
+            path=self.path,
+            spec=spec,
+            values=checked,
+            sha256=notebook_sha256(content),
+            cwd=self.cwd,
+            time_limit=RUN_TIME_LIMIT if time_limit is None else time_limit,
         )
 
     def kernel_pids(self) -> list[int]:

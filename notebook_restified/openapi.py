@@ -97,6 +97,205 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+# --- asynchronous runs ----------------------------------------------------------------
+
+PREFER_PARAMETER: dict[str, Any] = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": "`respond-async` (RFC 7240): answer 202 at once with a run (see the runs"
+    " routes); `respond-async, wait=N`: answer as a synchronous call if the run is over"
+    " within N seconds, else 202. Without it the call is synchronous.",
+    "schema": {"type": "string"},
+}
+
+RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
+
+RUN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "path", "status", "parameters", "created", "progress", "links"],
+    "properties": {
+        "id": {"type": "string", "description": "Unguessable (128 random bits, hex)."},
+        "path": {"type": "string"},
+        "status": {"type": "string", "enum": RUN_STATUSES},
+        "asynchronous": {
+            "type": "boolean",
+            "description": "false: a synchronous call kept as record_calls says.",
+        },
+        "parameters": {"type": "object", "description": "The values run (coerced)."},
+        "notebook_sha256": {"type": "string"},
+        "created": {"type": "string", "format": "date-time"},
+        "started": {"type": ["string", "null"], "format": "date-time"},
+        "finished": {"type": ["string", "null"], "format": "date-time"},
+        "duration": {"type": ["number", "null"]},
+        "progress": {
+            "type": "object",
+            "properties": {
+                "cell": {"type": "integer", "description": "Cells finished."},
+                "cells": {"type": "integer", "description": "Cells the call runs."},
+            },
+        },
+        "error": {
+            "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Error/properties/error"}],
+            "description": "What a synchronous call would have answered, when it failed.",
+        },
+        "result_kind": {"type": ["string", "null"], "enum": ["json", "table", "image", None]},
+        "key": {
+            "type": ["object", "null"],
+            "description": "The endpoint key that made the run (shown to the server's users).",
+        },
+        "links": {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "format": "uri"}
+                for name in ("self", "result", "events", "notebook")
+            },
+        },
+    },
+}
+
+RUN_ERRORS: tuple[tuple[int, str, str], ...] = (
+    (403, "forbidden", "No or insufficient credentials."),
+    (404, "not_found", "No such run, or not one of this key's runs."),
+    (409, "not_finished", "The run is queued or running (cancelled: it was cancelled)."),
+)
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def runs_paths() -> dict[str, Any]:
+    """The runs routes: what a client follows after a 202."""
+    run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    run_json = {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}
+    errors = {str(status): _error_response(f"{kind}: {when}") for status, kind, when in RUN_ERRORS}
+    return {
+        "/api/restified/runs": {
+            "get": {
+                "operationId": "list_runs",
+                "summary": "Recent runs, newest first (a key holder: its own only)",
+                "parameters": [
+                    {
+                        "name": "path",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The runs.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "runs": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Run"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "403": errors["403"],
+                },
+            }
+        },
+        "/api/restified/runs/{run_id}": {
+            "parameters": [run_id],
+            "get": {
+                "operationId": "get_run",
+                "summary": "The run object",
+                "responses": {"200": {"description": "The run.", "content": run_json}, **errors},
+            },
+            "delete": {
+                "operationId": "cancel_run",
+                "summary": "Cancel the run: its processes are killed; status cancelled",
+                "responses": {
+                    "200": {
+                        "description": "The run (a run that is over: as it was).",
+                        "content": run_json,
+                    },
+                    **errors,
+                },
+            },
+        },
+        "/api/restified/runs/{run_id}/result": {
+            "parameters": [run_id],
+            "get": {
+                "operationId": "get_run_result",
+                "summary": "The result, negotiated as a call's; or the error the run ended with"
+                " (its status: 500, 502, 504, ...)",
+                "responses": {**_responses(), **errors},
+            },
+        },
+        "/api/restified/runs/{run_id}/events": {
+            "parameters": [
+                run_id,
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "integer"},
+                    "description": "Resume after this event id (also ?last_event_id=).",
+                },
+            ],
+            "get": {
+                "operationId": "run_events",
+                "summary": "Server-Sent Events: status, cell, output, then done (the run object)",
+                "responses": {
+                    "200": {
+                        "description": "`id: <n>`, `event: status|cell|output|done`, `data: <JSON>`;"
+                        " replayed from the start (or Last-Event-ID); ends after done.",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **errors,
+                },
+            },
+        },
+        "/api/restified/runs/{run_id}/notebook": {
+            "parameters": [run_id],
+            "get": {
+                "operationId": "run_notebook",
+                "summary": "The executed notebook (not for key holders without key_tracebacks)",
+                "responses": {
+                    "200": {
+                        "description": "nbformat 4 JSON.",
+                        "content": {"application/x-ipynb+json": {"schema": {"type": "object"}}},
+                    },
+                    **errors,
+                },
+            },
+        },
+    }
+
+
+def _accepted() -> dict[str, Any]:
+    return {
+        "description": "Prefer: respond-async: the run, made and queued; follow Location.",
+        "headers": {
+            "Location": {"description": "The run's URL.", "schema": {"type": "string"}},
+            "Retry-After": {
+                "description": "Seconds before asking again.",
+                "schema": {"type": "integer"},
+            },
+        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}},
+    }
+
+
 def _responses() -> dict[str, Any]:
     responses: dict[str, Any] = {
         "200": {
@@ -128,7 +327,7 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
     operation_doc = f"Run {path} with the given parameters; the result is its return cell's value."
     if spec.warnings:
         operation_doc += "\n\nWarnings:\n" + "\n".join(f"- {w}" for w in spec.warnings)
-    responses = _responses()
+    call_responses = {**_responses(), "202": _accepted()}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -145,13 +344,17 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
                     "operationId": "call_get",
                     "summary": f"Call {path} with query parameters",
                     "description": operation_doc,
-                    "parameters": [_query_parameter(p) for p in spec.parameters],
-                    "responses": responses,
+                    "parameters": [
+                        *(_query_parameter(p) for p in spec.parameters),
+                        PREFER_PARAMETER,
+                    ],
+                    "responses": call_responses,
                 },
                 "post": {
                     "operationId": "call_post",
                     "summary": f"Call {path} with a JSON object",
                     "description": operation_doc,
+                    "parameters": [PREFER_PARAMETER],
                     "requestBody": {
                         "required": False,
                         "content": {
@@ -167,12 +370,13 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
                             },
                         },
                     },
-                    "responses": responses,
+                    "responses": call_responses,
                 },
-            }
+            },
+            **runs_paths(),
         },
         "components": {
-            "schemas": {"Error": ERROR_SCHEMA, "Parameters": body},
+            "schemas": {"Error": ERROR_SCHEMA, "Parameters": body, "Run": RUN_SCHEMA},
             "securitySchemes": {
                 "token": {
                     "type": "apiKey",

@@ -46,7 +46,7 @@ async def test_status_refused_without_token(jp_fetch: Fetch) -> None:
     assert err.value.code == 403
 
 
-SAMPLES = {"path": "dir/example.ipynb", "key_id": "0123abcd"}
+SAMPLES = {"path": "dir/example.ipynb", "key_id": "0123abcd", "run_id": "0" * 32}
 
 
 def _sample_path(pattern: str) -> str:

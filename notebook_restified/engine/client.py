@@ -17,6 +17,8 @@ from typing import Any
 
 from .. import kernelside
 from ..errors import CallTimeout, KernelDied
+from ..kernelside.trace import EVENT_MIME
+from .observe import CallObserver
 from .session import KernelSession, expression_json
 
 STARTUP_TIMEOUT = 60.0
@@ -64,15 +66,34 @@ async def install_runtime(session: KernelSession) -> None:
 
 
 async def run_in_kernel(
-    session: KernelSession, request: dict[str, Any], timeout: float | None
+    session: KernelSession,
+    request: dict[str, Any],
+    timeout: float | None,
+    observer: CallObserver | None = None,
 ) -> dict[str, Any]:
-    """Run a call's cells in the kernel's own namespace through the runtime."""
+    """Run a call's cells in the kernel's own namespace through the runtime. An
+    ``observer`` gets the call's events as the kernel publishes them on iopub, and its
+    per-cell record from the reply."""
+    on_iopub = None
+    if observer is not None:
+        request = {**request, **observer.request_options()}
+        on_event = observer.on_event
+        if on_event is not None:
+
+            def on_iopub(msg: dict[str, Any]) -> None:
+                if msg.get("msg_type") == "display_data":
+                    event = msg.get("content", {}).get("data", {}).get(EVENT_MIME)
+                    if isinstance(event, dict):
+                        on_event(event)
+
     runner = module_ref("runner")
     code = f"{runner}.LAST = {runner}.run_request_json({json.dumps(request)!r}, get_ipython())"
     outcome = await session.execute(
-        code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}
+        code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}, on_iopub=on_iopub
     )
     reply: dict[str, Any] = expression_json(outcome, "reply")
+    if observer is not None:
+        observer.take_reply(reply)
     return reply
 
 
@@ -119,12 +140,16 @@ class ForkedCallLost(Exception):
 
 
 async def call_forked(
-    socket_path: str, cells: list[dict[str, Any]], time_limit: float
+    socket_path: str,
+    cells: list[dict[str, Any]],
+    time_limit: float,
+    observer: CallObserver | None = None,
 ) -> dict[str, Any]:
     """One call through the fork server at ``socket_path``: a waiting child takes it, runs
     ``cells`` and answers with the runner's reply. Past ``time_limit`` (or when cancelled)
     the child and whatever it started are killed; a connection that ends before the reply
-    raises :class:`ForkedCallLost`."""
+    raises :class:`ForkedCallLost`. An ``observer`` gets the events the child sends before
+    its reply (``{"event": {...}}`` frames), and its per-cell record."""
     pid: int | None = None
     writer: asyncio.StreamWriter | None = None
 
@@ -132,11 +157,19 @@ async def call_forked(
         nonlocal pid, writer
         reader, writer = await asyncio.open_unix_connection(socket_path)
         # The request goes out at once; the child's hello (its pid) crosses it.
-        body = json.dumps({"cells": cells}, allow_nan=False).encode("utf-8")
+        request = {"cells": cells, **(observer.request_options() if observer else {})}
+        body = json.dumps(request, allow_nan=False).encode("utf-8")
         writer.write(len(body).to_bytes(8, "big") + body)
         pid = int((await _read_frame(reader))["pid"])
         await writer.drain()
-        return await _read_frame(reader)
+        frame = await _read_frame(reader)
+        while observer is not None and "event" in frame:
+            if observer.on_event is not None:
+                observer.on_event(frame["event"])
+            frame = await _read_frame(reader)
+        if observer is not None:
+            observer.take_reply(frame)
+        return frame
 
     try:
         return await asyncio.wait_for(exchange(), time_limit)

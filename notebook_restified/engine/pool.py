@@ -20,6 +20,7 @@ from ..spec import NotebookSpec
 from .housekeeping import sweep_directories
 from .kernels import KernelManagerFactory, KernelSource
 from .memory import pool_memory
+from .observe import CallObserver
 from .plan import ISOLATION_MODES, call_cells, choose_isolation, warm_key
 from .warm import COPY_AHEAD_LIMIT, ForkWarmNotebook, WarmNotebook, warm_notebook
 
@@ -103,21 +104,26 @@ class Engine:
         *,
         cwd: str | None = None,
         time_limit: float | None = None,
+        observer: CallObserver | None = None,
+        pooled: bool = True,
     ) -> CallResult:
         """Run the notebook ``name`` (its path: the pool's key) as described by ``spec``.
 
-        ``values`` must already be validated against ``spec``.
+        ``values`` must already be validated against ``spec``. ``observer`` watches the
+        call (events, per-cell record). ``pooled=False``: the call takes none of the pool's
+        slots (the caller holds slots of its own, as asynchronous runs do).
         """
         if self._closed:
             raise RestifiedError("the engine is closed")
         limit = self.time_limit if time_limit is None else time_limit
         cells = call_cells(spec, values)
-        await self._enter()
+        if pooled:
+            await self._enter()
         try:
             warm = await self._warm_for(name, spec, cwd)
             warm.in_flight += 1
             try:
-                return await warm.call(cells, limit)
+                return await warm.call(cells, limit, observer)
             finally:
                 warm.in_flight -= 1
                 warm.last_used = time.monotonic()
@@ -125,7 +131,8 @@ class Engine:
                     self._retired.discard(warm)
                     self._close_later(warm)
         finally:
-            await self._leave()
+            if pooled:
+                await self._leave()
 
     async def _enter(self) -> None:
         async with self._turn:

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from queue import Empty
 from typing import Any
@@ -70,6 +71,8 @@ class KernelSession:
         self.client: Any = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._outputs: dict[str, list[dict[str, Any]]] = {}
+        # msg_id -> (listener of its iopub messages, set when its kernel is idle again)
+        self._listeners: dict[str, tuple[Callable[[dict[str, Any]], None], asyncio.Event]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -129,7 +132,17 @@ class KernelSession:
                 continue
             except (asyncio.CancelledError, Exception):
                 return
-            outputs = self._outputs.get(msg.get("parent_header", {}).get("msg_id"))
+            parent = msg.get("parent_header", {}).get("msg_id")
+            listener = self._listeners.get(parent)
+            if listener is not None:
+                if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    listener[1].set()
+                else:
+                    try:
+                        listener[0](msg)
+                    except Exception:
+                        log.exception("an iopub listener failed")
+            outputs = self._outputs.get(parent)
             if outputs is not None and msg["msg_type"] in (
                 "execute_result",
                 "display_data",
@@ -150,9 +163,12 @@ class KernelSession:
         silent: bool = True,
         user_expressions: dict[str, str] | None = None,
         collect_outputs: bool = False,
+        on_iopub: Callable[[dict[str, Any]], None] | None = None,
     ) -> ExecuteOutcome:
         """Send one execute request and wait for its reply.
 
+        ``on_iopub`` hears every iopub message of the request, each before the reply is
+        returned (the wait for the kernel's idle status is bounded by a second).
         Raises ``CallTimeout`` past ``timeout`` (the kernel is left to the caller, who
         discards it) and ``KernelDied`` if the kernel process goes away meanwhile.
         """
@@ -168,6 +184,9 @@ class KernelSession:
         outputs: list[dict[str, Any]] = []
         if collect_outputs:
             self._outputs[msg_id] = outputs
+        idle = asyncio.Event()
+        if on_iopub is not None:
+            self._listeners[msg_id] = (on_iopub, idle)
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         try:
             while True:
@@ -182,6 +201,10 @@ class KernelSession:
                 if not await self.is_alive():
                     raise KernelDied("the kernel process died during the call")
             reply = future.result()
+            if on_iopub is not None:
+                # iopub may trail the shell reply: its messages end with the idle status.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(idle.wait(), 1.0)
             if collect_outputs:
                 # Outputs of a request arrive on iopub up to its idle status; give them a beat.
                 await asyncio.sleep(0.01)
@@ -189,6 +212,7 @@ class KernelSession:
         finally:
             self._pending.pop(msg_id, None)
             self._outputs.pop(msg_id, None)
+            self._listeners.pop(msg_id, None)
 
     async def evaluate_json(self, expression: str, timeout: float | None) -> Any:
         """Evaluate a Python expression in the kernel that gives JSON text; decode it."""

@@ -29,6 +29,7 @@ from .client import (
     stop_fork_server,
 )
 from .kernels import KernelSource
+from .observe import CallObserver
 from .plan import call_cells, setup_cells, warm_key
 from .session import KernelSession
 
@@ -85,8 +86,13 @@ class WarmNotebook:
         """Whether the kernels held can still serve calls."""
         return True
 
-    async def call(self, cells: list[dict[str, Any]], time_limit: float) -> CallResult:
-        """Run one call's cells in isolation."""
+    async def call(
+        self,
+        cells: list[dict[str, Any]],
+        time_limit: float,
+        observer: CallObserver | None = None,
+    ) -> CallResult:
+        """Run one call's cells in isolation (``observer``: its events and record)."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -140,12 +146,17 @@ class ForkWarmNotebook(WarmNotebook):
         """Whether the warm kernel still runs."""
         return self.session is not None and await self.session.is_alive()
 
-    async def call(self, cells: list[dict[str, Any]], time_limit: float) -> CallResult:
+    async def call(
+        self,
+        cells: list[dict[str, Any]],
+        time_limit: float,
+        observer: CallObserver | None = None,
+    ) -> CallResult:
         """Hand the cells to a waiting child; kill it past the time limit or on cancel."""
         assert self.socket_path is not None
         started = time.perf_counter()
         try:
-            reply = await call_forked(self.socket_path, cells, time_limit)
+            reply = await call_forked(self.socket_path, cells, time_limit, observer)
         except ForkedCallLost as exc:
             if not exc.taken and not await self.healthy():
                 raise KernelDied("the notebook's kernel died") from exc
@@ -192,8 +203,14 @@ class FreshWarmNotebook(WarmNotebook):
         self._refill()
         await asyncio.shield(self._spares[0])
 
-    async def call(self, cells: list[dict[str, Any]], time_limit: float) -> CallResult:
-        """Take a spare kernel, run the call in it, discard it."""
+    async def call(
+        self,
+        cells: list[dict[str, Any]],
+        time_limit: float,
+        observer: CallObserver | None = None,
+    ) -> CallResult:
+        """Take a spare kernel, run the call in it, discard it. (An ``observer`` hears
+        Python kernels only: other languages run without the kernel-side runtime.)"""
         self._refill()
         task = self._spares.pop(0)
         self._refill()
@@ -201,7 +218,7 @@ class FreshWarmNotebook(WarmNotebook):
         started = time.perf_counter()
         try:
             if self.spec.language == "python":
-                reply = await run_in_kernel(session, {"cells": cells}, timeout=time_limit)
+                reply = await run_in_kernel(session, {"cells": cells}, time_limit, observer)
             else:
                 reply = await run_generic(session, cells, time_limit)
             return CallResult.from_reply(reply, time.perf_counter() - started)

@@ -12,4 +12,4 @@ imports the same modules in-process, as ``notebook_restified.kernelside``.
 KERNEL_PACKAGE = "_notebook_restified_kernelside"
 
 #: The modules, each after those it imports.
-MODULES = ("encoder", "wire", "processes", "runner", "copyahead", "forkserver")
+MODULES = ("encoder", "wire", "processes", "trace", "runner", "copyahead", "forkserver")

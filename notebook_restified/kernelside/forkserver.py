@@ -257,7 +257,9 @@ class ForkServer:
             copier.stop()
         send_message(conn, {"pid": os.getpid()})
         request = recv_message(conn)
-        reply = run_request(request, self.shell.user_ns, self.shell)
+        # Events, if asked for, go out as frames before the reply: {"event": {...}}.
+        emit = _frame_sink(conn) if request.get("events") else None
+        reply = run_request(request, self.shell.user_ns, self.shell, emit)
         fd_output = []
         for handle in (out_file, err_file):
             handle.seek(0)
@@ -314,6 +316,18 @@ class ForkServer:
         self.waiting.clear()
         self.listener.close()
         remove_socket(self.path)
+
+
+def _frame_sink(conn: socket.socket) -> Any:  # pragma: no cover - child
+    """A call's events as frames on its connection, ahead of its reply (one frame at a
+    time, whichever of the call's threads writes)."""
+    lock = threading.Lock()
+
+    def emit(event: dict[str, Any]) -> None:
+        with lock:
+            send_message(conn, {"event": event})
+
+    return emit
 
 
 SERVER: ForkServer | None = None

@@ -20,6 +20,7 @@ import traceback
 from typing import Any
 
 from .encoder import encode_result
+from .trace import EVENT_MIME, CallTrace, Sink
 
 CELL_FILENAME = "<cell {index}>"
 # Captured output returned with a result is cut past this many characters.
@@ -103,16 +104,22 @@ def _run_code(code: Any, namespace: dict[str, Any]) -> Any:
 
 
 def run_cells(
-    cells: list[dict[str, Any]], namespace: dict[str, Any], shell: Any = None
+    cells: list[dict[str, Any]],
+    namespace: dict[str, Any],
+    shell: Any = None,
+    trace: CallTrace | None = None,
 ) -> tuple[bool, Any]:
     """Run ``cells`` in ``namespace``; the one marked ``return`` gives the value.
 
     Each cell is ``{"index", "id", "source", "return": bool}``. Returns ``(has_value,
-    value)``; a cell that raises raises ``_CellError`` with the contract's fields.
+    value)``; a cell that raises raises ``_CellError`` with the contract's fields. A
+    ``trace`` hears each cell start and end.
     """
     flags = getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
     has_value, value = False, None
-    for cell in cells:
+    for position, cell in enumerate(cells):
+        if trace is not None:
+            trace.start(position, cell)
         filename = CELL_FILENAME.format(index=cell.get("index"))
         try:
             # Cells this project wrote (the injected parameters) are plain Python already.
@@ -130,7 +137,11 @@ def run_cells(
         except BaseException as exc:
             if getattr(exc, "restified_passthrough", False):
                 raise  # the caller's own signal (a time limit), not the cell's error
+            if trace is not None:
+                trace.finish(position, cell, ok=False)
             raise _CellError(_error_fields(cell, exc)) from None
+        if trace is not None:
+            trace.finish(position, cell, ok=True)
     return has_value, value
 
 
@@ -161,9 +172,9 @@ def prepare_captures(shell: Any, sources: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _captured(shell: Any) -> Any:
-    """Capture stdout, stderr and display() of the cells."""
-    out, err = io.StringIO(), io.StringIO()
+def _captured(shell: Any, trace: CallTrace | None = None) -> Any:
+    """Capture stdout, stderr and display() of the cells (through ``trace``'s streams)."""
+    out, err = trace.streams() if trace is not None else (io.StringIO(), io.StringIO())
     displays: list[dict[str, Any]] = []
     saved_pub = None
     if shell is not None and getattr(shell, "display_pub", None) is not None:
@@ -172,6 +183,8 @@ def _captured(shell: Any) -> Any:
             saved_pub = shell.display_pub
             shell.display_pub = publisher
             displays = publisher.outputs
+            if trace is not None:
+                trace.displays = displays
         except ImportError:
             saved_pub = None
     try:
@@ -198,21 +211,28 @@ def _display_summary(displays: list[Any]) -> list[dict[str, Any]]:
 
 
 def run_request(
-    request: dict[str, Any], namespace: dict[str, Any], shell: Any = None
+    request: dict[str, Any],
+    namespace: dict[str, Any],
+    shell: Any = None,
+    emit: Sink | None = None,
 ) -> dict[str, Any]:
     """Run one call and answer with a JSON-able reply (never raises for cell errors).
 
-    ``request``: ``{"cells": [...]}`` as for :func:`run_cells`. The reply is
-    ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``
-    or ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``.
+    ``request``: ``{"cells": [...]}`` as for :func:`run_cells`, and optionally ``"events":
+    true`` (live events of each cell and of output as it is written, sent to ``emit``) and
+    ``"record": true`` (the reply's ``"cells"``: each cell's outputs and timing; see
+    ``trace.py``). The reply is ``{"status": "ok", "has_value", "result", "stdout",
+    "stderr", "displays", "duration"}`` or ``{"status": "error", "error": {...contract
+    fields...}, "stdout", "stderr"}``.
     """
     started = time.perf_counter()
     reply: dict[str, Any]
+    trace = CallTrace.for_request(request, emit)
     # Setup runs with the kernel's own streams: objects it makes (logging handlers) keep them.
-    capture = _captured(shell) if request.get("capture", True) else _uncaptured()
+    capture = _captured(shell, trace) if request.get("capture", True) else _uncaptured()
     with capture as (out, err, displays):
         try:
-            has_value, value = run_cells(request["cells"], namespace, shell)
+            has_value, value = run_cells(request["cells"], namespace, shell, trace)
             result = encode_result(value)
             reply = {"status": "ok", "has_value": has_value, "result": result}
         except _CellError as exc:
@@ -234,10 +254,28 @@ def run_request(
     reply["stderr"] = cut(err.getvalue())
     reply["displays"] = _display_summary(displays)
     reply["duration"] = time.perf_counter() - started
+    if trace is not None and trace.record:
+        reply["cells"] = trace.cells
     return reply
 
 
+def _iopub_sink(shell: Any) -> Sink | None:
+    """Events published on the kernel's iopub channel as display data of
+    :data:`~trace.EVENT_MIME`, under the execute request that runs the call."""
+    publisher = getattr(shell, "display_pub", None)
+    if publisher is None:
+        return None
+
+    def emit(event: dict[str, Any]) -> None:
+        publisher.publish({EVENT_MIME: event}, metadata={})
+
+    return emit
+
+
 def run_request_json(request_json: str, shell: Any = None) -> str:
-    """Run a call in the kernel itself (no fork) and answer with the reply as JSON text."""
+    """Run a call in the kernel itself (no fork) and answer with the reply as JSON text;
+    events, if asked for, go out on the kernel's iopub channel."""
     namespace = shell.user_ns if shell is not None else globals()
-    return json.dumps(run_request(json.loads(request_json), namespace, shell), allow_nan=False)
+    request = json.loads(request_json)
+    emit = _iopub_sink(shell) if request.get("events") else None
+    return json.dumps(run_request(request, namespace, shell, emit), allow_nan=False)

@@ -16,11 +16,14 @@ from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT
 from ..keys import KeyStore, RateLimiter
+from ..runs.manager import RECORD_CALLS, RunManager
+from ..runs.store import RunStore
 from .auth import KeyAccess
 from .base import PATH
 from .calls import CallHandler
 from .endpoints import EndpointService
 from .keys_api import KeyHandler, KeysHandler
+from .runs_api import RunsAccess, runs_routes
 from .specs import OpenAPIHandler, SpecHandler
 from .status import StatusHandler
 
@@ -105,8 +108,46 @@ class RestifiedApp(ExtensionApp):
         help="Calls one endpoint key may make per minute (0: unlimited); past it 429.",
     )
 
+    # --- asynchronous runs and run records (kept together) ---
+    run_time_limit = Float(
+        3600.0,
+        config=True,
+        help="Seconds one asynchronous run (Prefer: respond-async) may run before it is"
+        " stopped (status timed_out).",
+    )
+    run_pool_size = Int(
+        1,
+        config=True,
+        help="Asynchronous runs that may execute at the same time, in slots of their own"
+        " (they never take the pool_size slots of synchronous calls).",
+    )
+    run_queue_size = Int(
+        64,
+        config=True,
+        help="Asynchronous runs that may wait for a free run slot; past it 503 busy.",
+    )
+    record_calls = Enum(
+        list(RECORD_CALLS),
+        default_value="errors",
+        config=True,
+        help="Which synchronous calls leave a run record (the run object and the executed"
+        " notebook), as asynchronous runs always do: 'none', 'errors' or 'all'.",
+    )
+    max_records = Int(
+        100,
+        config=True,
+        help="Run records kept per notebook; past it the oldest are removed.",
+    )
+    runs_dir = Unicode(
+        "",
+        config=True,
+        help="Where run records are kept. Default: notebook_restified/runs in the server's"
+        " data directory.",
+    )
+
     engine: Engine
     service: EndpointService
+    runs: RunManager
     keys: KeyStore
     key_limiter: RateLimiter
 
@@ -139,6 +180,22 @@ class RestifiedApp(ExtensionApp):
         self.service.watch_saves()
         self.keys = KeyStore(self.keys_path())
         self.key_limiter = RateLimiter(self.key_rate_limit)
+        self.runs = RunManager(
+            self.service,
+            RunStore(self.runs_path(), self.max_records),
+            pool_size=self.run_pool_size,
+            queue_size=self.run_queue_size,
+            time_limit=self.run_time_limit,
+            record_calls=self.record_calls,
+        )
+        self.runs.start()
+
+    def runs_path(self) -> str:
+        """The directory of run records in effect."""
+        if self.runs_dir:
+            return self.runs_dir
+        assert self.serverapp is not None
+        return os.path.join(self.serverapp.data_dir, "notebook_restified", "runs")
 
     def keys_path(self) -> str:
         """The keys file in effect."""
@@ -150,10 +207,13 @@ class RestifiedApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Register the extension's routes."""
         service, keys = {"service": self.service}, {"keys": self.keys}
+        # key_tracebacks (another trait) also decides what key holders see of their runs.
+        runs = RunsAccess(self.runs, self.keys, bool(getattr(self, "key_tracebacks", False)))
         calls = {
             "service": self.service,
             "keys": KeyAccess(self.keys, self.key_limiter),
             "max_body_size": self.max_body_size,
+            "runs": runs,
         }
         self.handlers.extend(
             [
@@ -165,10 +225,12 @@ class RestifiedApp(ExtensionApp):
                 (rf"/restified/{PATH}", CallHandler, calls),
             ]
         )
+        self.handlers.extend(runs_routes(runs))
 
     async def stop_extension(self) -> None:
         """Stop every kernel the engine holds; write key usage not yet written."""
         self.keys.flush()
+        await self.runs.close()  # runs in flight are recorded as failed, not lost
         await self.service.close()
 
     def effective_config(self) -> dict[str, Any]:
@@ -181,6 +243,7 @@ class RestifiedApp(ExtensionApp):
         forks = await self.engine.fork_stats()
         for warm in pool["warm_notebooks"]:
             warm["fork"] = forks.get(warm["path"])
+        pool["runs"] = {**self.runs.counts(), "pool_size": self.runs.pool_size}
         report = {"version": __version__, "config": self.effective_config(), "pool": pool}
         serving = getattr(self.serverapp, "serve_status", None)  # jupyter restified serve
         if callable(serving):

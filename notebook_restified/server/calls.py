@@ -16,6 +16,7 @@ from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService
 from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_values
+from .runs_api import RunsAccess, parse_prefer, respond_async
 
 
 class CallHandler(RestifiedHandler):
@@ -31,11 +32,14 @@ class CallHandler(RestifiedHandler):
     _key_id: str | None = None
     _started: float = 0.0
 
-    def initialize(self, service: EndpointService, keys: KeyAccess, max_body_size: int) -> None:
-        """The route's collaborators."""
+    def initialize(
+        self, service: EndpointService, keys: KeyAccess, max_body_size: int, runs: RunsAccess
+    ) -> None:
+        """The route's collaborators (``runs``: asynchronous runs and call records)."""
         self.service = service
         self.keys = keys
         self.max_body_size = max_body_size
+        self.runs = runs
 
     def check_xsrf_cookie(self) -> None:
         """A key in a header is no ambient credential: nothing to forge; else as usual."""
@@ -107,7 +111,13 @@ class CallHandler(RestifiedHandler):
                     [{"name": n, "problem": "given in both the query and the body"} for n in twice]
                 )
             values.update(given)
-        self._task = asyncio.ensure_future(self.service.call(path, spec, values))
+        # --- Prefer: respond-async: a run of its own, answered 202 (runs_api.py) ---
+        preference = parse_prefer(self.request.headers.get_list("Prefer"))
+        if preference.respond_async:
+            await respond_async(self, self.runs, path, spec, values, preference, self.key)
+            return
+        # A synchronous call, recorded as record_calls says.
+        self._task = asyncio.ensure_future(self.runs.manager.call(path, spec, values, self.key))
         try:
             result = await self._task
         finally:

@@ -6,19 +6,23 @@ re-warmed when saved, and calls passed to the engine. No handler code here.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import posixpath
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jupyter_core.utils import ensure_async
 from tornado.web import HTTPError
 
 from ..engine import Engine
+from ..engine.observe import CallObserver
 from ..errors import InvalidNotebook, NotFound, RestifiedError
 from ..results import CallResult
+from ..runs.model import notebook_sha256
 from ..spec import NotebookSpec, load_spec
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,29 @@ def normalize_path(path: str) -> str:
     return posixpath.join(*parts)
 
 
+@dataclass(frozen=True)
+class SavedNotebook:
+    """A notebook as last saved: its spec, its cells and metadata (outputs left out: a run
+    makes its own) and the SHA-256 of its content (canonical JSON: keys sorted, no spaces)."""
+
+    spec: NotebookSpec
+    content: dict[str, Any]
+    sha256: str
+
+    @classmethod
+    def from_content(cls, content: Mapping[str, Any], spec: NotebookSpec) -> SavedNotebook:
+        """Of the notebook ``content`` (as the contents manager gives it) read as ``spec``."""
+        cells = [
+            {k: ([] if k == "outputs" else v) for k, v in cell.items()}
+            for cell in content.get("cells", [])
+        ]
+        return cls(
+            spec=spec,
+            content={**json.loads(json.dumps(dict(content), default=str)), "cells": cells},
+            sha256=notebook_sha256(content),
+        )
+
+
 class EndpointService:
     """Loads saved notebooks through a contents manager and runs calls on an engine."""
 
@@ -41,13 +68,22 @@ class EndpointService:
     def __init__(self, contents_manager: Any, engine: Engine) -> None:
         self.contents_manager = contents_manager
         self.engine = engine
-        # path -> ((last_modified, size), spec): reading and validating a notebook costs
+        # path -> ((last_modified, size), saved): reading and validating a notebook costs
         # milliseconds per call; its modification stamp costs a stat.
-        self._specs: OrderedDict[str, tuple[tuple[Any, Any], NotebookSpec]] = OrderedDict()
+        self._specs: OrderedDict[str, tuple[tuple[Any, Any], SavedNotebook]] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
 
     async def load(self, path: str) -> NotebookSpec:
         """The spec of the notebook at ``path`` as last saved (404 for anything else)."""
+        return (await self.load_saved(path)).spec
+
+    def saved_for(self, path: str, spec: NotebookSpec) -> SavedNotebook | None:
+        """The saved notebook that ``spec`` (from :meth:`load`) was read from, if cached."""
+        cached = self._specs.get(normalize_path(path))
+        return cached[1] if cached is not None and cached[1].spec is spec else None
+
+    async def load_saved(self, path: str) -> SavedNotebook:
+        """The notebook at ``path`` as last saved, with its spec (404 for anything else)."""
         path = normalize_path(path)
         if not path.endswith(".ipynb"):
             raise NotFound(f"{path} is not a notebook (.ipynb)")
@@ -76,10 +112,11 @@ class EndpointService:
                 ) from None
             raise NotFound(f"no such notebook: {path}") from None
         spec = load_spec(model["content"])
-        self._specs[path] = ((model.get("last_modified"), model.get("size")), spec)
+        saved = SavedNotebook.from_content(model["content"], spec)
+        self._specs[path] = ((model.get("last_modified"), model.get("size")), saved)
         while len(self._specs) > self.spec_cache_size:
             self._specs.popitem(last=False)
-        return spec
+        return saved
 
     def working_directory(self, path: str) -> str | None:
         """Where the notebook's kernel starts: its own directory, as in JupyterLab."""
@@ -119,7 +156,25 @@ class EndpointService:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.engine.close()
 
-    async def call(self, path: str, spec: NotebookSpec, values: Mapping[str, Any]) -> CallResult:
-        """Run one call of the notebook at ``path`` (values already checked)."""
+    async def call(
+        self,
+        path: str,
+        spec: NotebookSpec,
+        values: Mapping[str, Any],
+        *,
+        observer: CallObserver | None = None,
+        time_limit: float | None = None,
+        pooled: bool = True,
+    ) -> CallResult:
+        """Run one call of the notebook at ``path`` (values already checked); see
+        :meth:`Engine.call` for ``observer``, ``time_limit`` and ``pooled``."""
         path = normalize_path(path)
-        return await self.engine.call(path, spec, values, cwd=self.working_directory(path))
+        return await self.engine.call(
+            path,
+            spec,
+            values,
+            cwd=self.working_directory(path),
+            time_limit=time_limit,
+            observer=observer,
+            pooled=pooled,
+        )

@@ -1,0 +1,230 @@
+"""What one call reports about its cells, when asked (``"events"``, ``"record"`` in the
+request): live events as it runs, and each cell's outputs and timing with the reply.
+
+- Events go to a sink the caller gives (the fork server's socket, or the kernel's iopub
+  channel): ``{"kind": "cell", "state": "started" | "finished", ...}`` as each cell starts
+  and ends, and ``{"kind": "output", "stream", "text"}`` for stdout and stderr as they are
+  written.
+- The record is a list of ``{"position", "index", "id", "started", "duration", "ok",
+  "stdout", "stderr", "displays"}``, one per cell that ran, for the executed notebook.
+
+A call that asks for neither gets no trace at all: its cost is unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: The MIME type of an event published on a kernel's iopub channel (kernel isolation).
+EVENT_MIME = "application/vnd.notebook-restified.event+json"
+#: Characters of live output one call may stream; past it one notice, then nothing (the
+#: reply still carries the output, cut as usual).
+STREAM_LIMIT = 100_000
+#: Characters of one cell's recorded stdout or stderr.
+RECORD_TEXT_LIMIT = 100_000
+#: Characters of display data (all cells together) a record keeps; past it text only.
+RECORD_DISPLAY_LIMIT = 5_000_000
+#: Display outputs one call's record keeps.
+RECORD_DISPLAYS_MAX = 50
+
+_DISPLAY_TYPES = (
+    "text/plain",
+    "text/html",
+    "text/markdown",
+    "text/latex",
+    "image/png",
+    "image/jpeg",
+    "image/svg+xml",
+)
+
+Sink = Callable[[dict[str, Any]], None]
+
+
+class _Tee(io.StringIO):
+    """A captured stream that also reports each write as an ``output`` event."""
+
+    def __init__(self, name: str, trace: CallTrace) -> None:
+        super().__init__()
+        self._name = name
+        self._trace = trace
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self._trace.output(self._name, text)
+        return written
+
+    def flush(self) -> None:
+        super().flush()
+        self._trace.flush_output()
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "\n[... cut]"
+
+
+def _display_item(item: Any, budget: int) -> tuple[dict[str, Any] | None, int]:
+    """An nbformat ``display_data`` output of a captured display, within ``budget``
+    characters of data (past it, its text only)."""
+    data = getattr(item, "data", None)
+    metadata = getattr(item, "metadata", None)
+    if isinstance(item, dict):
+        data, metadata = item.get("data"), item.get("metadata")
+    if not isinstance(data, dict):
+        return None, 0
+    kept: dict[str, Any] = {}
+    for mime in _DISPLAY_TYPES:
+        value = data.get(mime)
+        if isinstance(value, str):
+            kept[mime] = value
+    if "application/json" in data:
+        try:
+            json.dumps(data["application/json"], allow_nan=False)
+            kept["application/json"] = data["application/json"]
+        except (TypeError, ValueError):
+            pass
+    size = sum(len(v) if isinstance(v, str) else 1000 for v in kept.values())
+    if size > budget:
+        kept = {"text/plain": _cut(str(data.get("text/plain", "")), 1000)}
+        size = len(kept["text/plain"])
+    clean_metadata: dict[str, Any] = {}
+    if isinstance(metadata, dict):
+        try:
+            json.dumps(metadata, allow_nan=False)
+            clean_metadata = metadata
+        except (TypeError, ValueError):
+            pass
+    return {"output_type": "display_data", "data": kept, "metadata": clean_metadata}, size
+
+
+class CallTrace:
+    """Events and the per-cell record of one call.
+
+    ``emit``: where live events go (``None``: no events); ``record``: whether each cell's
+    outputs and timing are kept for the reply.
+    """
+
+    def __init__(self, emit: Sink | None, record: bool) -> None:
+        self.emit = emit
+        self.record = record
+        self.started = time.perf_counter()
+        self.cells: list[dict[str, Any]] = []
+        self.out: io.StringIO = io.StringIO()
+        self.err: io.StringIO = io.StringIO()
+        self.displays: list[Any] = []
+        self._streamed = 0
+        # Output not sent yet: (stream, parts); sent at a line's end, a flush, a cell's end.
+        self._pending: tuple[str, list[str]] | None = None
+        self._cell_started = 0.0
+        self._marks = (0, 0, 0)
+        self._display_budget = RECORD_DISPLAY_LIMIT
+
+    @classmethod
+    def for_request(cls, request: dict[str, Any], emit: Sink | None) -> CallTrace | None:
+        """The trace a request asks for, or ``None`` (no events, no record)."""
+        wants_events = bool(request.get("events")) and emit is not None
+        record = bool(request.get("record"))
+        if not wants_events and not record:
+            return None
+        return cls(emit if wants_events else None, record)
+
+    def streams(self) -> tuple[io.StringIO, io.StringIO]:
+        """The stdout and stderr captures to use (reporting writes if events are asked)."""
+        if self.emit is not None:
+            self.out, self.err = _Tee("stdout", self), _Tee("stderr", self)
+        return self.out, self.err
+
+    def _send(self, event: dict[str, Any]) -> None:
+        if self.emit is None:
+            return
+        try:
+            self.emit(event)
+        except Exception:  # the listener went away: the call goes on without events
+            self.emit = None
+
+    def start(self, position: int, cell: dict[str, Any]) -> None:
+        """Cell ``position`` (in the call's cells) starts."""
+        now = time.perf_counter()
+        self._cell_started = now
+        self._marks = (self.out.tell(), self.err.tell(), len(self.displays))
+        self._send(
+            {
+                "kind": "cell",
+                "state": "started",
+                "position": position,
+                "index": cell.get("index"),
+                "id": cell.get("id"),
+                "at": now - self.started,
+            }
+        )
+
+    def finish(self, position: int, cell: dict[str, Any], ok: bool) -> None:
+        """Cell ``position`` ended (``ok``: without raising)."""
+        self.flush_output()
+        now = time.perf_counter()
+        duration = now - self._cell_started
+        if self.record:
+            out_mark, err_mark, display_mark = self._marks
+            displays: list[dict[str, Any]] = []
+            for item in self.displays[display_mark:]:
+                if len(displays) >= RECORD_DISPLAYS_MAX:
+                    break
+                output, size = _display_item(item, self._display_budget)
+                if output is not None:
+                    self._display_budget = max(0, self._display_budget - size)
+                    displays.append(output)
+            self.cells.append(
+                {
+                    "position": position,
+                    "index": cell.get("index"),
+                    "id": cell.get("id"),
+                    "started": self._cell_started - self.started,
+                    "duration": duration,
+                    "ok": ok,
+                    "stdout": _cut(self.out.getvalue()[out_mark:], RECORD_TEXT_LIMIT),
+                    "stderr": _cut(self.err.getvalue()[err_mark:], RECORD_TEXT_LIMIT),
+                    "displays": displays,
+                }
+            )
+        self._send(
+            {
+                "kind": "cell",
+                "state": "finished",
+                "position": position,
+                "index": cell.get("index"),
+                "id": cell.get("id"),
+                "at": now - self.started,
+                "seconds": duration,
+                "ok": ok,
+            }
+        )
+
+    def output(self, stream: str, text: str) -> None:
+        """``text`` was written to ``stream`` (``stdout`` or ``stderr``): sent at the end
+        of a line (or a carriage return, a flush, 4 KiB), in the order written."""
+        if self.emit is None or not text or self._streamed > STREAM_LIMIT:
+            return
+        if self._pending is not None and self._pending[0] != stream:
+            self.flush_output()
+        if self._pending is None:
+            self._pending = (stream, [])
+        parts = self._pending[1]
+        parts.append(text)
+        if "\n" in text or "\r" in text or sum(map(len, parts)) >= 4096:
+            self.flush_output()
+
+    def flush_output(self) -> None:
+        """Send the output not sent yet."""
+        if self._pending is None:
+            return
+        stream, parts = self._pending
+        self._pending = None
+        text = "".join(parts)
+        self._streamed += len(text)
+        if self._streamed > STREAM_LIMIT:
+            text = text[: max(0, len(text) - (self._streamed - STREAM_LIMIT))]
+            text += "\n[... live output cut; the full output comes with the result]\n"
+        self._send({"kind": "output", "stream": stream, "text": text})

@@ -1,0 +1,1 @@
+"""Runs: asynchronous calls and the records of calls (see ``manager.py``)."""
