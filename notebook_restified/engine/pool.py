@@ -17,11 +17,19 @@ from jupyter_client.kernelspec import KernelSpecManager
 from ..errors import Busy, ExecutionError, RestifiedError
 from ..results import CallResult
 from ..spec import NotebookSpec
+from .client import Limits
 from .housekeeping import sweep_directories
 from .kernels import KernelManagerFactory, KernelSource
 from .memory import pool_memory
 from .plan import ISOLATION_MODES, call_cells, choose_isolation, warm_key
-from .warm import COPY_AHEAD_LIMIT, ForkWarmNotebook, WarmNotebook, warm_notebook
+from .warm import (
+    COPY_AHEAD_LIMIT,
+    MAX_OUTPUT_SIZE,
+    MAX_RESULT_SIZE,
+    ForkWarmNotebook,
+    WarmNotebook,
+    warm_notebook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +52,9 @@ class Engine:
     ``pool_size`` calls run at once; ``queue_size`` more may wait; past that a call gets
     :class:`Busy`. At most ``max_warm`` notebook versions are kept warm (least recently
     used ones are closed), and, if ``max_memory`` (bytes) is set, only as many as fit in it
-    with the spare kernels. Kernels come from ``kernel_manager_factory`` if given (with
+    with the spare kernels. A call's encoded result may take ``max_result_size`` bytes
+    (:class:`~notebook_restified.errors.ResultTooLarge` past it), each of its captured texts
+    ``max_output_size`` characters. Kernels come from ``kernel_manager_factory`` if given (with
     ``remote_kernels``, a gateway's: then every call takes a kernel of its own), else
     local ones of ``kernel_spec_manager``'s kernel specs.
     """
@@ -61,6 +71,8 @@ class Engine:
         spare_kernels: int = 1,
         copy_ahead_limit: int = COPY_AHEAD_LIMIT,
         max_memory: int = 0,
+        max_result_size: int = MAX_RESULT_SIZE,
+        max_output_size: int = MAX_OUTPUT_SIZE,
         kernel_manager_factory: KernelManagerFactory | None = None,
         kernel_spec_manager: KernelSpecManager | None = None,
         remote_kernels: bool = False,
@@ -77,6 +89,7 @@ class Engine:
         self.max_warm = max(1, max_warm)
         self.copy_ahead_limit = max(0, copy_ahead_limit)
         self.max_memory = max(0, max_memory)
+        self.limits = Limits(max(0, max_result_size), max(0, max_output_size))
         self.kernels = KernelSource(
             kernel_manager_factory,
             startup_limit,
@@ -182,6 +195,7 @@ class Engine:
                 kernels=self.kernels,
                 startup_limit=self.startup_limit,
                 copy_limit=self.copy_ahead_limit,
+                limits=self.limits,
             )
             try:
                 await fresh.start()

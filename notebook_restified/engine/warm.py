@@ -21,6 +21,7 @@ from ..results import CallResult
 from ..spec import NotebookSpec
 from .client import (
     ForkedCallLost,
+    Limits,
     call_forked,
     fork_server_stats,
     run_generic,
@@ -34,6 +35,10 @@ from .session import KernelSession
 
 # Per waiting child: the most of a warm kernel's memory it copies ahead of its call.
 COPY_AHEAD_LIMIT = 64 * 1024 * 1024
+# The most bytes a call's encoded result may take (max_result_size).
+MAX_RESULT_SIZE = 64 * 1024 * 1024
+# The most characters of each of a call's captured texts, stdout and stderr (max_output_size).
+MAX_OUTPUT_SIZE = 1024 * 1024
 
 
 class WarmNotebook:
@@ -49,12 +54,14 @@ class WarmNotebook:
         cwd: str | None,
         kernels: KernelSource,
         startup_limit: float,
+        limits: Limits | None = None,
     ) -> None:
         self.spec = spec
         self.key = warm_key(spec)
         self.cwd = cwd
         self.kernels = kernels
         self.startup_limit = startup_limit
+        self.limits = limits or Limits(MAX_RESULT_SIZE, MAX_OUTPUT_SIZE)
         self.in_flight = 0
         self.last_used = time.monotonic()
 
@@ -71,7 +78,9 @@ class WarmNotebook:
                 )
                 CallResult.from_reply(reply, 0.0)
             else:
-                await run_generic(session, setup_cells(self.spec), self.startup_limit)
+                await run_generic(
+                    session, setup_cells(self.spec), self.startup_limit, self.limits.result
+                )
         except BaseException:
             await session.shutdown()
             raise
@@ -145,7 +154,7 @@ class ForkWarmNotebook(WarmNotebook):
         assert self.socket_path is not None
         started = time.perf_counter()
         try:
-            reply = await call_forked(self.socket_path, cells, time_limit)
+            reply = await call_forked(self.socket_path, cells, time_limit, self.limits)
         except ForkedCallLost as exc:
             if not exc.taken and not await self.healthy():
                 raise KernelDied("the notebook's kernel died") from exc
@@ -201,9 +210,10 @@ class FreshWarmNotebook(WarmNotebook):
         started = time.perf_counter()
         try:
             if self.spec.language == "python":
-                reply = await run_in_kernel(session, {"cells": cells}, timeout=time_limit)
+                request = {"cells": cells, "limits": self.limits.request()}
+                reply = await run_in_kernel(session, request, timeout=time_limit)
             else:
-                reply = await run_generic(session, cells, time_limit)
+                reply = await run_generic(session, cells, time_limit, self.limits.result)
             return CallResult.from_reply(reply, time.perf_counter() - started)
         finally:
             await session.shutdown()
@@ -239,10 +249,15 @@ def warm_notebook(
     kernels: KernelSource,
     startup_limit: float,
     copy_limit: int = COPY_AHEAD_LIMIT,
+    limits: Limits | None = None,
 ) -> WarmNotebook:
     """A (not yet started) warm notebook of the class for ``isolation``."""
+    common: dict[str, Any] = {
+        "cwd": cwd,
+        "kernels": kernels,
+        "startup_limit": startup_limit,
+        "limits": limits,
+    }
     if isolation == "fork":
-        return ForkWarmNotebook(
-            spec, cwd=cwd, kernels=kernels, startup_limit=startup_limit, copy_limit=copy_limit
-        )
-    return FreshWarmNotebook(spec, cwd=cwd, kernels=kernels, startup_limit=startup_limit)
+        return ForkWarmNotebook(spec, copy_limit=copy_limit, **common)
+    return FreshWarmNotebook(spec, **common)

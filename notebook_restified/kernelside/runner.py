@@ -19,7 +19,7 @@ import time
 import traceback
 from typing import Any
 
-from .encoder import encode_result
+from .encoder import ResultTooLarge, encode_result
 
 CELL_FILENAME = "<cell {index}>"
 # Captured output returned with a result is cut past this many characters.
@@ -202,21 +202,27 @@ def run_request(
 ) -> dict[str, Any]:
     """Run one call and answer with a JSON-able reply (never raises for cell errors).
 
-    ``request``: ``{"cells": [...]}`` as for :func:`run_cells`. The reply is
-    ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``
-    or ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``.
+    ``request``: ``{"cells": [...]}`` as for :func:`run_cells`, optionally with
+    ``"limits": {"result": bytes}``. The reply is
+    ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``,
+    ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``, or, for a
+    result whose encoding passed the limit, ``{"status": "too_large", "error": {"size",
+    "limit"}, ...}``.
     """
     started = time.perf_counter()
     reply: dict[str, Any]
     # Setup runs with the kernel's own streams: objects it makes (logging handlers) keep them.
     capture = _captured(shell) if request.get("capture", True) else _uncaptured()
+    limits = request.get("limits") or {}
     with capture as (out, err, displays):
         try:
             has_value, value = run_cells(request["cells"], namespace, shell)
-            result = encode_result(value)
+            result = encode_result(value, limit=limits.get("result"))
             reply = {"status": "ok", "has_value": has_value, "result": result}
         except _CellError as exc:
             reply = {"status": "error", "error": exc.fields}
+        except ResultTooLarge as exc:
+            reply = {"status": "too_large", "error": {"size": exc.size, "limit": exc.limit}}
         except BaseException as exc:  # the encoder failed on an odd value
             if getattr(exc, "restified_passthrough", False):
                 raise
