@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from tornado.httpclient import HTTPClientError, HTTPResponse
 from notebook_restified.engine import Engine
 from notebook_restified.engine.client import FrameTooLarge, read_frame
 from notebook_restified.errors import ResultTooLarge
+from notebook_restified.kernelside.runner import BoundedText, cut
 from notebook_restified.kernelside.wire import HEADER
 from notebook_restified.spec import load_spec
 
@@ -45,6 +47,25 @@ def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
 def notebooks(jp_root_dir: Path) -> Path:
     shutil.copy(EXAMPLES / "text_repeat.ipynb", jp_root_dir / "text_repeat.ipynb")
     write_notebook(jp_root_dir / "one.ipynb", ("n = 1", ["parameters"]), ("n + 1", ["return"]))
+    write_notebook(
+        jp_root_dir / "noisy.ipynb",
+        "import os, sys, time",
+        ("mode = 'print'\nmegabytes = 50", ["parameters"]),
+        (
+            "if mode == 'print':\n"
+            "    for i in range(megabytes * 1000):  # lines of 1000 characters\n"
+            "        print(f'{i:07d}' + 'p' * 992)\n"
+            "    for i in range(megabytes):  # straight to the file descriptor, 1 MB at a time\n"
+            "        os.write(2, f'{i:07d}'.encode() + b'f' * 999_993)\n"
+            "    os.write(2, b'end of fd 2')\n"
+            "    raise ValueError('e' * 10_000_000)\n"
+            "for i in range(megabytes):\n"
+            "    os.write(2, b'f' * 1_000_000)\n"
+            "time.sleep(0.3)  # the watcher's turn\n"
+            "os.fstat(2).st_blocks * 512  # what the file behind stderr holds in memory",
+            ["return"],
+        ),
+    )
     return jp_root_dir
 
 
@@ -180,3 +201,54 @@ async def test_the_server_reads_no_frame_past_its_limit() -> None:
     reader = asyncio.StreamReader()
     reader.feed_data(HEADER.pack(len(body)) + body)
     assert await read_frame(reader, len(body)) == {"value": "v" * (3 * 2**20)}
+
+
+MIB = 2**20
+MARKER = re.compile(r"\n\[\.\.\. (\d+) characters cut \.\.\.\]\n")
+
+
+def _head_and_tail(text: str, limit: int) -> tuple[str, int, str]:
+    """A cut text's head, the count its marker gives, and its tail."""
+    match = MARKER.search(text)
+    assert match is not None, text[:200]
+    head, tail = text[: match.start()], text[match.end() :]
+    assert len(head) + len(tail) <= limit
+    return head, int(match.group(1)), tail
+
+
+async def test_unbounded_output_is_cut_to_its_head_and_tail(
+    jp_fetch: Fetch, notebooks: Path, app: Any
+) -> None:
+    code, error = await _error(jp_fetch, "noisy.ipynb")
+    assert (code, error["type"]) == (500, "execution_error")
+    assert error["ename"] == "ValueError"
+    assert len(error["evalue"]) <= MIB + 100
+
+    head, count, tail = _head_and_tail(error["stdout"], MIB)
+    assert head.startswith("0000000pppp")
+    assert tail.endswith("0049999" + "p" * 992 + "\n")
+    assert count == 50_000 * 1000 - len(head) - len(tail)
+    head, count, tail = _head_and_tail(error["stderr"], MIB)
+    assert head.startswith("0000000ffff")  # what the fd got, head and tail
+    assert tail.endswith("f" * 1000 + "end of fd 2")
+    assert count > 40 * 1000 * 1000
+
+    # Nothing the call writes to its file descriptors piles up in memory meanwhile.
+    held = json.loads(
+        (await jp_fetch("restified", "noisy.ipynb", params={"mode": "fd", "megabytes": 60})).body
+    )
+    assert held < 16 * MIB, f"stderr's file held {held / MIB:.0f} MiB"
+    assert json.loads((await jp_fetch("restified", "one.ipynb")).body) == 2
+    assert app.engine.stats()["running"] == 0
+
+
+def test_a_bounded_stream_keeps_what_cut_keeps() -> None:
+    text = "".join(f"{i:05d}," for i in range(20_000))
+    for limit in (0, 1, 7, 100, 4096):
+        stream = BoundedText(limit)
+        for start in range(0, len(text), 37):
+            stream.write(text[start : start + 37])
+        assert stream.getvalue() == cut(text, limit)
+        assert len(stream.getvalue()) <= limit + 40
+    assert cut("short", 10) == "short"
+    assert cut("0123456789", 4) == "01\n[... 6 characters cut ...]\n89"

@@ -14,7 +14,7 @@ from traitlets import Enum, Float, Int, Unicode
 from .. import __version__
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
-from ..engine.warm import COPY_AHEAD_LIMIT, MAX_RESULT_SIZE
+from ..engine.warm import COPY_AHEAD_LIMIT, MAX_OUTPUT_SIZE, MAX_RESULT_SIZE
 from ..keys import KeyStore, RateLimiter
 from .auth import KeyAccess
 from .base import PATH
@@ -99,6 +99,12 @@ class RestifiedApp(ExtensionApp):
         " past it the call is answered with 502 result_too_large. Enforced where the call"
         " runs (encoding stops past it) and where the server reads the reply.",
     )
+    max_output_size = Int(
+        MAX_OUTPUT_SIZE,
+        config=True,
+        help="Characters of each of a call's captured outputs (stdout, stderr) kept; past it"
+        " the first and the last half are kept around a marker saying how much was cut.",
+    )
 
     keys_file = Unicode(
         "",
@@ -139,6 +145,7 @@ class RestifiedApp(ExtensionApp):
             spare_kernels=self.spare_kernels,
             copy_ahead_limit=self.copy_ahead_limit,
             max_result_size=self.max_result_size,
+            max_output_size=self.max_output_size,
             kernel_spec_manager=None if remote else kernel_spec_manager,
             kernel_manager_factory=factory,
             remote_kernels=remote,
