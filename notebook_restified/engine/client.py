@@ -6,10 +6,7 @@ of other languages get plain execute requests (:func:`run_generic`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +16,7 @@ from .. import kernelside
 from ..errors import CallTimeout, KernelDied, ResultTooLarge
 from ..kernelside.encoder import json_size
 from ..kernelside.wire import HEADER, reply_limit
+from .memory import kill_process_tree
 from .session import KernelSession, expression_json
 
 STARTUP_TIMEOUT = 60.0
@@ -182,29 +180,21 @@ async def call_forked(
         return await asyncio.wait_for(exchange(), time_limit)
     except FrameTooLarge as exc:
         if pid is not None:
-            kill_process_group(pid)
+            kill_process_tree(pid)
         raise ResultTooLarge(limit=limits.result, size=exc.size) from None
     except asyncio.TimeoutError:
         if pid is not None:
-            kill_process_group(pid)
+            kill_process_tree(pid)
         raise CallTimeout(time_limit=time_limit) from None
     except asyncio.CancelledError:
         if pid is not None:
-            kill_process_group(pid)
+            kill_process_tree(pid)
         raise
     except (asyncio.IncompleteReadError, ConnectionError, FileNotFoundError) as exc:
         raise ForkedCallLost(taken=pid is not None) from exc
     finally:
         if writer is not None:
             writer.close()
-
-
-def kill_process_group(pid: int) -> None:
-    """Kill a forked call and whatever it started (it leads its own process group)."""
-    for kill in (os.killpg, os.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(pid, signal.SIGKILL)
-            return
 
 
 async def run_generic(

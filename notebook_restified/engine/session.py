@@ -19,6 +19,7 @@ from jupyter_core.utils import ensure_async
 
 from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
 from ..kernelside.processes import private_directory
+from .memory import kill_process_tree
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,9 @@ class KernelSession:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 self.client.stop_channels()
+        if self.manager.has_kernel and self.pid and not self.remote:
+            # What the kernel started goes with it, even in a session of its own.
+            kill_process_tree(self.pid)
         if self.manager.has_kernel:
             # Shielded: a caller cancelled mid-way must not leave the kernel running.
             stop = asyncio.ensure_future(self.manager.shutdown_kernel(now=True))

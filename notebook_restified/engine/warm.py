@@ -210,7 +210,9 @@ class FreshWarmNotebook(WarmNotebook):
         started = time.perf_counter()
         try:
             if self.spec.language == "python":
-                request = {"cells": cells, "limits": self.limits.request()}
+                # The kernel is discarded after: orphans of the call come back to it, so
+                # that its process tree, killed with it, holds them.
+                request = {"cells": cells, "limits": self.limits.request(), "subreaper": True}
                 reply = await run_in_kernel(session, request, timeout=time_limit)
             else:
                 reply = await run_generic(session, cells, time_limit, self.limits.result)

@@ -39,7 +39,9 @@ from .copyahead import (
 )
 from .processes import (
     ScratchBound,
+    become_subreaper,
     die_with_parent,
+    end_descendants,
     page_faults,
     prctl,
     private_directory,
@@ -202,6 +204,9 @@ class ForkServer:
         # Killed with the kernel (even mid-call, when no time limit is left to stop it);
         # a kernel gone before this line is seen by _accept.
         die_with_parent()
+        # Orphans of what the call starts (daemons, setsid) come back to this process, which
+        # kills them all before it answers.
+        become_subreaper()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         gc.freeze()  # a collection would otherwise copy every inherited page
         random.setstate(random_state)  # fork reseeds `random`; keep setup's seed
@@ -251,6 +256,7 @@ class ForkServer:
         scratch.begin(keep=output_limit // 2)
         streams = (capture_out, capture_err)
         reply = run_request(request, self.shell.user_ns, self.shell, streams)
+        end_descendants()  # nothing the call started outlives its reply
         scratch.end()
         # What the call's code wrote to its file descriptors comes after: head and tail.
         for name, stream, handle in (

@@ -13,6 +13,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from typing import Any
 
 _LIBC: dict[str, Any] = {}  # looked up once, in the kernel: children inherit them
@@ -45,6 +46,110 @@ def die_with_parent() -> None:
     function = prctl()
     if function is not None:
         function(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Have Linux re-parent to this process the orphans among its descendants (a daemon's
+    double fork, a process whose parent exited), so that :func:`end_descendants` finds
+    them all. False where it cannot."""
+    function = prctl()
+    return function is not None and function(_PR_SET_CHILD_SUBREAPER, 1) == 0
+
+
+def descendant_pids(root: int) -> list[int]:
+    """Pids of the processes below ``root`` that have not exited, parents first, from
+    Linux's /proc (empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if fields[0] not in (b"Z", b"X"):
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    level = children.get(root, [])
+    while level:
+        found.extend(level)
+        level = [child for pid in level for child in children.get(pid, [])]
+    return found
+
+
+_STOPPED = (b"T", b"t", b"Z", b"X")
+_DEAD = (b"Z", b"X")
+
+
+def _wait_for(pids: list[int], states: tuple[bytes, ...], timeout: float = 1.0) -> None:
+    """Wait until each of ``pids`` is in one of ``states`` or gone, as /proc shows (at most
+    ``timeout`` seconds): a signal lands some time after it is sent."""
+    deadline = time.monotonic() + timeout
+    waiting = list(pids)
+    while waiting and time.monotonic() < deadline:
+        left = []
+        for pid in waiting:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    state = stat.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue  # gone, or no /proc to tell
+            if state not in states:
+                left.append(pid)
+        waiting = left
+        if waiting:
+            time.sleep(0.001)
+
+
+def stop_and_kill(pids: list[int], more: Any = None) -> list[int]:
+    """SIGSTOP ``pids`` and whatever ``more()`` (a function giving pids) finds after, until
+    it finds none new, so none forks again while the others are found; then SIGKILL all,
+    and wait (a little) until they have exited. Returns the pids signalled (a session or
+    process group of their own does not save them)."""
+    stopped: list[int] = []
+    seen: set[int] = set()
+    for _ in range(64):  # each round stops a generation born meanwhile
+        fresh = [pid for pid in pids if pid not in seen]
+        if not fresh:
+            break
+        for pid in fresh:
+            seen.add(pid)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        _wait_for(fresh, _STOPPED)  # until the signal lands, a process may still fork
+        pids = list(more()) if more is not None else []
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    _wait_for(stopped, _DEAD)  # gone when this returns, not only told to go
+    return stopped
+
+
+def end_descendants(timeout: float = 5.0) -> None:
+    """Kill every process below this one and reap its children, so nothing a call started
+    outlives it (all of them, orphans included, once :func:`become_subreaper` was called).
+    A process that has no child at all returns at once."""
+    me = os.getpid()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass  # reaped one; more may have exited
+        except ChildProcessError:
+            return  # no child left
+        if time.monotonic() > deadline:
+            return  # one that cannot be killed (another user's): leave it to the parent
+        stop_and_kill(descendant_pids(me), lambda: descendant_pids(me))
+        time.sleep(0.001)
 
 
 def page_faults(thread: bool = False) -> int:

@@ -20,6 +20,7 @@ import traceback
 from typing import Any
 
 from .encoder import ResultTooLarge, encode_result
+from .processes import become_subreaper
 
 CELL_FILENAME = "<cell {index}>"
 # The most characters of each captured text (stdout, stderr) a reply carries, unless the
@@ -291,7 +292,9 @@ def run_request(
     """Run one call and answer with a JSON-able reply (never raises for cell errors).
 
     ``request``: ``{"cells": [...]}`` as for :func:`run_cells`, optionally with
-    ``"limits": {"result": bytes, "output": characters}``. The reply is
+    ``"limits": {"result": bytes, "output": characters}`` and ``"subreaper": true`` (the
+    process is discarded after the call: orphans of what it starts come back to it, so
+    that whoever kills its process tree finds them). The reply is
     ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``,
     ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``, or, for a
     result whose encoding passed the limit, ``{"status": "too_large", "error": {"size",
@@ -302,6 +305,8 @@ def run_request(
     started = time.perf_counter()
     reply: dict[str, Any]
     limits = request.get("limits") or {}
+    if request.get("subreaper"):
+        become_subreaper()
     output_limit = int(limits.get("output", OUTPUT_LIMIT))
     out, err = streams or (BoundedText(), BoundedText())
     out.limit = err.limit = output_limit
