@@ -19,7 +19,6 @@ from ..kernelside.wire import HEADER, reply_limit
 from .memory import kill_process_tree
 from .session import KernelSession, expression_json
 
-STARTUP_TIMEOUT = 60.0
 # A reply frame larger than this is decoded in a thread, not on the event loop.
 _LOOP_DECODE_LIMIT = 1 << 20
 
@@ -72,9 +71,9 @@ def module_ref(name: str) -> str:
     return f"__import__('sys').modules[{kernelside.KERNEL_PACKAGE + '.' + name!r}]"
 
 
-async def install_runtime(session: KernelSession) -> None:
+async def install_runtime(session: KernelSession, timeout: float) -> None:
     """Load the kernel-side modules into a Python kernel (names stay out of its namespace)."""
-    outcome = await session.execute(runtime_bootstrap(), timeout=STARTUP_TIMEOUT)
+    outcome = await session.execute(runtime_bootstrap(), timeout=timeout)
     if outcome.reply["status"] != "ok":
         raise KernelDied(
             "could not load notebook_restified's runtime in the kernel: "

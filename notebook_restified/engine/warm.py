@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-from ..errors import KernelDied
+from ..errors import CallTimeout, KernelDied
 from ..kernelside.processes import remove_socket
 from ..results import CallResult
 from ..spec import NotebookSpec
@@ -40,12 +41,16 @@ MAX_RESULT_SIZE = 64 * 1024 * 1024
 # The most characters of each of a call's captured texts, stdout and stderr (max_output_size).
 MAX_OUTPUT_SIZE = 1024 * 1024
 
+T = TypeVar("T")
+
 
 class WarmNotebook:
     """Kernels kept ready for one version of one notebook."""
 
     isolation = ""
     """The isolation mode this class gives (``fork`` or ``kernel``)."""
+    ready: asyncio.Future[None]
+    """Done when the engine's warm-up of it is (set by the engine when it starts one)."""
 
     def __init__(
         self,
@@ -63,12 +68,28 @@ class WarmNotebook:
         self.startup_limit = startup_limit
         self.limits = limits or Limits(MAX_RESULT_SIZE, MAX_OUTPUT_SIZE)
         self.in_flight = 0
+        """Calls holding this warm state: waiting for it to be ready, queued, or running."""
         self.last_used = time.monotonic()
+        self.setup_started = False
+        """Whether a kernel was had and its setup cells sent (a failure after is the
+        notebook's, not the machine's)."""
+
+    async def _deadline(self, work: Awaitable[T]) -> T:
+        """``work`` within ``startup_limit``; past it, stopped and :class:`CallTimeout`."""
+        try:
+            return await asyncio.wait_for(work, self.startup_limit)
+        except asyncio.TimeoutError:
+            raise CallTimeout(
+                "The notebook's kernel was not ready (started, setup cells run) within"
+                f" startup_time_limit, {self.startup_limit:g} s.",
+                time_limit=self.startup_limit,
+            ) from None
 
     async def _warm_session(self) -> KernelSession:
         """A started kernel that has run the setup and parameters cells."""
         python = self.spec.language == "python"
         session = await self.kernels.kernel(self.spec.kernel_name, self.cwd, python)
+        self.setup_started = True
         try:
             if python:
                 reply = await run_in_kernel(
@@ -87,7 +108,10 @@ class WarmNotebook:
         return session
 
     async def start(self) -> None:
-        """Make the kernels ready."""
+        """Make the kernels ready: from kernel start to ready within ``startup_limit``."""
+        await self._deadline(self._start())
+
+    async def _start(self) -> None:
         raise NotImplementedError
 
     async def healthy(self) -> bool:
@@ -125,7 +149,7 @@ class ForkWarmNotebook(WarmNotebook):
         super().__init__(spec, **kw)
         self.copy_limit = max(0, int(copy_limit))
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         """Start the kernel, run setup, start its fork server."""
         session = await self._warm_session()
         sources = [cell["source"] for cell in call_cells(self.spec, {})]
@@ -194,9 +218,9 @@ class FreshWarmNotebook(WarmNotebook):
 
     def _refill(self) -> None:
         while len(self._spares) < self.spare_count:
-            self._spares.append(asyncio.ensure_future(self._warm_session()))
+            self._spares.append(asyncio.ensure_future(self._deadline(self._warm_session())))
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         """Start the first spare kernel and wait for it."""
         self._refill()
         await asyncio.shield(self._spares[0])
