@@ -26,6 +26,7 @@ __all__ = [
     "NotFound",
     "RateLimited",
     "RestifiedError",
+    "ResultTooLarge",
     "RunCancelled",
     "RunInterrupted",
     "TooLarge",
@@ -194,6 +195,31 @@ class KernelDied(RestifiedError):
 
     def __init__(self, message: str = "The kernel died during the call.", **extra: Any) -> None:
         super().__init__(message, **extra)
+
+
+class ResultTooLarge(RestifiedError):
+    """The call's result, encoded, is larger than the server accepts (``max_result_size``).
+
+    502, as for a gateway whose upstream (here the process that ran the call) answered
+    with a response it will not pass on: the request was valid, the call's answer was not.
+    :attr:`limit` is the limit in bytes, :attr:`size` what was counted when encoding stopped
+    past it (a lower bound of the whole).
+    """
+
+    status = 502
+    type = "result_too_large"
+
+    def __init__(
+        self, message: str | None = None, *, limit: int, size: int | None = None, **extra: Any
+    ) -> None:
+        self.limit: int = limit
+        self.size: int | None = size
+        if message is None:
+            message = (
+                f"The call produced a result larger than the server accepts ({limit} bytes"
+                " encoded, max_result_size); return less, or raise the limit."
+            )
+        super().__init__(message, limit=limit, size=size, **extra)
 
 
 class RetryLater(RestifiedError):

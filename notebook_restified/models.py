@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Coroutine, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,6 +102,29 @@ class NotebookFunction:
 T = TypeVar("T")
 
 
+def _stop_engine(loop: asyncio.AbstractEventLoop, thread: threading.Thread, engine: Engine) -> None:
+    """Stop a KernelModel's engine (every process it started) and its loop's thread.
+
+    The model's finalizer: it runs once, on ``close()`` or when the model is garbage, and
+    holds no reference to the model itself.
+    """
+    if thread is threading.current_thread():
+        # Dropped by code running in its own loop: that loop cannot be waited for here.
+        loop.create_task(engine.close()).add_done_callback(lambda _: loop.stop())
+        return
+    try:
+        if thread.is_alive():
+            asyncio.run_coroutine_threadsafe(engine.close(), loop).result()
+        else:  # its thread is gone (interpreter shutdown): run the loop here
+            loop.run_until_complete(engine.close())
+    finally:
+        if thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+        if not loop.is_running():
+            loop.close()
+
+
 class KernelModel(NotebookFunction):
     """Call a tagged notebook like a function; each call runs isolated in a Jupyter kernel.
 
@@ -111,7 +135,9 @@ class KernelModel(NotebookFunction):
     The first call starts a kernel and runs the setup cells (those before ``parameters``);
     later calls start from that state, each in a fresh fork (Python) or a fresh pre-started
     kernel (``isolation="kernel"``, or other languages). The notebook is re-read when it
-    changes on disk. Errors raise :class:`~notebook_restified.errors.ExecutionError`,
+    changes on disk. ``close()`` (or the ``with`` block's end) stops every kernel it
+    started; a model that is never closed does so when it is garbage collected. Errors raise
+    :class:`~notebook_restified.errors.ExecutionError`,
     :class:`~notebook_restified.errors.CallTimeout`,
     :class:`~notebook_restified.errors.KernelDied` or
     :class:`~notebook_restified.errors.InvalidParameters`.
@@ -134,10 +160,17 @@ class KernelModel(NotebookFunction):
         )
         self._thread.start()
         self._engine = self._run(self._make_engine(isolation))
-        self._closed = False
+        # Stops the engine once: on close(), or when the model is garbage.
+        self._finalizer = weakref.finalize(
+            self, _stop_engine, self._loop, self._thread, self._engine
+        )
 
     async def _make_engine(self, isolation: str) -> Engine:
         return Engine(pool_size=1, queue_size=64, time_limit=self.time_limit, isolation=isolation)
+
+    @property
+    def _closed(self) -> bool:
+        return not self._finalizer.alive
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
@@ -199,16 +232,8 @@ class KernelModel(NotebookFunction):
         return [] if self._closed else self._engine.kernel_pids()
 
     def close(self) -> None:
-        """Stop every kernel this model started."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._run(self._engine.close())
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop.close()
+        """Stop every kernel this model started (at most once)."""
+        self._finalizer()
 
     def __enter__(self) -> KernelModel:
         return self

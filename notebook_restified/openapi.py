@@ -29,6 +29,7 @@ ERRORS: tuple[tuple[int, str, str], ...] = (
     (422, "invalid_parameters", "Unknown, unparsable or ill-typed parameters (see details)."),
     (500, "execution_error", "A cell raised (see cell_index, ename, evalue, traceback)."),
     (502, "kernel_died", "The process running the call died."),
+    (502, "result_too_large", "The call's result is larger than the server accepts."),
     (503, "busy", "The call queue is full; retry after the Retry-After header's seconds."),
     (504, "timeout", "The call ran past its time limit and was stopped."),
 )
@@ -309,6 +310,9 @@ def _responses() -> dict[str, Any]:
         }
     }
     for status, kind, when in ERRORS:
+        if str(status) in responses:  # one response per status: its types' descriptions join
+            responses[str(status)]["description"] += f" Or {kind}: {when}"
+            continue
         response: dict[str, Any] = {
             "description": f"{kind}: {when}",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ExecutionError
+from .errors import ExecutionError, ResultTooLarge
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,11 @@ class CallResult:
 
     @classmethod
     def from_reply(cls, reply: Mapping[str, Any], duration: float) -> CallResult:
-        """Build from the runtime's reply; raise ExecutionError for a failed call."""
+        """Build from the runtime's reply; raise ExecutionError for a failed call and
+        ResultTooLarge for a result the kernel side refused to send."""
+        if reply.get("status") == "too_large":
+            error = reply.get("error") or {}
+            raise ResultTooLarge(limit=int(error.get("limit", 0)), size=error.get("size"))
         if reply.get("status") != "ok":
             error = reply.get("error") or {}
             raise ExecutionError(

@@ -6,22 +6,40 @@ of other languages get plain execute requests (:func:`run_generic`)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import kernelside
-from ..errors import CallTimeout, KernelDied
+from ..errors import CallTimeout, KernelDied, ResultTooLarge
+from ..kernelside.encoder import json_size
 from ..kernelside.trace import EVENT_MIME
+from ..kernelside.wire import HEADER, reply_limit
+from .memory import kill_process_tree
 from .observe import CallObserver
 from .session import KernelSession, expression_json
 
-STARTUP_TIMEOUT = 60.0
+# A reply frame larger than this is decoded in a thread, not on the event loop.
+_LOOP_DECODE_LIMIT = 1 << 20
+
+
+class Limits:
+    """What one call may send back: ``result`` bytes of encoded result, ``output``
+    characters of each captured text (stdout, stderr)."""
+
+    def __init__(self, result: int, output: int) -> None:
+        self.result = result
+        self.output = output
+
+    def request(self) -> dict[str, int]:
+        """The limits as a request to the kernel side carries them."""
+        return {"result": self.result, "output": self.output}
+
+    def reply_bytes(self) -> int:
+        """The largest reply frame the kernel side can send within these limits."""
+        return reply_limit(self.result, self.output)
 
 
 def runtime_bootstrap() -> str:
@@ -55,9 +73,9 @@ def module_ref(name: str) -> str:
     return f"__import__('sys').modules[{kernelside.KERNEL_PACKAGE + '.' + name!r}]"
 
 
-async def install_runtime(session: KernelSession) -> None:
+async def install_runtime(session: KernelSession, timeout: float) -> None:
     """Load the kernel-side modules into a Python kernel (names stay out of its namespace)."""
-    outcome = await session.execute(runtime_bootstrap(), timeout=STARTUP_TIMEOUT)
+    outcome = await session.execute(runtime_bootstrap(), timeout=timeout)
     if outcome.reply["status"] != "ok":
         raise KernelDied(
             "could not load notebook_restified's runtime in the kernel: "
@@ -71,9 +89,10 @@ async def run_in_kernel(
     timeout: float | None,
     observer: CallObserver | None = None,
 ) -> dict[str, Any]:
-    """Run a call's cells in the kernel's own namespace through the runtime. An
-    ``observer`` gets the call's events as the kernel publishes them on iopub, and its
-    per-cell record from the reply."""
+    """Run a call's cells in the kernel's own namespace through the runtime. The reply
+    comes in the execute reply, bounded only by the ``limits`` the request gives the
+    kernel side (see :class:`Limits`). An ``observer`` gets the call's events as the kernel
+    publishes them on iopub, and its per-cell record from the reply."""
     on_iopub = None
     if observer is not None:
         request = {**request, **observer.request_options()}
@@ -124,9 +143,24 @@ async def stop_fork_server(session: KernelSession) -> None:
     await session.evaluate_json(f"{module_ref('forkserver')}.stop_fork_server()", timeout=5)
 
 
-async def _read_frame(reader: asyncio.StreamReader) -> dict[str, Any]:
-    header = await reader.readexactly(8)
-    body = await reader.readexactly(int.from_bytes(header, "big"))
+class FrameTooLarge(Exception):
+    """A frame's header announced more bytes than the reader accepts (none were read)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"a frame of {size} bytes was announced")
+        self.size = size
+
+
+async def read_frame(reader: asyncio.StreamReader, limit: int) -> dict[str, Any]:
+    """One length-prefixed JSON message; :class:`FrameTooLarge` before reading a body over
+    ``limit`` bytes. A large body is decoded in a thread, so other requests go on."""
+    (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
+    if size > limit:
+        raise FrameTooLarge(size)
+    body = await reader.readexactly(size)
+    if size > _LOOP_DECODE_LIMIT:
+        decoded: dict[str, Any] = await asyncio.to_thread(json.loads, body)
+        return decoded
     return json.loads(body)  # type: ignore[no-any-return]
 
 
@@ -143,13 +177,15 @@ async def call_forked(
     socket_path: str,
     cells: list[dict[str, Any]],
     time_limit: float,
+    limits: Limits,
     observer: CallObserver | None = None,
 ) -> dict[str, Any]:
     """One call through the fork server at ``socket_path``: a waiting child takes it, runs
     ``cells`` and answers with the runner's reply. Past ``time_limit`` (or when cancelled)
     the child and whatever it started are killed; a connection that ends before the reply
-    raises :class:`ForkedCallLost`. An ``observer`` gets the events the child sends before
-    its reply (``{"event": {...}}`` frames), and its per-cell record."""
+    raises :class:`ForkedCallLost`. A reply larger than ``limits`` allow is not read: the
+    child is killed and :class:`ResultTooLarge` raised. An ``observer`` gets the events the
+    child sends before its reply (``{"event": {...}}`` frames), and its per-cell record."""
     pid: int | None = None
     writer: asyncio.StreamWriter | None = None
 
@@ -157,29 +193,37 @@ async def call_forked(
         nonlocal pid, writer
         reader, writer = await asyncio.open_unix_connection(socket_path)
         # The request goes out at once; the child's hello (its pid) crosses it.
-        request = {"cells": cells, **(observer.request_options() if observer else {})}
+        request = {
+            "cells": cells,
+            "limits": limits.request(),
+            **(observer.request_options() if observer else {}),
+        }
         body = json.dumps(request, allow_nan=False).encode("utf-8")
-        writer.write(len(body).to_bytes(8, "big") + body)
-        pid = int((await _read_frame(reader))["pid"])
+        writer.write(HEADER.pack(len(body)) + body)
+        pid = int((await read_frame(reader, 1 << 10))["pid"])
         await writer.drain()
-        frame = await _read_frame(reader)
+        frame = await read_frame(reader, limits.reply_bytes())
         while observer is not None and "event" in frame:
             if observer.on_event is not None:
                 observer.on_event(frame["event"])
-            frame = await _read_frame(reader)
+            frame = await read_frame(reader, limits.reply_bytes())
         if observer is not None:
             observer.take_reply(frame)
         return frame
 
     try:
         return await asyncio.wait_for(exchange(), time_limit)
+    except FrameTooLarge as exc:
+        if pid is not None:
+            kill_process_tree(pid)
+        raise ResultTooLarge(limit=limits.result, size=exc.size) from None
     except asyncio.TimeoutError:
         if pid is not None:
-            kill_process_group(pid)
+            kill_process_tree(pid)
         raise CallTimeout(time_limit=time_limit) from None
     except asyncio.CancelledError:
         if pid is not None:
-            kill_process_group(pid)
+            kill_process_tree(pid)
         raise
     except (asyncio.IncompleteReadError, ConnectionError, FileNotFoundError) as exc:
         raise ForkedCallLost(taken=pid is not None) from exc
@@ -188,20 +232,13 @@ async def call_forked(
             writer.close()
 
 
-def kill_process_group(pid: int) -> None:
-    """Kill a forked call and whatever it started (it leads its own process group)."""
-    for kill in (os.killpg, os.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(pid, signal.SIGKILL)
-            return
-
-
 async def run_generic(
-    session: KernelSession, cells: list[dict[str, Any]], time_limit: float
+    session: KernelSession, cells: list[dict[str, Any]], time_limit: float, max_result: int
 ) -> dict[str, Any]:
     """Run cells with plain execute requests (any kernel language); read the return cell's
     ``execute_result``: ``application/json`` if given, else text/plain parsed as JSON if it
-    parses, else the text itself."""
+    parses, else the text itself. Such a kernel has no runtime to bound its result before
+    sending it: one larger than ``max_result`` bytes is refused once received."""
     started = time.perf_counter()
     result: dict[str, Any] = {"json": None, "kind": "json", "png": None, "csv": None}
     has_value = False
@@ -228,6 +265,9 @@ async def run_generic(
                 if output["msg_type"] == "execute_result":
                     has_value = True
                     result = _generic_result(output.get("data", {}))
+    size = json_size(result, max_result)
+    if size > max_result:
+        return {"status": "too_large", "error": {"size": size, "limit": max_result}}
     return {"status": "ok", "has_value": has_value, "result": result}
 
 

@@ -58,6 +58,7 @@ class KernelSource:
             kernel_manager=manager,
             kernel_spec_manager=self.kernel_spec_manager,
             remote=self.remote,
+            startup_limit=self.startup_limit,
         )
 
     async def _started(self, kernel_name: str, cwd: str | None, python: bool) -> KernelSession:
@@ -65,7 +66,7 @@ class KernelSource:
         try:
             await session.start()
             if python:
-                await install_runtime(session)
+                await install_runtime(session, self.startup_limit)
         except BaseException:
             await session.shutdown()
             raise

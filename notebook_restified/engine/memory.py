@@ -1,10 +1,16 @@
-"""Memory of kernel processes and their descendants, read from Linux's /proc: what the
-status route reports and what bounds the warm pool (``max_pool_memory``)."""
+"""Kernel processes and their descendants, read from Linux's /proc: their memory (what the
+status route reports and what bounds the warm pool, ``max_pool_memory``), and the kill of
+a whole process tree."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from ..kernelside.processes import stop_and_kill
 
 
 def _process_table() -> tuple[dict[int, list[int]], dict[int, int]]:
@@ -43,6 +49,15 @@ def descendants(roots: Iterable[int]) -> list[int]:
         return []
     children, _ = _process_table()
     return _tree(roots, children)
+
+
+def kill_process_tree(pid: int) -> None:
+    """Kill process ``pid`` and every process below it, wherever their sessions or process
+    groups are (stopped first, so none forks while they are found); off Linux, its process
+    group."""
+    stop_and_kill(descendants([pid]), lambda: descendants([pid]))
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)  # where /proc shows nothing: at least its group
 
 
 def process_tree_rss(pids: list[int]) -> int | None:

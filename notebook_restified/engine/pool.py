@@ -1,11 +1,15 @@
 """The pool: a bounded number of calls run at once (``pool_size``), a bounded queue
 waits (``queue_size``; past it :class:`~notebook_restified.errors.Busy`), and a bounded set
 of warm notebooks is kept (``max_warm``, ``max_memory``: least recently used ones close).
+Warming a notebook holds no call slot, and a version of a notebook that is warming does not
+stop the version before it from serving its own calls.
 :class:`Engine` is what the endpoint, ``KernelModel`` and the CLI call."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import logging
 import time
 from collections.abc import Mapping
@@ -14,29 +18,44 @@ from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager
 
-from ..errors import Busy, ExecutionError, RestifiedError
+from ..errors import Busy, CallTimeout, ExecutionError, KernelDied, RestifiedError
 from ..results import CallResult
 from ..spec import NotebookSpec
+from .client import Limits
 from .housekeeping import sweep_directories
 from .kernels import KernelManagerFactory, KernelSource
 from .memory import pool_memory
 from .observe import CallObserver
 from .plan import ISOLATION_MODES, call_cells, choose_isolation, warm_key
-from .warm import COPY_AHEAD_LIMIT, ForkWarmNotebook, WarmNotebook, warm_notebook
+from .warm import (
+    COPY_AHEAD_LIMIT,
+    MAX_OUTPUT_SIZE,
+    MAX_RESULT_SIZE,
+    ForkWarmNotebook,
+    WarmNotebook,
+    warm_notebook,
+)
 
 log = logging.getLogger(__name__)
 
 
+# What a warm state serves: the notebook's warm key (kernel, setup and parameters cells),
+# its working directory and its isolation mode.
+Version = tuple[str, str | None, str]
+
+
 @dataclass
 class _Slot:
+    """One notebook's warm states."""
+
     warm: WarmNotebook | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # (warm key, error, when): setup that raised is not re-run for every call at once.
-    setup_failure: tuple[str, ExecutionError, float] | None = None
-
-
-# Seconds a setup error is answered from memory before the setup cells are tried again.
-SETUP_RETRY_SECONDS = 5.0
+    """The newest version that is ready; it serves the calls of that version."""
+    starting: dict[Version, WarmNotebook] = field(default_factory=dict)
+    """Versions warming up, each shared by the calls waiting for it."""
+    failure: tuple[Version, RestifiedError] | None = None
+    """The last version whose setup failed, and how: answered at once until it changes."""
+    generation: int = 0
+    """Warm-ups started so far: a newer one is never replaced by an older one."""
 
 
 class Engine:
@@ -45,7 +64,9 @@ class Engine:
     ``pool_size`` calls run at once; ``queue_size`` more may wait; past that a call gets
     :class:`Busy`. At most ``max_warm`` notebook versions are kept warm (least recently
     used ones are closed), and, if ``max_memory`` (bytes) is set, only as many as fit in it
-    with the spare kernels. Kernels come from ``kernel_manager_factory`` if given (with
+    with the spare kernels. A call's encoded result may take ``max_result_size`` bytes
+    (:class:`~notebook_restified.errors.ResultTooLarge` past it), each of its captured texts
+    ``max_output_size`` characters. Kernels come from ``kernel_manager_factory`` if given (with
     ``remote_kernels``, a gateway's: then every call takes a kernel of its own), else
     local ones of ``kernel_spec_manager``'s kernel specs.
     """
@@ -62,6 +83,8 @@ class Engine:
         spare_kernels: int = 1,
         copy_ahead_limit: int = COPY_AHEAD_LIMIT,
         max_memory: int = 0,
+        max_result_size: int = MAX_RESULT_SIZE,
+        max_output_size: int = MAX_OUTPUT_SIZE,
         kernel_manager_factory: KernelManagerFactory | None = None,
         kernel_spec_manager: KernelSpecManager | None = None,
         remote_kernels: bool = False,
@@ -78,6 +101,7 @@ class Engine:
         self.max_warm = max(1, max_warm)
         self.copy_ahead_limit = max(0, copy_ahead_limit)
         self.max_memory = max(0, max_memory)
+        self.limits = Limits(max(0, max_result_size), max(0, max_output_size))
         self.kernels = KernelSource(
             kernel_manager_factory,
             startup_limit,
@@ -86,6 +110,8 @@ class Engine:
             remote_kernels,
         )
         self._slots: dict[str, _Slot] = {}
+        self._generation: dict[WarmNotebook, int] = {}
+        self._warming: set[asyncio.Future[None]] = set()
         self._running = 0
         self._waiting = 0
         self._turn = asyncio.Condition()
@@ -117,22 +143,19 @@ class Engine:
             raise RestifiedError("the engine is closed")
         limit = self.time_limit if time_limit is None else time_limit
         cells = call_cells(spec, values)
-        if pooled:
-            await self._enter()
+        # The notebook's warm state first, outside the call slots: warming holds none.
+        warm = await self._join(name, spec, cwd)
         try:
-            warm = await self._warm_for(name, spec, cwd)
-            warm.in_flight += 1
+            if pooled:
+                await self._enter()
             try:
                 return await warm.call(cells, limit, observer)
             finally:
-                warm.in_flight -= 1
                 warm.last_used = time.monotonic()
-                if warm in self._retired and warm.in_flight == 0:
-                    self._retired.discard(warm)
-                    self._close_later(warm)
+                if pooled:
+                    await self._leave()
         finally:
-            if pooled:
-                await self._leave()
+            self._release(warm)
 
     async def _enter(self) -> None:
         async with self._turn:
@@ -156,54 +179,130 @@ class Engine:
             self._running -= 1
             self._turn.notify()
 
-    async def _warm_for(self, name: str, spec: NotebookSpec, cwd: str | None) -> WarmNotebook:
+    async def _join(self, name: str, spec: NotebookSpec, cwd: str | None) -> WarmNotebook:
+        """The ready warm state of ``spec``'s version of ``name``, held for one call (see
+        :meth:`_release`): the one serving, or one warming up (started if none is). A
+        version whose setup failed is answered at once with its error until it changes."""
         mode = choose_isolation(spec, self.isolation)
+        version: Version = (warm_key(spec), cwd, mode)
         slot = self._slots.setdefault(name, _Slot())
-        async with slot.lock:
-            warm = slot.warm
-            if (
-                warm is not None
-                and warm.key == warm_key(spec)
-                and warm.cwd == cwd
-                and warm.isolation == mode
-                and await warm.healthy()
-            ):
-                warm.spec = spec
-                return warm
-            # The old version (if any) keeps its kernel until the new one is ready.
-            stale, slot.warm = warm, None
-            key = warm_key(spec)
-            failure = slot.setup_failure
-            if (
-                failure
-                and failure[0] == key
-                and time.monotonic() - failure[2] < SETUP_RETRY_SECONDS
-            ):
-                if stale is not None:
-                    await self._retire(stale)
-                raise failure[1]
-            fresh = warm_notebook(
-                mode,
-                spec,
-                cwd=cwd,
-                kernels=self.kernels,
-                startup_limit=self.startup_limit,
-                copy_limit=self.copy_ahead_limit,
-            )
+        warm = slot.warm
+        if warm is not None and self._version(warm) == version:
+            warm.in_flight += 1
             try:
-                await fresh.start()
-            except ExecutionError as exc:
-                slot.setup_failure = (key, exc, time.monotonic())
+                healthy = await warm.healthy()
+            except BaseException:
+                self._release(warm)
                 raise
-            finally:
-                if stale is not None:
-                    await self._retire(stale)
-            slot.setup_failure = None
-            slot.warm = fresh
-        await self._evict(keep=name)
+            if healthy:
+                warm.spec = spec  # the body may have changed: the state serves it
+                return warm
+            self._release(warm)
+            if slot.warm is warm:  # its kernel died: warm this version again
+                slot.warm = None
+                self._retire(warm)
+        warm = slot.starting.get(version)
+        if warm is None:
+            if slot.failure is not None and slot.failure[0] == version:
+                raise copy.copy(slot.failure[1])  # a copy: raising adds to its traceback
+            warm = self._start(name, slot, spec, cwd, mode, version)
+        if self._waiting >= self.queue_size:
+            raise Busy(
+                f"{self._running} calls are running and {self._waiting} waiting; retry shortly",
+                retry_after=max(1, round(self.time_limit / 10)),
+            )
+        warm.in_flight += 1
+        self._waiting += 1
+        try:
+            await asyncio.shield(warm.ready)
+        except BaseException:
+            self._release(warm)
+            raise
+        finally:
+            self._waiting -= 1
+        return warm
+
+    @staticmethod
+    def _version(warm: WarmNotebook) -> Version:
+        return (warm.key, warm.cwd, warm.isolation)
+
+    def _start(
+        self,
+        name: str,
+        slot: _Slot,
+        spec: NotebookSpec,
+        cwd: str | None,
+        mode: str,
+        version: Version,
+    ) -> WarmNotebook:
+        """Start warming ``version`` of ``name`` in the background."""
+        fresh = warm_notebook(
+            mode,
+            spec,
+            cwd=cwd,
+            kernels=self.kernels,
+            startup_limit=self.startup_limit,
+            copy_limit=self.copy_ahead_limit,
+            limits=self.limits,
+        )
+        slot.generation += 1
+        self._generation[fresh] = slot.generation
+        slot.starting[version] = fresh
+        fresh.ready = asyncio.ensure_future(self._warm_up(name, slot, fresh, version))
+        self._warming.add(fresh.ready)
+        fresh.ready.add_done_callback(self._warm_up_done)
         return fresh
 
-    async def _retire(self, warm: WarmNotebook) -> None:
+    def _warm_up_done(self, task: asyncio.Future[None]) -> None:
+        self._warming.discard(task)
+        if not task.cancelled():
+            task.exception()  # its callers were told; none left is no error to report
+
+    async def _warm_up(self, name: str, slot: _Slot, fresh: WarmNotebook, version: Version) -> None:
+        """Start ``fresh`` (within the startup limit); once ready it serves its version,
+        and the version before it goes when its last call ends."""
+        try:
+            await fresh.start()
+        except BaseException as exc:
+            if slot.starting.get(version) is fresh:
+                del slot.starting[version]
+            self._generation.pop(fresh, None)
+            # A spare kernel it started ahead (kernel isolation) may have got ready since.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(fresh.close())
+            # The notebook's own failure is kept until it changes; the machine's is not.
+            setup_failed = isinstance(exc, (ExecutionError, CallTimeout)) or (
+                isinstance(exc, KernelDied) and fresh.setup_started
+            )
+            if setup_failed and isinstance(exc, RestifiedError):
+                slot.failure = (version, exc)
+                log.info("setup of %s failed; answered as is until it changes: %s", name, exc)
+            raise
+        if slot.starting.get(version) is fresh:
+            del slot.starting[version]
+        if self._closed:
+            await fresh.close()
+            raise RestifiedError("the engine is closed")
+        if slot.failure is not None and slot.failure[0] == version:
+            slot.failure = None
+        current = slot.warm
+        if current is None or self._generation.get(current, 0) < self._generation[fresh]:
+            slot.warm = fresh
+            if current is not None:
+                self._retire(current)
+            await self._evict(keep=name)
+        else:  # an older version, ready after a newer one: it serves its own callers only
+            self._retire(fresh)
+
+    def _release(self, warm: WarmNotebook) -> None:
+        """A call is done with ``warm``: a retired one closes after its last call."""
+        warm.in_flight -= 1
+        if warm in self._retired and warm.in_flight == 0:
+            self._retired.discard(warm)
+            self._close_later(warm)
+
+    def _retire(self, warm: WarmNotebook) -> None:
+        self._generation.pop(warm, None)
         if warm.in_flight:
             self._retired.add(warm)  # closed when its last call ends
         else:
@@ -219,10 +318,9 @@ class Engine:
         warm_slots = [(n, s) for n, s in self._slots.items() if s.warm is not None and n != keep]
         excess = len(warm_slots) + 1 - self.max_warm
         for slot_name, slot in sorted(warm_slots, key=lambda ns: ns[1].warm.last_used)[:excess]:  # type: ignore[union-attr]
-            async with slot.lock:
-                if slot.warm is not None:
-                    await self._retire(slot.warm)
-                    slot.warm = None
+            if slot.warm is not None:
+                self._retire(slot.warm)
+                slot.warm = None
             log.debug(
                 "closed the warm kernel of %s (pool holds at most %d)", slot_name, self.max_warm
             )
@@ -242,11 +340,10 @@ class Engine:
             if total <= self.max_memory:
                 break
             slot = self._slots[name]
-            async with slot.lock:
-                if slot.warm is not warm[name]:
-                    continue  # changed meanwhile
-                await self._retire(warm[name])
-                slot.warm = None
+            if slot.warm is not warm[name]:
+                continue  # changed meanwhile
+            self._retire(warm[name])
+            slot.warm = None
             total -= sizes.get(name) or 0
             log.info(
                 "closed the warm kernel of %s (pool memory limit %d bytes)", name, self.max_memory
@@ -265,19 +362,20 @@ class Engine:
         return slot is not None and slot.warm is not None
 
     async def prepare(self, name: str, spec: NotebookSpec, *, cwd: str | None = None) -> None:
-        """Make ``name``'s warm kernel ready for ``spec`` ahead of any call."""
+        """Make ``name``'s warm kernel ready for ``spec`` ahead of any call (the version
+        serving now keeps serving its calls meanwhile)."""
         if not self._closed:
-            await self._warm_for(name, spec, cwd)
+            warm = await self._join(name, spec, cwd)
+            self._release(warm)
 
     async def invalidate(self, name: str) -> None:
         """Close the warm kernels of ``name`` (its notebook changed or went away)."""
         slot = self._slots.get(name)
         if slot is None:
             return
-        async with slot.lock:
-            if slot.warm is not None:
-                await self._retire(slot.warm)
-                slot.warm = None
+        if slot.warm is not None:
+            self._retire(slot.warm)
+            slot.warm = None
 
     def stats(self) -> dict[str, Any]:
         """Pool occupancy and memory, for the status route."""
@@ -342,6 +440,9 @@ class Engine:
     async def close(self) -> None:
         """Stop every kernel; no process is left behind."""
         self._closed = True
+        for task in list(self._warming):
+            task.cancel()  # a warm-up cancelled stops what it started
+        await asyncio.gather(*self._warming, return_exceptions=True)
         for slot in self._slots.values():
             if slot.warm is not None:
                 await slot.warm.close()

@@ -20,9 +20,11 @@ from jupyter_core.utils import ensure_async
 
 from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
 from ..kernelside.processes import private_directory
+from .memory import kill_process_tree
 
 log = logging.getLogger(__name__)
 
+# Seconds a kernel may take to answer once started, unless its session is told otherwise.
 STARTUP_TIMEOUT = 60.0
 
 
@@ -49,8 +51,10 @@ class KernelSession:
         kernel_manager: AsyncKernelManager | None = None,
         kernel_spec_manager: KernelSpecManager | None = None,
         remote: bool = False,
+        startup_limit: float = STARTUP_TIMEOUT,
     ) -> None:
         self.kernel_name = kernel_name
+        self.startup_limit = startup_limit
         self.cwd = cwd
         self.kernel_spec_manager = kernel_spec_manager
         self._ipc_dir: str | None = None
@@ -102,7 +106,7 @@ class KernelSession:
         self.client = self.manager.client()
         await ensure_async(self.client.start_channels())  # a gateway client's is a coroutine
         try:
-            await self.client.wait_for_ready(timeout=STARTUP_TIMEOUT)
+            await self.client.wait_for_ready(timeout=self.startup_limit)
         except RuntimeError as exc:
             await self.shutdown()
             raise KernelDied(f"kernel {self.kernel_name!r} did not start: {exc}") from exc
@@ -230,6 +234,9 @@ class KernelSession:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 self.client.stop_channels()
+        if self.manager.has_kernel and self.pid and not self.remote:
+            # What the kernel started goes with it, even in a session of its own.
+            kill_process_tree(self.pid)
         if self.manager.has_kernel:
             # Shielded: a caller cancelled mid-way must not leave the kernel running.
             stop = asyncio.ensure_future(self.manager.shutdown_kernel(now=True))

@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-from ..errors import KernelDied
+from ..errors import CallTimeout, KernelDied
 from ..kernelside.processes import remove_socket
 from ..results import CallResult
 from ..spec import NotebookSpec
 from .client import (
     ForkedCallLost,
+    Limits,
     call_forked,
     fork_server_stats,
     run_generic,
@@ -35,6 +37,12 @@ from .session import KernelSession
 
 # Per waiting child: the most of a warm kernel's memory it copies ahead of its call.
 COPY_AHEAD_LIMIT = 64 * 1024 * 1024
+# The most bytes a call's encoded result may take (max_result_size).
+MAX_RESULT_SIZE = 64 * 1024 * 1024
+# The most characters of each of a call's captured texts, stdout and stderr (max_output_size).
+MAX_OUTPUT_SIZE = 1024 * 1024
+
+T = TypeVar("T")
 
 
 class WarmNotebook:
@@ -42,6 +50,8 @@ class WarmNotebook:
 
     isolation = ""
     """The isolation mode this class gives (``fork`` or ``kernel``)."""
+    ready: asyncio.Future[None]
+    """Done when the engine's warm-up of it is (set by the engine when it starts one)."""
 
     def __init__(
         self,
@@ -50,19 +60,37 @@ class WarmNotebook:
         cwd: str | None,
         kernels: KernelSource,
         startup_limit: float,
+        limits: Limits | None = None,
     ) -> None:
         self.spec = spec
         self.key = warm_key(spec)
         self.cwd = cwd
         self.kernels = kernels
         self.startup_limit = startup_limit
+        self.limits = limits or Limits(MAX_RESULT_SIZE, MAX_OUTPUT_SIZE)
         self.in_flight = 0
+        """Calls holding this warm state: waiting for it to be ready, queued, or running."""
         self.last_used = time.monotonic()
+        self.setup_started = False
+        """Whether a kernel was had and its setup cells sent (a failure after is the
+        notebook's, not the machine's)."""
+
+    async def _deadline(self, work: Awaitable[T]) -> T:
+        """``work`` within ``startup_limit``; past it, stopped and :class:`CallTimeout`."""
+        try:
+            return await asyncio.wait_for(work, self.startup_limit)
+        except asyncio.TimeoutError:
+            raise CallTimeout(
+                "The notebook's kernel was not ready (started, setup cells run) within"
+                f" startup_time_limit, {self.startup_limit:g} s.",
+                time_limit=self.startup_limit,
+            ) from None
 
     async def _warm_session(self) -> KernelSession:
         """A started kernel that has run the setup and parameters cells."""
         python = self.spec.language == "python"
         session = await self.kernels.kernel(self.spec.kernel_name, self.cwd, python)
+        self.setup_started = True
         try:
             if python:
                 reply = await run_in_kernel(
@@ -72,14 +100,19 @@ class WarmNotebook:
                 )
                 CallResult.from_reply(reply, 0.0)
             else:
-                await run_generic(session, setup_cells(self.spec), self.startup_limit)
+                await run_generic(
+                    session, setup_cells(self.spec), self.startup_limit, self.limits.result
+                )
         except BaseException:
             await session.shutdown()
             raise
         return session
 
     async def start(self) -> None:
-        """Make the kernels ready."""
+        """Make the kernels ready: from kernel start to ready within ``startup_limit``."""
+        await self._deadline(self._start())
+
+    async def _start(self) -> None:
         raise NotImplementedError
 
     async def healthy(self) -> bool:
@@ -122,7 +155,7 @@ class ForkWarmNotebook(WarmNotebook):
         super().__init__(spec, **kw)
         self.copy_limit = max(0, int(copy_limit))
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         """Start the kernel, run setup, start its fork server."""
         session = await self._warm_session()
         sources = [cell["source"] for cell in call_cells(self.spec, {})]
@@ -156,7 +189,7 @@ class ForkWarmNotebook(WarmNotebook):
         assert self.socket_path is not None
         started = time.perf_counter()
         try:
-            reply = await call_forked(self.socket_path, cells, time_limit, observer)
+            reply = await call_forked(self.socket_path, cells, time_limit, self.limits, observer)
         except ForkedCallLost as exc:
             if not exc.taken and not await self.healthy():
                 raise KernelDied("the notebook's kernel died") from exc
@@ -196,9 +229,9 @@ class FreshWarmNotebook(WarmNotebook):
 
     def _refill(self) -> None:
         while len(self._spares) < self.spare_count:
-            self._spares.append(asyncio.ensure_future(self._warm_session()))
+            self._spares.append(asyncio.ensure_future(self._deadline(self._warm_session())))
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         """Start the first spare kernel and wait for it."""
         self._refill()
         await asyncio.shield(self._spares[0])
@@ -218,9 +251,12 @@ class FreshWarmNotebook(WarmNotebook):
         started = time.perf_counter()
         try:
             if self.spec.language == "python":
-                reply = await run_in_kernel(session, {"cells": cells}, time_limit, observer)
+                # The kernel is discarded after: orphans of the call come back to it, so
+                # that its process tree, killed with it, holds them.
+                request = {"cells": cells, "limits": self.limits.request(), "subreaper": True}
+                reply = await run_in_kernel(session, request, time_limit, observer)
             else:
-                reply = await run_generic(session, cells, time_limit)
+                reply = await run_generic(session, cells, time_limit, self.limits.result)
             return CallResult.from_reply(reply, time.perf_counter() - started)
         finally:
             await session.shutdown()
@@ -256,10 +292,15 @@ def warm_notebook(
     kernels: KernelSource,
     startup_limit: float,
     copy_limit: int = COPY_AHEAD_LIMIT,
+    limits: Limits | None = None,
 ) -> WarmNotebook:
     """A (not yet started) warm notebook of the class for ``isolation``."""
+    common: dict[str, Any] = {
+        "cwd": cwd,
+        "kernels": kernels,
+        "startup_limit": startup_limit,
+        "limits": limits,
+    }
     if isolation == "fork":
-        return ForkWarmNotebook(
-            spec, cwd=cwd, kernels=kernels, startup_limit=startup_limit, copy_limit=copy_limit
-        )
-    return FreshWarmNotebook(spec, cwd=cwd, kernels=kernels, startup_limit=startup_limit)
+        return ForkWarmNotebook(spec, copy_limit=copy_limit, **common)
+    return FreshWarmNotebook(spec, **common)

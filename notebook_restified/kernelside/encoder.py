@@ -75,7 +75,14 @@ import sys
 from collections.abc import Generator, Mapping, Sequence, Set, ValuesView
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "decode_png", "encode_result", "to_json_text"]
+__all__ = [
+    "MAX_DEPTH",
+    "ResultTooLarge",
+    "decode_png",
+    "encode_result",
+    "json_size",
+    "to_json_text",
+]
 
 #: Containers nested this deep are stringified. Kept well under the interpreter's default
 #: recursion limit because ``json.dumps``/``json.loads`` recurse once per level in C and share it.
@@ -101,7 +108,19 @@ _short_repr.maxlevel = 3
 _short_repr.maxother = 80
 
 
-def encode_result(value: object, *, csv: bool = True) -> dict[str, object]:
+class ResultTooLarge(Exception):
+    """The encoded result passed its size limit (bytes): encoding stopped there."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"the result is at least {size} bytes encoded, over the limit of {limit}")
+        self.size = size
+        """Bytes encoded when the limit was passed: a lower bound of the whole."""
+        self.limit = limit
+
+
+def encode_result(
+    value: object, *, csv: bool = True, limit: int | None = None
+) -> dict[str, object]:
     """Encode a notebook's return value for every representation the endpoint can send.
 
     Returns a dict, itself strict-JSON serialisable, with the keys:
@@ -115,28 +134,95 @@ def encode_result(value: object, *, csv: bool = True) -> dict[str, object]:
     - ``repr``: ``True`` when some part had no JSON form and became a string (its repr,
       a cycle or depth marker), so the caller can warn.
 
+    With ``limit`` (bytes), :class:`ResultTooLarge` is raised as soon as the encoded forms
+    (the JSON text as the wire writes it, the PNG's base64, the CSV) pass it together: the
+    size of a JSON value is counted without writing its text, and stops past the limit.
+
     Converting to JSON never raises: a part whose conversion fails becomes its repr. Errors
     while rendering a matplotlib figure or PIL image (e.g. bad mathtext) propagate.
     """
     png = _png_bytes(value)
     if png is not None:
-        return {
-            "kind": "image",
-            "json": None,
-            "png": base64.b64encode(png).decode("ascii"),
-            "csv": None,
-            "repr": False,
-        }
+        text = base64.b64encode(png).decode("ascii")
+        if limit is not None and len(text) + 2 > limit:
+            raise ResultTooLarge(len(text) + 2, limit)
+        return {"kind": "image", "json": None, "png": text, "csv": None, "repr": False}
+    if limit is not None and isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
+        raise ResultTooLarge(len(value), limit)  # known before copying it
     encoder = _Encoder()
     data = encoder.encode(value)
+    size = 0
+    if limit is not None:
+        size = json_size(data, limit)
+        if size > limit:
+            raise ResultTooLarge(size, limit)
     table = _is_table(value)
+    csv_text = _csv_text(value) if csv and table else None
+    if limit is not None and csv_text is not None:
+        size += _str_size(csv_text, limit - size)
+        if size > limit:
+            raise ResultTooLarge(size, limit)
     return {
         "kind": "table" if table else "json",
         "json": data,
         "png": None,
-        "csv": _csv_text(value) if csv and table else None,
+        "csv": csv_text,
         "repr": encoder.used_repr,
     }
+
+
+_FLAT_TYPES = frozenset((int, float, bool, type(None)))
+_SLICE = 4096  # list items measured by the C encoder at a time
+
+
+class _Rest:
+    """The items of a list from ``start`` on, still to be measured."""
+
+    __slots__ = ("items", "start")
+
+    def __init__(self, items: list[object], start: int) -> None:
+        self.items = items
+        self.start = start
+
+
+def _str_size(text: str, budget: int) -> int:
+    """Bytes of ``json.dumps(text)``; past ``budget`` only a lower bound (each character
+    takes a byte at least), so a huge string is never escaped just to be refused."""
+    if len(text) + 2 > budget:
+        return len(text) + 2
+    return len(json.dumps(text))
+
+
+def json_size(data: object, limit: int) -> int:
+    """Bytes of ``json.dumps(data)`` (default separators, ASCII: as the wire writes it), for
+    JSON data (dicts with str keys, lists, str, int, float, bool, None); counting stops as
+    soon as it passes ``limit``, and the count returned is then a lower bound."""
+    total = 0
+    stack: list[object] = [data]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += _str_size(item, limit - total)
+        elif isinstance(item, dict):
+            total += 2 + max(0, 4 * len(item) - 2)  # braces, ": " each, ", " between
+            for key, child in item.items():
+                total += _str_size(str(key), limit - total)
+                stack.append(child)
+        elif isinstance(item, list):
+            total += 2 + max(0, 2 * len(item) - 2)  # brackets, ", " between
+            stack.append(_Rest(item, 0))
+        elif isinstance(item, _Rest):
+            items, start = item.items, item.start
+            chunk = items[start : start + _SLICE]
+            if start + _SLICE < len(items):
+                stack.append(_Rest(items, start + _SLICE))
+            if set(map(type, chunk)) <= _FLAT_TYPES:  # numbers: the C encoder, a slice at once
+                total += len(json.dumps(chunk)) - 2 - max(0, 2 * len(chunk) - 2)
+            else:
+                stack.extend(chunk)
+        else:
+            total += len(json.dumps(item))
+    return total
 
 
 def to_json_text(value: object) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
-import io
 import json
 import os
 import random
@@ -39,30 +38,20 @@ from .copyahead import (
     writable_ranges,
 )
 from .processes import (
+    ScratchBound,
+    become_subreaper,
     die_with_parent,
+    end_descendants,
     page_faults,
     prctl,
     private_directory,
+    read_head_tail,
     remove_socket,
     scratch_file,
     write_all,
 )
-from .runner import OUTPUT_LIMIT, cut, prepare_captures, run_request
+from .runner import OUTPUT_LIMIT, BoundedText, prepare_captures, run_request
 from .wire import recv_message, send_message
-
-
-class _Capture(io.TextIOBase):
-    """A text stream that collects into a list (stands in for the kernel's streams)."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
-
-    def writable(self) -> bool:
-        return True
 
 
 class ForkServer:
@@ -215,6 +204,9 @@ class ForkServer:
         # Killed with the kernel (even mid-call, when no time limit is left to stop it);
         # a kernel gone before this line is seen by _accept.
         die_with_parent()
+        # Orphans of what the call starts (daemons, setsid) come back to this process, which
+        # kills them all before it answers.
+        become_subreaper()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         gc.freeze()  # a collection would otherwise copy every inherited page
         random.setstate(random_state)  # fork reseeds `random`; keep setup's seed
@@ -224,7 +216,8 @@ class ForkServer:
         os.dup2(devnull, 0)
         os.dup2(out_file.fileno(), 1)
         os.dup2(err_file.fileno(), 2)
-        capture_out, capture_err = _Capture(), _Capture()
+        # One bounded stream per output: the kernel's streams, sys.stdout/err, then the fds.
+        capture_out, capture_err = BoundedText(), BoundedText()
         # Objects made in setup (logging handlers) hold the kernel's streams: silence those.
         for stream, target in ((sys.stdout, capture_out), (sys.stderr, capture_err)):
             with contextlib.suppress(AttributeError, TypeError):
@@ -249,6 +242,8 @@ class ForkServer:
         if not learn and self._copies_ahead():
             copier = CopyAhead(self.copy_ahead)
 
+        scratch = ScratchBound([out_file.fileno(), err_file.fileno()])
+
         conn = self._accept(kernel)
         os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
         self.listener.close()
@@ -257,15 +252,25 @@ class ForkServer:
             copier.stop()
         send_message(conn, {"pid": os.getpid()})
         request = recv_message(conn)
+        output_limit = int((request.get("limits") or {}).get("output", OUTPUT_LIMIT))
+        scratch.begin(keep=output_limit // 2)
+        streams = (capture_out, capture_err)
         # Events, if asked for, go out as frames before the reply: {"event": {...}}.
         emit = _frame_sink(conn) if request.get("events") else None
-        reply = run_request(request, self.shell.user_ns, self.shell, emit)
-        fd_output = []
-        for handle in (out_file, err_file):
-            handle.seek(0)
-            fd_output.append(handle.read(OUTPUT_LIMIT).decode("utf-8", "replace"))
-        reply["stdout"] = cut("".join(capture_out.parts) + reply["stdout"] + fd_output[0])
-        reply["stderr"] = cut("".join(capture_err.parts) + reply["stderr"] + fd_output[1])
+        reply = run_request(request, self.shell.user_ns, self.shell, streams, emit)
+        end_descendants()  # nothing the call started outlives its reply
+        scratch.end()
+        # What the call's code wrote to its file descriptors comes after: head and tail.
+        for name, stream, handle in (
+            ("stdout", capture_out, out_file),
+            ("stderr", capture_err, err_file),
+        ):
+            head, unread, tail = read_head_tail(handle.fileno(), output_limit // 2)
+            stream.write(head.decode("utf-8", "replace"))
+            if unread:
+                stream.gap(unread)  # bytes, counted as characters
+                stream.write(tail.decode("utf-8", "replace"))
+            reply[name] = stream.getvalue()
         send_message(conn, reply)
         faults = page_faults(thread=copier is not None) - faults
         conn.close()

@@ -12,6 +12,8 @@ import ctypes
 import os
 import signal
 import tempfile
+import threading
+import time
 from typing import Any
 
 _LIBC: dict[str, Any] = {}  # looked up once, in the kernel: children inherit them
@@ -46,6 +48,110 @@ def die_with_parent() -> None:
         function(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Have Linux re-parent to this process the orphans among its descendants (a daemon's
+    double fork, a process whose parent exited), so that :func:`end_descendants` finds
+    them all. False where it cannot."""
+    function = prctl()
+    return function is not None and function(_PR_SET_CHILD_SUBREAPER, 1) == 0
+
+
+def descendant_pids(root: int) -> list[int]:
+    """Pids of the processes below ``root`` that have not exited, parents first, from
+    Linux's /proc (empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if fields[0] not in (b"Z", b"X"):
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    level = children.get(root, [])
+    while level:
+        found.extend(level)
+        level = [child for pid in level for child in children.get(pid, [])]
+    return found
+
+
+_STOPPED = (b"T", b"t", b"Z", b"X")
+_DEAD = (b"Z", b"X")
+
+
+def _wait_for(pids: list[int], states: tuple[bytes, ...], timeout: float = 1.0) -> None:
+    """Wait until each of ``pids`` is in one of ``states`` or gone, as /proc shows (at most
+    ``timeout`` seconds): a signal lands some time after it is sent."""
+    deadline = time.monotonic() + timeout
+    waiting = list(pids)
+    while waiting and time.monotonic() < deadline:
+        left = []
+        for pid in waiting:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    state = stat.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue  # gone, or no /proc to tell
+            if state not in states:
+                left.append(pid)
+        waiting = left
+        if waiting:
+            time.sleep(0.001)
+
+
+def stop_and_kill(pids: list[int], more: Any = None) -> list[int]:
+    """SIGSTOP ``pids`` and whatever ``more()`` (a function giving pids) finds after, until
+    it finds none new, so none forks again while the others are found; then SIGKILL all,
+    and wait (a little) until they have exited. Returns the pids signalled (a session or
+    process group of their own does not save them)."""
+    stopped: list[int] = []
+    seen: set[int] = set()
+    for _ in range(64):  # each round stops a generation born meanwhile
+        fresh = [pid for pid in pids if pid not in seen]
+        if not fresh:
+            break
+        for pid in fresh:
+            seen.add(pid)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        _wait_for(fresh, _STOPPED)  # until the signal lands, a process may still fork
+        pids = list(more()) if more is not None else []
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    _wait_for(stopped, _DEAD)  # gone when this returns, not only told to go
+    return stopped
+
+
+def end_descendants(timeout: float = 5.0) -> None:
+    """Kill every process below this one and reap its children, so nothing a call started
+    outlives it (all of them, orphans included, once :func:`become_subreaper` was called).
+    A process that has no child at all returns at once."""
+    me = os.getpid()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass  # reaped one; more may have exited
+        except ChildProcessError:
+            return  # no child left
+        if time.monotonic() > deadline:
+            return  # one that cannot be killed (another user's): leave it to the parent
+        stop_and_kill(descendant_pids(me), lambda: descendant_pids(me))
+        time.sleep(0.001)
+
+
 def page_faults(thread: bool = False) -> int:
     """Page faults this process (or only this thread) took so far, that needed no disk."""
     import resource  # Unix only, as fork is
@@ -70,6 +176,74 @@ def scratch_file(name: str) -> Any:
         with contextlib.suppress(OSError):
             return os.fdopen(make(f"restified-{name}", 0), "w+b")
     return tempfile.TemporaryFile()  # closed when the child exits
+
+
+_FALLOC_FL_KEEP_SIZE = 1
+_FALLOC_FL_PUNCH_HOLE = 2
+_PAGE = 4096
+
+
+def punch_hole(fd: int, start: int, end: int) -> bool:
+    """Free the file's blocks between ``start`` and ``end`` (bytes, rounded inwards to
+    pages), keeping its size: they read as zeros. False where the system cannot."""
+    start = -(-start // _PAGE) * _PAGE
+    end = end // _PAGE * _PAGE
+    if end <= start:
+        return True
+    function = libc("fallocate", ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long)
+    if function is None:
+        return False
+    return bool(function(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, start, end - start) == 0)
+
+
+class ScratchBound:
+    """Keeps the scratch files a call's file descriptors 1 and 2 write to (``fds``) within
+    about ``2 * keep`` bytes of memory each, however much is written: a thread frees, every
+    ``interval`` seconds while the call runs, what lies between a file's first ``keep``
+    bytes and its last ``keep`` (:func:`punch_hole`), the part :func:`read_head_tail` never
+    reads. Started ahead of the call; :meth:`begin` when it comes, :meth:`end` after."""
+
+    interval = 0.02
+
+    def __init__(self, fds: list[int]) -> None:
+        self.fds = fds
+        self.keep = 0
+        self._begin = threading.Event()
+        self._end = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="restified-scratch", daemon=True)
+        self._thread.start()
+
+    def begin(self, keep: int) -> None:
+        """The call starts: keep the first and last ``keep`` bytes of each file."""
+        self.keep = keep
+        self._begin.set()
+
+    def end(self) -> None:
+        """The call is over: stop watching."""
+        self._end.set()
+        self._begin.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        self._begin.wait()
+        freed = dict.fromkeys(self.fds, 0)  # where each file's freed part ends so far
+        while not self._end.wait(self.interval):
+            for fd in self.fds:
+                with contextlib.suppress(OSError):
+                    size = os.fstat(fd).st_size
+                    if size - freed[fd] > 4 * self.keep + _PAGE:
+                        if not punch_hole(fd, max(self.keep, freed[fd]), size - self.keep):
+                            return
+                        freed[fd] = size - self.keep
+
+
+def read_head_tail(fd: int, keep: int) -> tuple[bytes, int, bytes]:
+    """A file's first ``keep`` bytes, how many bytes follow them unread, and its last
+    ``keep`` bytes (all of it in the first part when it holds ``2 * keep`` or fewer)."""
+    size = os.fstat(fd).st_size
+    if size <= 2 * keep:
+        return os.pread(fd, size, 0), 0, b""
+    return os.pread(fd, keep, 0), size - 2 * keep, os.pread(fd, keep, size - keep)
 
 
 # Private temporary directories (Unix sockets: the fork servers' and the local kernels'

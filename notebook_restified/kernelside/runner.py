@@ -19,13 +19,16 @@ import time
 import traceback
 from typing import Any
 
-from .encoder import encode_result
+from .encoder import ResultTooLarge, encode_result
+from .processes import become_subreaper
 from .trace import EVENT_MIME, CallTrace, Sink
 
 CELL_FILENAME = "<cell {index}>"
-# Captured output returned with a result is cut past this many characters.
-OUTPUT_LIMIT = 100_000
+# The most characters of each captured text (stdout, stderr) a reply carries, unless the
+# request's limits say otherwise; past it the head and the tail are kept.
+OUTPUT_LIMIT = 1024 * 1024
 
+# The kernel runs each call's cells through IPython's transformers once; every call's child
 # finds its cells here rather than running IPython's transformers (which touch, and so copy,
 # hundreds of the kernel's pages).
 _TRANSFORMED: dict[str, str] = {}
@@ -145,9 +148,78 @@ def run_cells(
     return has_value, value
 
 
-def cut(text: str) -> str:
-    """``text``, cut to :data:`OUTPUT_LIMIT` characters with a marker."""
-    return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n[... cut]"
+def cut_marker(count: int) -> str:
+    """What stands for ``count`` characters cut from the middle of a captured text."""
+    return f"\n[... {count} characters cut ...]\n"
+
+
+def cut(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    """``text`` if it has at most ``limit`` characters, else its head and its tail (half the
+    limit each) around a marker that says how much was cut."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 2
+    head = limit - tail
+    return text[:head] + cut_marker(len(text) - limit) + text[len(text) - tail :]
+
+
+class BoundedText(io.TextIOBase):
+    """A text stream that keeps what :func:`cut` would keep of all that is written to it,
+    in memory bounded by its ``limit`` (characters), however much is written.
+
+    ``limit`` may be changed before the first write (a call's request gives it).
+    """
+
+    def __init__(self, limit: int = OUTPUT_LIMIT) -> None:
+        self.limit = limit
+        self.written = 0  # characters written (or gone by unseen, see gap)
+        self._head: list[str] = []
+        self._head_size = 0
+        self._head_closed = False
+        self._tail: list[str] = []
+        self._tail_size = 0
+
+    def write(self, text: str) -> int:
+        """Keep the head, then the latest characters; count them all."""
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        count = len(text)
+        self.written += count
+        keep_tail = self.limit // 2
+        room = self.limit - keep_tail - self._head_size
+        if room > 0 and not self._head_closed:
+            part = text[:room]
+            self._head.append(part)
+            self._head_size += len(part)
+            text = text[len(part) :]
+        if text:
+            self._tail.append(text)
+            self._tail_size += len(text)
+            if self._tail_size > 2 * keep_tail + 4096:  # compact now and then: amortized O(1)
+                joined = "".join(self._tail)
+                kept = joined[len(joined) - keep_tail :]
+                self._tail, self._tail_size = [kept], len(kept)
+        return count
+
+    def gap(self, count: int) -> None:
+        """``count`` characters went by unseen (the middle of a file read head and tail):
+        they, and the tail so far, are cut."""
+        self.written += count
+        self._head_closed = True
+        self._tail, self._tail_size = [], 0
+
+    def getvalue(self) -> str:
+        """The head, a marker if anything was cut, and the tail."""
+        head = "".join(self._head)
+        tail = "".join(self._tail)
+        keep_tail = self.limit // 2
+        if len(tail) > keep_tail:
+            tail = tail[len(tail) - keep_tail :]
+        dropped = self.written - len(head) - len(tail)
+        return head + (cut_marker(dropped) if dropped else "") + tail
+
+    def writable(self) -> bool:
+        return True
 
 
 # Display publishers made ahead: making one (a traitlets object) in a call's child would copy
@@ -172,9 +244,10 @@ def prepare_captures(shell: Any, sources: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def _captured(shell: Any, trace: CallTrace | None = None) -> Any:
-    """Capture stdout, stderr and display() of the cells (through ``trace``'s streams)."""
-    out, err = trace.streams() if trace is not None else (io.StringIO(), io.StringIO())
+def _captured(
+    shell: Any, out: io.TextIOBase, err: io.TextIOBase, trace: CallTrace | None = None
+) -> Any:
+    """Capture stdout, stderr and display() of the cells (displays also to ``trace``)."""
     displays: list[dict[str, Any]] = []
     saved_pub = None
     if shell is not None and getattr(shell, "display_pub", None) is not None:
@@ -198,61 +271,96 @@ def _captured(shell: Any, trace: CallTrace | None = None) -> Any:
 
 
 @contextlib.contextmanager
-def _uncaptured() -> Any:
-    yield io.StringIO(), io.StringIO(), []
+def _uncaptured(out: io.TextIOBase, err: io.TextIOBase) -> Any:
+    yield out, err, []
 
 
-def _display_summary(displays: list[Any]) -> list[dict[str, Any]]:
+_DISPLAYS_KEPT = 20
+
+
+def _display_summary(displays: list[Any], limit: int) -> list[dict[str, Any]]:
     summary = []
-    for item in displays[:20]:
+    for item in displays[:_DISPLAYS_KEPT]:
         data = getattr(item, "data", None) or (item.get("data") if isinstance(item, dict) else {})
-        summary.append({"text/plain": cut(str((data or {}).get("text/plain", "")))})
+        # The displays together take at most one text's limit.
+        text = cut(str((data or {}).get("text/plain", "")), limit // _DISPLAYS_KEPT)
+        summary.append({"text/plain": text})
     return summary
+
+
+def _bounded_error(fields: dict[str, Any], limit: int) -> dict[str, Any]:
+    """An error's message and traceback, cut to half the output limit each."""
+    traceback_text = cut("\n".join(fields.get("traceback") or []), limit // 2)
+    return {
+        **fields,
+        "evalue": cut(str(fields.get("evalue", "")), limit // 2),
+        "traceback": traceback_text.split("\n"),
+    }
 
 
 def run_request(
     request: dict[str, Any],
     namespace: dict[str, Any],
     shell: Any = None,
+    streams: tuple[BoundedText, BoundedText] | None = None,
     emit: Sink | None = None,
 ) -> dict[str, Any]:
     """Run one call and answer with a JSON-able reply (never raises for cell errors).
 
-    ``request``: ``{"cells": [...]}`` as for :func:`run_cells`, and optionally ``"events":
-    true`` (live events of each cell and of output as it is written, sent to ``emit``) and
-    ``"record": true`` (the reply's ``"cells"``: each cell's outputs and timing; see
-    ``trace.py``). The reply is ``{"status": "ok", "has_value", "result", "stdout",
-    "stderr", "displays", "duration"}`` or ``{"status": "error", "error": {...contract
-    fields...}, "stdout", "stderr"}``.
+    ``request``: ``{"cells": [...]}`` as for :func:`run_cells`, optionally with
+    ``"limits": {"result": bytes, "output": characters}``, ``"subreaper": true`` (the
+    process is discarded after the call: orphans of what it starts come back to it, so
+    that whoever kills its process tree finds them), ``"events": true`` (live events of each
+    cell and of output as it is written, sent to ``emit``) and ``"record": true`` (the
+    reply's ``"cells"``: each cell's outputs and timing; see ``trace.py``). The reply is
+    ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``,
+    ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``, or, for a
+    result whose encoding passed the limit, ``{"status": "too_large", "error": {"size",
+    "limit"}, ...}``. Each captured text (and the displays together, and an error's message
+    and traceback) keeps at most the output limit's characters, head and tail. ``streams``:
+    where stdout and stderr go (a forked child's, which also collect its other output).
     """
     started = time.perf_counter()
     reply: dict[str, Any]
+    limits = request.get("limits") or {}
+    if request.get("subreaper"):
+        become_subreaper()
+    output_limit = int(limits.get("output", OUTPUT_LIMIT))
+    out, err = streams or (BoundedText(), BoundedText())
+    out.limit = err.limit = output_limit
     trace = CallTrace.for_request(request, emit)
+    # The cells write to the bounded streams, and through the trace when one is asked for.
+    cell_out, cell_err = trace.wrap(out, err) if trace is not None else (out, err)
     # Setup runs with the kernel's own streams: objects it makes (logging handlers) keep them.
-    capture = _captured(shell, trace) if request.get("capture", True) else _uncaptured()
-    with capture as (out, err, displays):
+    capturing = request.get("capture", True)
+    capture = (
+        _captured(shell, cell_out, cell_err, trace)
+        if capturing
+        else _uncaptured(cell_out, cell_err)
+    )
+    with capture as (_, _, displays):
         try:
             has_value, value = run_cells(request["cells"], namespace, shell, trace)
-            result = encode_result(value)
+            result = encode_result(value, limit=limits.get("result"))
             reply = {"status": "ok", "has_value": has_value, "result": result}
         except _CellError as exc:
-            reply = {"status": "error", "error": exc.fields}
+            reply = {"status": "error", "error": _bounded_error(exc.fields, output_limit)}
+        except ResultTooLarge as exc:
+            reply = {"status": "too_large", "error": {"size": exc.size, "limit": exc.limit}}
         except BaseException as exc:  # the encoder failed on an odd value
             if getattr(exc, "restified_passthrough", False):
                 raise
-            reply = {
-                "status": "error",
-                "error": {
-                    "cell_index": None,
-                    "cell_id": None,
-                    "ename": type(exc).__name__,
-                    "evalue": f"the result could not be encoded: {exc}",
-                    "traceback": traceback.format_exc().rstrip("\n").split("\n"),
-                },
+            error = {
+                "cell_index": None,
+                "cell_id": None,
+                "ename": type(exc).__name__,
+                "evalue": f"the result could not be encoded: {exc}",
+                "traceback": traceback.format_exc().rstrip("\n").split("\n"),
             }
-    reply["stdout"] = cut(out.getvalue())
-    reply["stderr"] = cut(err.getvalue())
-    reply["displays"] = _display_summary(displays)
+            reply = {"status": "error", "error": _bounded_error(error, output_limit)}
+    reply["stdout"] = out.getvalue()
+    reply["stderr"] = err.getvalue()
+    reply["displays"] = _display_summary(displays, output_limit)
     reply["duration"] = time.perf_counter() - started
     if trace is not None and trace.record:
         reply["cells"] = trace.cells
@@ -278,4 +386,4 @@ def run_request_json(request_json: str, shell: Any = None) -> str:
     namespace = shell.user_ns if shell is not None else globals()
     request = json.loads(request_json)
     emit = _iopub_sink(shell) if request.get("events") else None
-    return json.dumps(run_request(request, namespace, shell, emit), allow_nan=False)
+    return json.dumps(run_request(request, namespace, shell, emit=emit), allow_nan=False)

@@ -44,22 +44,28 @@ _DISPLAY_TYPES = (
 Sink = Callable[[dict[str, Any]], None]
 
 
-class _Tee(io.StringIO):
-    """A captured stream that also reports each write as an ``output`` event."""
+class _Tee(io.TextIOBase):
+    """A captured stream that writes through to the call's own (bounded) capture and
+    reports each write to the trace: as an ``output`` event, and to the cell's record."""
 
-    def __init__(self, name: str, trace: CallTrace) -> None:
+    def __init__(self, name: str, trace: CallTrace, target: io.TextIOBase) -> None:
         super().__init__()
         self._name = name
         self._trace = trace
+        self._target = target
 
     def write(self, text: str) -> int:
-        written = super().write(text)
+        written = self._target.write(text)
         self._trace.output(self._name, text)
+        self._trace.note(self._name, text)
         return written
 
     def flush(self) -> None:
-        super().flush()
+        self._target.flush()
         self._trace.flush_output()
+
+    def writable(self) -> bool:
+        return True
 
 
 def _cut(text: str, limit: int) -> str:
@@ -112,14 +118,15 @@ class CallTrace:
         self.record = record
         self.started = time.perf_counter()
         self.cells: list[dict[str, Any]] = []
-        self.out: io.StringIO = io.StringIO()
-        self.err: io.StringIO = io.StringIO()
         self.displays: list[Any] = []
+        # The current cell's output, for its record: at most RECORD_TEXT_LIMIT (+1) each.
+        self._texts: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self._text_sizes = {"stdout": 0, "stderr": 0}
         self._streamed = 0
         # Output not sent yet: (stream, parts); sent at a line's end, a flush, a cell's end.
         self._pending: tuple[str, list[str]] | None = None
         self._cell_started = 0.0
-        self._marks = (0, 0, 0)
+        self._display_mark = 0
         self._display_budget = RECORD_DISPLAY_LIMIT
 
     @classmethod
@@ -131,11 +138,23 @@ class CallTrace:
             return None
         return cls(emit if wants_events else None, record)
 
-    def streams(self) -> tuple[io.StringIO, io.StringIO]:
-        """The stdout and stderr captures to use (reporting writes if events are asked)."""
-        if self.emit is not None:
-            self.out, self.err = _Tee("stdout", self), _Tee("stderr", self)
-        return self.out, self.err
+    def wrap(self, out: io.TextIOBase, err: io.TextIOBase) -> tuple[io.TextIOBase, io.TextIOBase]:
+        """Streams for the cells' stdout and stderr that write to ``out`` and ``err`` and
+        report to this trace."""
+        return _Tee("stdout", self, out), _Tee("stderr", self, err)
+
+    def note(self, stream: str, text: str) -> None:
+        """Keep ``text`` written to ``stream`` in the current cell's record (its head)."""
+        if not self.record:
+            return
+        room = RECORD_TEXT_LIMIT + 1 - self._text_sizes[stream]
+        if room > 0 and text:
+            part = text[:room]
+            self._texts[stream].append(part)
+            self._text_sizes[stream] += len(part)
+
+    def _cell_text(self, stream: str) -> str:
+        return _cut("".join(self._texts[stream]), RECORD_TEXT_LIMIT)
 
     def _send(self, event: dict[str, Any]) -> None:
         if self.emit is None:
@@ -149,7 +168,9 @@ class CallTrace:
         """Cell ``position`` (in the call's cells) starts."""
         now = time.perf_counter()
         self._cell_started = now
-        self._marks = (self.out.tell(), self.err.tell(), len(self.displays))
+        self._texts = {"stdout": [], "stderr": []}
+        self._text_sizes = {"stdout": 0, "stderr": 0}
+        self._display_mark = len(self.displays)
         self._send(
             {
                 "kind": "cell",
@@ -167,9 +188,8 @@ class CallTrace:
         now = time.perf_counter()
         duration = now - self._cell_started
         if self.record:
-            out_mark, err_mark, display_mark = self._marks
             displays: list[dict[str, Any]] = []
-            for item in self.displays[display_mark:]:
+            for item in self.displays[self._display_mark :]:
                 if len(displays) >= RECORD_DISPLAYS_MAX:
                     break
                 output, size = _display_item(item, self._display_budget)
@@ -184,8 +204,8 @@ class CallTrace:
                     "started": self._cell_started - self.started,
                     "duration": duration,
                     "ok": ok,
-                    "stdout": _cut(self.out.getvalue()[out_mark:], RECORD_TEXT_LIMIT),
-                    "stderr": _cut(self.err.getvalue()[err_mark:], RECORD_TEXT_LIMIT),
+                    "stdout": self._cell_text("stdout"),
+                    "stderr": self._cell_text("stderr"),
                     "displays": displays,
                 }
             )

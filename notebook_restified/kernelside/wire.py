@@ -13,6 +13,19 @@ from typing import Any
 
 HEADER = struct.Struct("!Q")
 
+# Characters of captured text a reply may carry beyond its result, per unit of the output
+# limit: stdout, stderr, displays, and an error's message with its traceback.
+_TEXTS = 4
+# Bytes a character can take in JSON text written with ASCII escapes ("\\ud83d\\ude00").
+_ESCAPED = 12
+
+
+def reply_limit(max_result: int, max_output: int) -> int:
+    """The largest reply frame a call can send: its encoded result (at most ``max_result``
+    bytes), its captured texts (at most ``max_output`` characters each, escaped) and the
+    reply's own fields. A reader refuses a frame whose header says more."""
+    return max_result + _TEXTS * _ESCAPED * max_output + (1 << 16)
+
 
 def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
     """Send one length-prefixed JSON message."""

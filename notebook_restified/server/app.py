@@ -14,7 +14,7 @@ from traitlets import Enum, Float, Int, Unicode
 from .. import __version__
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
-from ..engine.warm import COPY_AHEAD_LIMIT
+from ..engine.warm import COPY_AHEAD_LIMIT, MAX_OUTPUT_SIZE, MAX_RESULT_SIZE
 from ..keys import KeyStore, RateLimiter
 from ..runs.manager import RECORD_CALLS, RunManager
 from ..runs.store import RunStore
@@ -95,6 +95,19 @@ class RestifiedApp(ExtensionApp):
         config=True,
         help="Largest request body (bytes) a call accepts; past it 413.",
     )
+    max_result_size = Int(
+        MAX_RESULT_SIZE,
+        config=True,
+        help="Largest result (bytes, encoded as JSON, PNG or CSV) a call may answer with;"
+        " past it the call is answered with 502 result_too_large. Enforced where the call"
+        " runs (encoding stops past it) and where the server reads the reply.",
+    )
+    max_output_size = Int(
+        MAX_OUTPUT_SIZE,
+        config=True,
+        help="Characters of each of a call's captured outputs (stdout, stderr) kept; past it"
+        " the first and the last half are kept around a marker saying how much was cut.",
+    )
 
     keys_file = Unicode(
         "",
@@ -172,6 +185,8 @@ class RestifiedApp(ExtensionApp):
             max_memory=self.max_pool_memory,
             spare_kernels=self.spare_kernels,
             copy_ahead_limit=self.copy_ahead_limit,
+            max_result_size=self.max_result_size,
+            max_output_size=self.max_output_size,
             kernel_spec_manager=None if remote else kernel_spec_manager,
             kernel_manager_factory=factory,
             remote_kernels=remote,
