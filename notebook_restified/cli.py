@@ -19,12 +19,36 @@ from .spec import load_spec
 log = logging.getLogger("notebook_restified.cli")
 
 
+class _HelpAll(argparse.Action):
+    """``--help-all``: the usual help, then every ``RestifiedApp`` option (the server's
+    configuration, as ``--RestifiedApp.<name>=<value>`` or ``RESTIFIED_<NAME>``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=kwargs.get("help"))
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from .server.app import RestifiedApp
+
+        parser.print_help()
+        sys.stdout.write(
+            "\nServer options (jupyter server / jupyter lab: --RestifiedApp.<name>=<value>;"
+            " jupyter restified serve: also RESTIFIED_<NAME>):\n\n"
+        )
+        traits = RestifiedApp.class_own_traits(config=True)
+        for name in sorted(traits):
+            sys.stdout.write(RestifiedApp.class_get_trait_help(traits[name]) + "\n")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter restified",
         description="Run a tagged Jupyter notebook as a function.",
     )
     parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--help-all", action=_HelpAll, help="show this help and every server option, then exit"
+    )
     parser.add_argument(
         "--log-level",
         default=None,

@@ -222,3 +222,17 @@ def test_spec_prints_the_spec(
     assert spec["return_cell"] == 4
     assert spec["skip_cells"] == [3]
     assert spec["kernel"] == {"name": "python3", "language": "python"}
+
+
+def test_help_all_lists_every_server_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from notebook_restified.server.app import RestifiedApp
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--help-all"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: jupyter restified" in out
+    for name in RestifiedApp.class_own_traits(config=True):
+        assert f"--RestifiedApp.{name}=" in out
+    assert "Seconds one call may run" in out  # time_limit's help, not only its name
+    assert "--RestifiedApp.answer_yes" not in out  # the base application's own options stay out
