@@ -4,7 +4,6 @@ and revoked by the server's users (the Lab panel's Share section)."""
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -15,6 +14,7 @@ from ..errors import InvalidNotebook, InvalidParameters, InvalidRequest, NotFoun
 from ..keys import KeyStore
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService, normalize_path
+from .requests import parse_json_body
 
 
 def parse_expiry(value: Any) -> datetime | None:
@@ -56,10 +56,7 @@ class KeysHandler(RestifiedHandler):
     @authorized("write")
     async def post(self) -> None:
         """Create a key: ``{"path", "label", "expires"?}``; the secret is in this answer only."""
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise InvalidRequest(f"the body is not JSON: {exc}") from None
+        body = parse_json_body(self.request.body or b"{}")
         if not isinstance(body, dict):
             raise InvalidRequest("the body must be a JSON object")
         problems = []
