@@ -9,7 +9,7 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.gateway.gateway_client import GatewayClient
-from traitlets import Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .. import __version__
 from ..engine import Engine
@@ -104,6 +104,14 @@ class RestifiedApp(ExtensionApp):
         config=True,
         help="Calls one endpoint key may make per minute (0: unlimited); past it 429.",
     )
+    # --- hardening of keyed calls (kept together) ---
+    key_tracebacks = Bool(
+        False,
+        config=True,
+        help="Whether a keyed call's execution_error carries the traceback and the call's"
+        " stdout and stderr (they quote the notebook's code and output); without it, only"
+        " type, message, cell_index, ename and evalue. The server's users always see all.",
+    )
 
     engine: Engine
     service: EndpointService
@@ -154,6 +162,7 @@ class RestifiedApp(ExtensionApp):
             "service": self.service,
             "keys": KeyAccess(self.keys, self.key_limiter),
             "max_body_size": self.max_body_size,
+            "key_tracebacks": self.key_tracebacks,
         }
         self.handlers.extend(
             [

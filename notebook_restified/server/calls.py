@@ -8,7 +8,7 @@ from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 
-from ..errors import InvalidParameters, NotAcceptable
+from ..errors import ExecutionError, InvalidParameters, NotAcceptable, RestifiedError
 from ..keys import EndpointKey
 from ..parameters import check_json, coerce_query
 from ..results import CallResult
@@ -16,6 +16,9 @@ from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService
 from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_values
+
+#: What a key holder is told of a cell that raised (without ``key_tracebacks``).
+KEY_HOLDER_FIELDS = ("type", "message", "cell_index", "ename", "evalue")
 
 
 class CallHandler(RestifiedHandler):
@@ -31,11 +34,27 @@ class CallHandler(RestifiedHandler):
     _key_id: str | None = None
     _started: float = 0.0
 
-    def initialize(self, service: EndpointService, keys: KeyAccess, max_body_size: int) -> None:
-        """The route's collaborators."""
+    def initialize(
+        self,
+        service: EndpointService,
+        keys: KeyAccess,
+        max_body_size: int,
+        key_tracebacks: bool = False,
+    ) -> None:
+        """The route's collaborators, and whether key holders see tracebacks."""
         self.service = service
         self.keys = keys
         self.max_body_size = max_body_size
+        self.key_tracebacks = key_tracebacks
+
+    def error_json(self, exc: RestifiedError) -> dict[str, Any]:
+        """A keyed caller sees which cell raised what, not the notebook's code or output
+        (traceback lines quote its source; stdout and stderr are the author's), unless
+        ``key_tracebacks`` is on."""
+        body = super().error_json(exc)
+        if isinstance(exc, ExecutionError) and self.key is not None and not self.key_tracebacks:
+            body["error"] = {k: v for k, v in body["error"].items() if k in KEY_HOLDER_FIELDS}
+        return body
 
     def check_xsrf_cookie(self) -> None:
         """A key in a header is no ambient credential: nothing to forge; else as usual."""
