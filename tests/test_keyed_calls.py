@@ -3,6 +3,7 @@ calls one key may have in flight, and the log line every keyed call leaves."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
+from notebook_restified.server.app import RestifiedApp
+
 from .notebooks import write_notebook
-from .test_keys import bearer, create_key
+from .test_keys import bearer, create_key, status_of
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
@@ -85,3 +88,64 @@ async def test_key_tracebacks_gives_key_holders_everything(
     assert (code, error["ename"]) == (500, "ValueError")
     assert any("raise ValueError('asked to fail')" in line for line in error["traceback"])
     assert "the author printed this" in error["stdout"]
+
+
+# --- calls in flight per key ----------------------------------------------------------
+
+
+async def test_one_key_cannot_take_every_slot(
+    jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
+) -> None:
+    assert app.key_concurrency() == 1  # pool_size 2: half the pool
+    secret = (await create_key(jp_fetch))["secret"]
+    slow = asyncio.ensure_future(
+        jp_fetch("restified", "a.ipynb", params={"seconds": 4}, headers=bearer(secret))
+    )
+    deadline = asyncio.get_running_loop().time() + 60
+    while app.engine.stats()["running"] == 0:  # the first call holds its key's place
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("restified", "a.ipynb", headers=bearer(secret))
+    assert err.value.code == 429
+    assert err.value.response is not None
+    assert int(err.value.response.headers["Retry-After"]) >= 1
+    error = json.loads(err.value.response.body)["error"]
+    assert error["type"] == "rate_limited"
+    assert "in flight" in error["message"]
+    # The server's users are not limited by it: the pool's other slot is theirs.
+    assert json.loads((await jp_fetch("restified", "a.ipynb")).body) == "ok"
+    assert json.loads((await slow).body) == "ok"
+    # The place is given back when the call ends.
+    response = await jp_fetch("restified", "a.ipynb", headers=bearer(secret))
+    assert json.loads(response.body) == "ok"
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [{**BASE_CONFIG, "RestifiedApp": {"pool_size": 2, "key_max_concurrent": 2}}],
+)
+async def test_key_max_concurrent_sets_the_limit(
+    jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
+) -> None:
+    secret = (await create_key(jp_fetch))["secret"]
+    calls = [
+        asyncio.ensure_future(
+            jp_fetch("restified", "a.ipynb", params={"seconds": 4}, headers=bearer(secret))
+        )
+        for _ in range(2)
+    ]
+    deadline = asyncio.get_running_loop().time() + 60
+    while app.engine.stats()["running"] < 2:  # both run: the limit is 2, not 1
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    assert await status_of(jp_fetch, "restified", "a.ipynb", headers=bearer(secret)) == 429
+    assert [json.loads(r.body) for r in await asyncio.gather(*calls)] == ["ok", "ok"]
+
+
+async def test_429_is_in_the_openapi_document(jp_fetch: Fetch, notebooks: Path) -> None:
+    document = json.loads((await jp_fetch("api", "restified", "openapi", "a.ipynb")).body)
+    for operation in document["paths"]["/restified/a.ipynb"].values():
+        response = operation["responses"]["429"]
+        assert response["description"].startswith("rate_limited:")
+        assert "Retry-After" in response["headers"]

@@ -105,6 +105,12 @@ class RestifiedApp(ExtensionApp):
         help="Calls one endpoint key may make per minute (0: unlimited); past it 429.",
     )
     # --- hardening of keyed calls (kept together) ---
+    key_max_concurrent = Int(
+        0,
+        config=True,
+        help="Calls one endpoint key may have running or queued at once; past it 429 with"
+        " Retry-After (0: half the pool, at least 1). The server's users are not limited.",
+    )
     key_tracebacks = Bool(
         False,
         config=True,
@@ -148,6 +154,10 @@ class RestifiedApp(ExtensionApp):
         self.keys = KeyStore(self.keys_path())
         self.key_limiter = RateLimiter(self.key_rate_limit)
 
+    def key_concurrency(self) -> int:
+        """Calls one key may have in flight: ``key_max_concurrent``, or half the pool."""
+        return self.key_max_concurrent or max(1, self.pool_size // 2)
+
     def keys_path(self) -> str:
         """The keys file in effect."""
         if self.keys_file:
@@ -160,7 +170,7 @@ class RestifiedApp(ExtensionApp):
         service, keys = {"service": self.service}, {"keys": self.keys}
         calls = {
             "service": self.service,
-            "keys": KeyAccess(self.keys, self.key_limiter),
+            "keys": KeyAccess(self.keys, self.key_limiter, self.key_concurrency()),
             "max_body_size": self.max_body_size,
             "key_tracebacks": self.key_tracebacks,
         }

@@ -11,7 +11,7 @@ from jupyter_core.utils import ensure_async
 from tornado import web
 from tornado.httputil import HTTPServerRequest
 
-from ..errors import KeyRefused
+from ..errors import KeyRefused, RateLimited
 from ..keys import PREFIX, EndpointKey, KeyStore, RateLimiter, split_secret
 from .base import AUTH_RESOURCE
 from .endpoints import normalize_path
@@ -50,19 +50,39 @@ async def authorize_user(handler: Any, action: str) -> None:
 
 
 class KeyAccess:
-    """Endpoint keys at call time: checked for the notebook called, rate-limited, and their
-    use recorded."""
+    """Endpoint keys at call time: checked for the notebook called, rate-limited, bounded in
+    calls in flight, and their use recorded."""
 
-    def __init__(self, store: KeyStore, limiter: RateLimiter) -> None:
+    def __init__(self, store: KeyStore, limiter: RateLimiter, max_concurrent: int) -> None:
         self.store = store
         self.limiter = limiter
+        self.max_concurrent = max(1, max_concurrent)
+        self._in_flight: dict[str, int] = {}
 
     def admit(self, secret: str, where: str, method: str, path: str) -> EndpointKey:
         """The key ``secret`` presented (``where``) on a ``method`` call of ``path``, if it
-        may make that call now; else the contract's error (403, 429, 503)."""
+        may make that call now; else the contract's error (403, 429, 503). An admitted call
+        holds one of its key's ``max_concurrent`` places until :meth:`release`."""
         if where == "query" and method != "GET":
             raise KeyRefused("send a key with a POST in the header: Authorization: Bearer <key>")
         key = self.store.verify(secret, normalize_path(path))
+        running = self._in_flight.get(key.id, 0)
+        if running >= self.max_concurrent:
+            # Checked before the rate so a refused call does not use up the key's minute.
+            raise RateLimited(
+                f"this key has {running} calls in flight; it may have {self.max_concurrent}"
+                " at once",
+                retry_after=1,
+            )
         self.limiter.check(key.id)
         self.store.record_use(key)
+        self._in_flight[key.id] = running + 1
         return key
+
+    def release(self, key: EndpointKey) -> None:
+        """The call admitted with ``key`` is over."""
+        left = self._in_flight.get(key.id, 0) - 1
+        if left > 0:
+            self._in_flight[key.id] = left
+        else:
+            self._in_flight.pop(key.id, None)

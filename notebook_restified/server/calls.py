@@ -33,6 +33,7 @@ class CallHandler(RestifiedHandler):
     key: EndpointKey | None = None
     _key_id: str | None = None
     _started: float = 0.0
+    _released: bool = False
 
     def initialize(
         self,
@@ -74,8 +75,14 @@ class CallHandler(RestifiedHandler):
         self._key_id = loggable_key_id(secret)
         self.key = self.keys.admit(secret, where, self.request.method or "GET", path)
 
+    def _release_key(self) -> None:
+        if self.key is not None and not self._released:
+            self._released = True
+            self.keys.release(self.key)
+
     def on_finish(self) -> None:
         """Log every keyed call with the key's id and label, never its secret."""
+        self._release_key()
         if self._key_id is not None:
             log.info(
                 "keyed call: key %s (%s) %s %s -> %d in %.1f ms",
@@ -93,6 +100,8 @@ class CallHandler(RestifiedHandler):
         if self._task is not None and not self._task.done():
             log.info("client left: cancelling the call of %s", self.request.path)
             self._task.cancel()
+        else:  # no call to end (yet): the handler may never finish, so give the place back
+            self._release_key()
         super().on_connection_close()
 
     @allow_unauthenticated  # authenticated in _authorize_call: by the server or by a key
