@@ -219,6 +219,11 @@ class KeyStore:
             raise KeyRefused("this key does not open this notebook")
         return key
 
+    def label_of(self, key_id: str) -> str | None:
+        """The label of the key ``key_id`` (for the log), ``None`` if there is no such key."""
+        key = self._keys.get(key_id)
+        return key.label if key else None
+
     def record_use(self, key: EndpointKey) -> None:
         """Count a call; written to disk at most every ``flush_interval`` seconds."""
         key.calls += 1

@@ -16,6 +16,7 @@ from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT
 from ..keys import KeyStore, RateLimiter
+from . import logs
 from .auth import KeyAccess
 from .base import PATH
 from .calls import CallHandler
@@ -127,6 +128,7 @@ class RestifiedApp(ExtensionApp):
     def initialize_settings(self) -> None:
         """Create the engine and the service the handlers use."""
         assert self.serverapp is not None
+        logs.install(self.serverapp.log)
         # Kernels are the server's: its kernel specs, and only those it allows.
         kernel_spec_manager = self.serverapp.kernel_spec_manager
         factory = None

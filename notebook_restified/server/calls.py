@@ -34,6 +34,8 @@ class CallHandler(RestifiedHandler):
     _key_id: str | None = None
     _started: float = 0.0
     _released: bool = False
+    _client_left: bool = False
+    _abandoned: bool = False
 
     def initialize(
         self,
@@ -81,24 +83,42 @@ class CallHandler(RestifiedHandler):
             self.keys.release(self.key)
 
     def on_finish(self) -> None:
-        """Log every keyed call with the key's id and label, never its secret."""
+        """Log every keyed call with the key's id and label, never its secret, and a call
+        whose client left as one line."""
         self._release_key()
+        elapsed = (time.perf_counter() - self._started) * 1000
+        outcome = "client left, call stopped" if self._abandoned else str(self.get_status())
         if self._key_id is not None:
+            label = self.key.label if self.key else self.keys.store.label_of(self._key_id)
             log.info(
-                "keyed call: key %s (%s) %s %s -> %d in %.1f ms",
+                "keyed call: key %s (%s) %s %s -> %s in %.1f ms",
                 self._key_id,
-                self.key.label if self.key else "refused",
+                label if label is not None else "no such key",
                 self.request.method,
                 self.path_kwargs.get("path", ""),
-                self.get_status(),
-                (time.perf_counter() - self._started) * 1000,
+                outcome,
+                elapsed,
+            )
+        elif self._abandoned:
+            log.info(
+                "restified %s %s -> %s after %.1f ms",
+                self.request.method,
+                self.path_kwargs.get("path", ""),
+                outcome,
+                elapsed,
             )
         super().on_finish()
 
+    def _log(self) -> None:
+        # An abandoned call was logged in on_finish; tornado's access line would add a
+        # warning (or a 500 with the request's headers) for the same thing.
+        if not self._abandoned:
+            super()._log()
+
     def on_connection_close(self) -> None:
         """A client that goes away cancels its queued or running call."""
+        self._client_left = True
         if self._task is not None and not self._task.done():
-            log.info("client left: cancelling the call of %s", self.request.path)
             self._task.cancel()
         else:  # no call to end (yet): the handler may never finish, so give the place back
             self._release_key()
@@ -135,9 +155,18 @@ class CallHandler(RestifiedHandler):
                     [{"name": n, "problem": "given in both the query and the body"} for n in twice]
                 )
             values.update(given)
+        if self._client_left:  # gone while its request was read: nothing to run for it
+            self._end_abandoned()
+            return
         self._task = asyncio.ensure_future(self.service.call(path, spec, values))
         try:
             result = await self._task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not self._client_left or (current is not None and current.cancelling()):
+                raise  # the server stopping, not the client leaving
+            self._end_abandoned()
+            return
         finally:
             self._task = None
         self._respond(result, accept)
@@ -148,6 +177,12 @@ class CallHandler(RestifiedHandler):
             self.get_status(),
             (time.perf_counter() - started) * 1000,
         )
+
+    def _end_abandoned(self) -> None:
+        """The client left: no answer to give; 499 (as proxies log it) for on_finish."""
+        self._abandoned = True
+        self.set_status(499, reason="Client Closed Request")
+        self.finish()
 
     def _respond(self, result: CallResult, accept: str | None) -> None:
         media = negotiate(accept, OFFERS.get(result.kind, OFFERS["json"]))
