@@ -49,6 +49,49 @@ async def authorize_user(handler: Any, action: str) -> None:
         raise web.HTTPError(403, f"not authorized to {action} on {AUTH_RESOURCE}")
 
 
+#: ``Sec-Fetch-Site`` values a browser sends only for its own pages' requests or a typed URL.
+_SAME_SITE_FETCHES = ("same-origin", "none")
+
+
+def same_site_proof(handler: Any) -> str | None:
+    """What shows that a browser request comes from the server's own pages (``None``:
+    nothing): ``Sec-Fetch-Site`` of ``same-origin`` or ``none``, an ``Origin`` or
+    ``Referer`` of this server (or one its CORS settings allow), or the XSRF token in a
+    header, matching the ``_xsrf`` cookie as jupyter_server checks it."""
+    headers = handler.request.headers
+    if headers.get("Sec-Fetch-Site", "").strip().lower() in _SAME_SITE_FETCHES:
+        return "Sec-Fetch-Site"
+    if headers.get("Origin", "null") != "null" and handler.check_origin():
+        return "Origin"
+    if headers.get("Referer") and handler.check_referer():
+        return "Referer"
+    if headers.get("X-Xsrftoken") or headers.get("X-Csrftoken"):
+        try:  # tornado's own comparison, without jupyter_server's token-auth bypass
+            web.RequestHandler.check_xsrf_cookie(handler)
+        except web.HTTPError:
+            return None
+        return "X-XSRFToken"
+    return None
+
+
+def refuse_cross_site(handler: Any) -> None:
+    """Refuse (403) a call that a page of another site may have made with the user's
+    browser: a call by a server user who is not token-authenticated (the login cookie, or
+    a server without auth) that comes with a cookie or a browser's cross-site mark, and
+    without proof that it comes from the server's own pages."""
+    if handler.token_authenticated:  # a token is never sent by a browser on its own
+        return
+    fetch_site = handler.request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    ambient = "Cookie" in handler.request.headers or fetch_site in ("cross-site", "same-site")
+    if ambient and same_site_proof(handler) is None:
+        raise web.HTTPError(
+            403,
+            "a call with the login cookie must come from this server's own pages"
+            " (Sec-Fetch-Site, Origin or Referer of this server, or the X-XSRFToken header);"
+            " from a script, send the token: Authorization: token <token>",
+        )
+
+
 class KeyAccess:
     """Endpoint keys at call time: checked for the notebook called, rate-limited, bounded in
     calls in flight, and their use recorded."""

@@ -12,7 +12,7 @@ from ..errors import ExecutionError, InvalidParameters, NotAcceptable, Restified
 from ..keys import EndpointKey
 from ..parameters import check_json, coerce_query
 from ..results import CallResult
-from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key
+from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key, refuse_cross_site
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService
 from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_values
@@ -71,6 +71,7 @@ class CallHandler(RestifiedHandler):
         presented = presented_key(self.request)
         if presented is None:
             await authorize_user(self, "execute")
+            refuse_cross_site(self)
             return
         secret, where = presented
         # The id is not secret; anything else a caller sends is not logged as is.
