@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
+from tornado import httputil, web
 
-from ..errors import ExecutionError, InvalidParameters, NotAcceptable, RestifiedError
+from ..errors import ExecutionError, InvalidParameters, NotAcceptable, RestifiedError, TooLarge
 from ..keys import EndpointKey
 from ..parameters import check_json, coerce_query
 from ..results import CallResult
@@ -21,6 +22,7 @@ from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_
 KEY_HOLDER_FIELDS = ("type", "message", "cell_index", "ename", "evalue")
 
 
+@web.stream_request_body
 class CallHandler(RestifiedHandler):
     """Run the saved notebook with the request's values.
 
@@ -36,6 +38,7 @@ class CallHandler(RestifiedHandler):
     _released: bool = False
     _client_left: bool = False
     _abandoned: bool = False
+    _body_size: int = 0
 
     def initialize(
         self,
@@ -49,6 +52,7 @@ class CallHandler(RestifiedHandler):
         self.keys = keys
         self.max_body_size = max_body_size
         self.key_tracebacks = key_tracebacks
+        self._chunks: list[bytes] = []
 
     def error_json(self, exc: RestifiedError) -> dict[str, Any]:
         """A keyed caller sees which cell raised what, not the notebook's code or output
@@ -125,16 +129,57 @@ class CallHandler(RestifiedHandler):
             self._release_key()
         super().on_connection_close()
 
-    @allow_unauthenticated  # authenticated in _authorize_call: by the server or by a key
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Decide who calls before the body is read: a caller without credentials gets its
+        403 without the server taking its body; a body announced larger than
+        ``max_body_size`` is refused (413) before it is sent."""
+        await super().prepare()
+        if self._finished:
+            return
+        await self._authorize_call(self.path_kwargs.get("path", ""))
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self.max_body_size:
+            raise self._too_large(int(length))
+
+    def data_received(self, chunk: bytes) -> None:
+        """Collect the body of an authorized call, up to ``max_body_size``; past it (a
+        chunked body), refuse at once with 413 (the connection then closes)."""
+        if self._finished:
+            return
+        self._body_size += len(chunk)
+        if self._body_size > self.max_body_size:
+            self._chunks.clear()
+            error = self._too_large(self._body_size, so_far=True)
+            self.send_error(error.status, exc_info=(type(error), error, None))
+            return
+        self._chunks.append(chunk)
+
+    def _too_large(self, size: int, *, so_far: bool = False) -> TooLarge:
+        more = " at least" if so_far else ""
+        return TooLarge(f"the body is{more} {size} bytes; the limit is {self.max_body_size}")
+
+    def _read_body(self) -> None:
+        # In streaming mode tornado leaves the body to the handler: put it where reading
+        # values expects it, form fields parsed as tornado would.
+        self.request.body = b"".join(self._chunks)
+        self._chunks.clear()
+        httputil.parse_body_arguments(
+            self.request.headers.get("Content-Type", ""),
+            self.request.body,
+            self.request.body_arguments,
+            self.request.files,
+            self.request.headers,
+        )
+
+    @allow_unauthenticated  # authenticated in prepare: by the server or by a key
     async def get(self, path: str) -> None:
         """Values from the query string, coerced to the declared types."""
-        await self._authorize_call(path)
         await self._call(path, body=None)
 
     @allow_unauthenticated
     async def post(self, path: str) -> None:
         """Values from a JSON object body (types checked) or a form body (coerced)."""
-        await self._authorize_call(path)
+        self._read_body()
         await self._call(path, body=body_values(self.request, self.max_body_size))
 
     async def _call(self, path: str, body: tuple[str, Any] | None) -> None:
