@@ -3,6 +3,7 @@ key store it makes, and the routes, each given its collaborators."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from typing import Any
@@ -15,7 +16,7 @@ from .. import __version__
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT
-from ..keys import KeyStore, RateLimiter
+from ..keys import KeyStore, RateLimiter, root_id
 from . import logs
 from .auth import KeyAccess
 from .base import PATH
@@ -153,19 +154,39 @@ class RestifiedApp(ExtensionApp):
         )
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
         self.service.watch_saves()
-        self.keys = KeyStore(self.keys_path())
+        self.keys = KeyStore(self.keys_path(), root=self.key_root())
+        self._report_unbound_default_file()
         self.key_limiter = RateLimiter(self.key_rate_limit)
 
     def key_concurrency(self) -> int:
         """Calls one key may have in flight: ``key_max_concurrent``, or half the pool."""
         return self.key_max_concurrent or max(1, self.pool_size // 2)
 
+    def key_root(self) -> str:
+        """What binds this server's keys to it: a hash of its root directory."""
+        assert self.serverapp is not None
+        return root_id(self.serverapp.root_dir)
+
     def keys_path(self) -> str:
-        """The keys file in effect."""
+        """The keys file in effect; by default one per root directory, so the servers of
+        one user (one data directory) keep their keys apart."""
         if self.keys_file:
             return self.keys_file
         assert self.serverapp is not None
-        return os.path.join(self.serverapp.data_dir, "notebook_restified", "keys.json")
+        name = f"keys-{self.key_root()[:16]}.json"
+        return os.path.join(self.serverapp.data_dir, "notebook_restified", name)
+
+    def _report_unbound_default_file(self) -> None:
+        # The default file of earlier versions was shared by all servers of a user: its keys
+        # cannot say which server they were for, so none of them is read any more.
+        assert self.serverapp is not None
+        shared = os.path.join(self.serverapp.data_dir, "notebook_restified", "keys.json")
+        if not self.keys_file and os.path.exists(shared):
+            self.log.warning(
+                "notebook_restified: endpoint keys in %s were made before keys were bound to"
+                " one server and are no longer accepted; make new ones (then delete the file)",
+                shared,
+            )
 
     def initialize_handlers(self) -> None:
         """Register the extension's routes."""
@@ -189,7 +210,7 @@ class RestifiedApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every kernel the engine holds; write key usage not yet written."""
-        self.keys.flush()
+        await asyncio.to_thread(self.keys.flush)
         await self.service.close()
 
     def effective_config(self) -> dict[str, Any]:

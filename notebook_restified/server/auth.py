@@ -4,6 +4,7 @@ server's authorizer for ``execute``), or holders of an endpoint key for that not
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -101,14 +102,16 @@ class KeyAccess:
         self.limiter = limiter
         self.max_concurrent = max(1, max_concurrent)
         self._in_flight: dict[str, int] = {}
+        self._flushing: asyncio.Future[None] | None = None  # usage being written, if any
 
-    def admit(self, secret: str, where: str, method: str, path: str) -> EndpointKey:
+    async def admit(self, secret: str, where: str, method: str, path: str) -> EndpointKey:
         """The key ``secret`` presented (``where``) on a ``method`` call of ``path``, if it
         may make that call now; else the contract's error (403, 429, 503). An admitted call
         holds one of its key's ``max_concurrent`` places until :meth:`release`."""
         if where == "query" and method != "GET":
             raise KeyRefused("send a key with a POST in the header: Authorization: Bearer <key>")
-        key = self.store.verify(secret, normalize_path(path))
+        # The store stats (and may re-read) its file: in a thread, off the event loop.
+        key = await asyncio.to_thread(self.store.verify, secret, normalize_path(path))
         running = self._in_flight.get(key.id, 0)
         if running >= self.max_concurrent:
             # Checked before the rate so a refused call does not use up the key's minute.
@@ -118,9 +121,16 @@ class KeyAccess:
                 retry_after=1,
             )
         self.limiter.check(key.id)
-        self.store.record_use(key)
+        if self.store.record_use(key) and self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush())
         self._in_flight[key.id] = running + 1
         return key
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.to_thread(self.store.flush)
+        finally:
+            self._flushing = None
 
     def release(self, key: EndpointKey) -> None:
         """The call admitted with ``key`` is over."""

@@ -80,7 +80,7 @@ class CallHandler(RestifiedHandler):
         secret, where = presented
         # The id is not secret; anything else a caller sends is not logged as is.
         self._key_id = loggable_key_id(secret)
-        self.key = self.keys.admit(secret, where, self.request.method or "GET", path)
+        self.key = await self.keys.admit(secret, where, self.request.method or "GET", path)
 
     def _release_key(self) -> None:
         if self.key is not None and not self._released:
