@@ -291,3 +291,20 @@ def test_keys_made_before_binding_are_refused_and_said_so(
     data = json.loads(keys_file.read_text())
     assert data["version"] == FILE_VERSION
     assert {k["id"] for k in data["keys"]} == {key_id, fresh["id"]}
+
+
+def test_the_shared_default_file_of_earlier_versions_is_not_read_and_the_log_says_so(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    key_id = secrets.token_hex(6)
+    secret = f"nrk_{key_id}_{secrets.token_urlsafe(32)}"
+    salt = secrets.token_hex(16)
+    old = tmp_path / "data" / "notebook_restified" / "keys.json"
+    old.parent.mkdir(parents=True)
+    entry = {"id": key_id, "path": "a.ipynb", "label": "old", "created": "2026-01-01"}
+    entry.update({"expires": None, "salt": salt, "hash": _digest(salt, secret)})
+    old.write_text(json.dumps({"version": 1, "keys": [entry]}))
+    server = Server(tmp_path, "a", notebook_in(tmp_path / "root"))
+    servers.append(server)
+    assert server.call("a.ipynb", secret)[0] == 403
+    assert f"endpoint keys in {old} were made before keys were bound" in server.log_path.read_text()
