@@ -98,6 +98,8 @@ async def test_an_xsrf_failure_with_a_key_in_the_query_logs_no_key(
     text = server_log.text + caplog.text
     assert "_xsrf" in server_log.text  # tornado's own warning was written
     assert "key=[secret]" in server_log.text
+    key_id = secret.split("_")[1]
+    assert f"keyed call: key {key_id} (for Alice) POST a.ipynb -> 403 in " in server_log.text
     assert_no_secret(text, secret)
 
 

@@ -71,15 +71,12 @@ class CallHandler(RestifiedHandler):
         super().check_xsrf_cookie()
 
     async def _authorize_call(self, path: str) -> None:
-        self._started = time.perf_counter()
         presented = presented_key(self.request)
         if presented is None:
             await authorize_user(self, "execute")
             refuse_cross_site(self)
             return
         secret, where = presented
-        # The id is not secret; anything else a caller sends is not logged as is.
-        self._key_id = loggable_key_id(secret)
         self.key = await self.keys.admit(secret, where, self.request.method or "GET", path)
 
     def _release_key(self) -> None:
@@ -133,6 +130,11 @@ class CallHandler(RestifiedHandler):
         """Decide who calls before the body is read: a caller without credentials gets its
         403 without the server taking its body; a body announced larger than
         ``max_body_size`` is refused (413) before it is sent."""
+        self._started = time.perf_counter()
+        presented = presented_key(self.request)
+        if presented is not None:  # logged even if refused before it is checked (XSRF)
+            # The id is not secret; anything else a caller sends is not logged as is.
+            self._key_id = loggable_key_id(presented[0])
         await super().prepare()
         if self._finished:
             return
