@@ -27,6 +27,12 @@ ERRORS: tuple[tuple[int, str, str], ...] = (
     (409, "invalid_notebook", "The notebook's tags make no function."),
     (413, "too_large", "The request body is larger than the server accepts."),
     (422, "invalid_parameters", "Unknown, unparsable or ill-typed parameters (see details)."),
+    (
+        429,
+        "rate_limited",
+        "An endpoint key made too many calls this minute, or has too many in flight; retry"
+        " after the Retry-After header's seconds.",
+    ),
     (500, "execution_error", "A cell raised (see cell_index, ename, evalue, traceback)."),
     (502, "kernel_died", "The process running the call died."),
     (502, "result_too_large", "The call's result is larger than the server accepts."),
@@ -317,7 +323,7 @@ def _responses() -> dict[str, Any]:
             "description": f"{kind}: {when}",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
-        if status == 503:
+        if status in (429, 503):
             response["headers"] = {
                 "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
             }

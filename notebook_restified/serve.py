@@ -31,7 +31,7 @@ from .engine.housekeeping import process_alive
 from .engine.memory import descendants
 from .server.app import RestifiedApp
 from .server.health import ServeState, endpoint_notebooks, serve_rules
-from .server.logs import JsonFormatter, RedactingFormatter, Redactor, request_logger
+from .server.serve_logs import JsonFormatter, RedactingFormatter, Redactor, request_logger
 
 log = logging.getLogger(__name__)
 

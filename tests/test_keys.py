@@ -110,7 +110,7 @@ async def test_stored_hashed_in_a_private_file_that_survives_restarts(
     # A new store on the same file (a restarted server) accepts the same key.
     from notebook_restified.keys import KeyStore
 
-    assert KeyStore(path).verify(key["secret"], "a.ipynb").id == key["id"]
+    assert KeyStore(path, root=app.key_root()).verify(key["secret"], "a.ipynb").id == key["id"]
 
 
 async def test_a_key_opens_nothing_else(jp_fetch: Fetch, notebooks: Path) -> None:

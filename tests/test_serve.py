@@ -29,7 +29,7 @@ import requests
 from notebook_restified.keys import KeyStore
 from notebook_restified.serve import BadSetting, environment_config, environment_settings, serve
 from notebook_restified.server.app import RestifiedApp
-from notebook_restified.server.logs import JsonFormatter, Redactor
+from notebook_restified.server.serve_logs import JsonFormatter, Redactor
 
 from .notebooks import alive, descendants, write_notebook
 

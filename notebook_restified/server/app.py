@@ -3,21 +3,23 @@ key store it makes, and the routes, each given its collaborators."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.gateway.gateway_client import GatewayClient
-from traitlets import Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .. import __version__
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT, MAX_OUTPUT_SIZE, MAX_RESULT_SIZE
-from ..keys import KeyStore, RateLimiter
+from ..keys import KeyStore, RateLimiter, root_id
 from ..runs.manager import RECORD_CALLS, RunManager
 from ..runs.store import RunStore
+from . import logs
 from .auth import KeyAccess
 from .base import PATH
 from .calls import CallHandler
@@ -120,6 +122,20 @@ class RestifiedApp(ExtensionApp):
         config=True,
         help="Calls one endpoint key may make per minute (0: unlimited); past it 429.",
     )
+    # --- hardening of keyed calls (kept together) ---
+    key_max_concurrent = Int(
+        0,
+        config=True,
+        help="Calls one endpoint key may have running or queued at once; past it 429 with"
+        " Retry-After (0: half the pool, at least 1). The server's users are not limited.",
+    )
+    key_tracebacks = Bool(
+        False,
+        config=True,
+        help="Whether a keyed call's execution_error carries the traceback and the call's"
+        " stdout and stderr (they quote the notebook's code and output); without it, only"
+        " type, message, cell_index, ename and evalue. The server's users always see all.",
+    )
 
     # --- asynchronous runs and run records (kept together) ---
     run_time_limit = Float(
@@ -167,6 +183,7 @@ class RestifiedApp(ExtensionApp):
     def initialize_settings(self) -> None:
         """Create the engine and the service the handlers use."""
         assert self.serverapp is not None
+        logs.install(self.serverapp.log)
         # Kernels are the server's: its kernel specs, and only those it allows.
         kernel_spec_manager = self.serverapp.kernel_spec_manager
         factory = None
@@ -193,7 +210,8 @@ class RestifiedApp(ExtensionApp):
         )
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
         self.service.watch_saves()
-        self.keys = KeyStore(self.keys_path())
+        self.keys = KeyStore(self.keys_path(), root=self.key_root())
+        self._report_unbound_default_file()
         self.key_limiter = RateLimiter(self.key_rate_limit)
         self.runs = RunManager(
             self.service,
@@ -212,23 +230,47 @@ class RestifiedApp(ExtensionApp):
         assert self.serverapp is not None
         return os.path.join(self.serverapp.data_dir, "notebook_restified", "runs")
 
+    def key_concurrency(self) -> int:
+        """Calls one key may have in flight: ``key_max_concurrent``, or half the pool."""
+        return self.key_max_concurrent or max(1, self.pool_size // 2)
+
+    def key_root(self) -> str:
+        """What binds this server's keys to it: a hash of its root directory."""
+        assert self.serverapp is not None
+        return root_id(self.serverapp.root_dir)
+
     def keys_path(self) -> str:
-        """The keys file in effect."""
+        """The keys file in effect; by default one per root directory, so the servers of
+        one user (one data directory) keep their keys apart."""
         if self.keys_file:
             return self.keys_file
         assert self.serverapp is not None
-        return os.path.join(self.serverapp.data_dir, "notebook_restified", "keys.json")
+        name = f"keys-{self.key_root()[:16]}.json"
+        return os.path.join(self.serverapp.data_dir, "notebook_restified", name)
+
+    def _report_unbound_default_file(self) -> None:
+        # The default file of earlier versions was shared by all servers of a user: its keys
+        # cannot say which server they were for, so none of them is read any more.
+        assert self.serverapp is not None
+        shared = os.path.join(self.serverapp.data_dir, "notebook_restified", "keys.json")
+        if not self.keys_file and os.path.exists(shared):
+            self.log.warning(
+                "notebook_restified: endpoint keys in %s were made before keys were bound to"
+                " one server and are no longer accepted; make new ones (then delete the file)",
+                shared,
+            )
 
     def initialize_handlers(self) -> None:
         """Register the extension's routes."""
         service, keys = {"service": self.service}, {"keys": self.keys}
-        # key_tracebacks (another trait) also decides what key holders see of their runs.
-        runs = RunsAccess(self.runs, self.keys, bool(getattr(self, "key_tracebacks", False)))
+        # key_tracebacks also decides what key holders see of their runs.
+        runs = RunsAccess(self.runs, self.keys, self.key_tracebacks)
         calls = {
             "service": self.service,
-            "keys": KeyAccess(self.keys, self.key_limiter),
+            "keys": KeyAccess(self.keys, self.key_limiter, self.key_concurrency()),
             "max_body_size": self.max_body_size,
             "runs": runs,
+            "key_tracebacks": self.key_tracebacks,
         }
         self.handlers.extend(
             [
@@ -244,7 +286,7 @@ class RestifiedApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop every kernel the engine holds; write key usage not yet written."""
-        self.keys.flush()
+        await asyncio.to_thread(self.keys.flush)
         await self.runs.close()  # runs in flight are recorded as failed, not lost
         await self.service.close()
 

@@ -4,6 +4,7 @@ server's authorizer for ``execute``), or holders of an endpoint key for that not
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ from jupyter_core.utils import ensure_async
 from tornado import web
 from tornado.httputil import HTTPServerRequest
 
-from ..errors import KeyRefused
+from ..errors import KeyRefused, RateLimited
 from ..keys import PREFIX, EndpointKey, KeyStore, RateLimiter, split_secret
 from .base import AUTH_RESOURCE
 from .endpoints import normalize_path
@@ -49,20 +50,92 @@ async def authorize_user(handler: Any, action: str) -> None:
         raise web.HTTPError(403, f"not authorized to {action} on {AUTH_RESOURCE}")
 
 
-class KeyAccess:
-    """Endpoint keys at call time: checked for the notebook called, rate-limited, and their
-    use recorded."""
+#: ``Sec-Fetch-Site`` values a browser sends only for its own pages' requests or a typed URL.
+_SAME_SITE_FETCHES = ("same-origin", "none")
 
-    def __init__(self, store: KeyStore, limiter: RateLimiter) -> None:
+
+def same_site_proof(handler: Any) -> str | None:
+    """What shows that a browser request comes from the server's own pages (``None``:
+    nothing): ``Sec-Fetch-Site`` of ``same-origin`` or ``none``, an ``Origin`` or
+    ``Referer`` of this server (or one its CORS settings allow), or the XSRF token in a
+    header, matching the ``_xsrf`` cookie as jupyter_server checks it."""
+    headers = handler.request.headers
+    if headers.get("Sec-Fetch-Site", "").strip().lower() in _SAME_SITE_FETCHES:
+        return "Sec-Fetch-Site"
+    if headers.get("Origin", "null") != "null" and handler.check_origin():
+        return "Origin"
+    if headers.get("Referer") and handler.check_referer():
+        return "Referer"
+    if headers.get("X-Xsrftoken") or headers.get("X-Csrftoken"):
+        try:  # tornado's own comparison, without jupyter_server's token-auth bypass
+            web.RequestHandler.check_xsrf_cookie(handler)
+        except web.HTTPError:
+            return None
+        return "X-XSRFToken"
+    return None
+
+
+def refuse_cross_site(handler: Any) -> None:
+    """Refuse (403) a call that a page of another site may have made with the user's
+    browser: a call by a server user who is not token-authenticated (the login cookie, or
+    a server without auth) that comes with a cookie or a browser's cross-site mark, and
+    without proof that it comes from the server's own pages."""
+    if handler.token_authenticated:  # a token is never sent by a browser on its own
+        return
+    fetch_site = handler.request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    ambient = "Cookie" in handler.request.headers or fetch_site in ("cross-site", "same-site")
+    if ambient and same_site_proof(handler) is None:
+        raise web.HTTPError(
+            403,
+            "a call with the login cookie must come from this server's own pages"
+            " (Sec-Fetch-Site, Origin or Referer of this server, or the X-XSRFToken header);"
+            " from a script, send the token: Authorization: token <token>",
+        )
+
+
+class KeyAccess:
+    """Endpoint keys at call time: checked for the notebook called, rate-limited, bounded in
+    calls in flight, and their use recorded."""
+
+    def __init__(self, store: KeyStore, limiter: RateLimiter, max_concurrent: int) -> None:
         self.store = store
         self.limiter = limiter
+        self.max_concurrent = max(1, max_concurrent)
+        self._in_flight: dict[str, int] = {}
+        self._flushing: asyncio.Future[None] | None = None  # usage being written, if any
 
-    def admit(self, secret: str, where: str, method: str, path: str) -> EndpointKey:
+    async def admit(self, secret: str, where: str, method: str, path: str) -> EndpointKey:
         """The key ``secret`` presented (``where``) on a ``method`` call of ``path``, if it
-        may make that call now; else the contract's error (403, 429, 503)."""
+        may make that call now; else the contract's error (403, 429, 503). An admitted call
+        holds one of its key's ``max_concurrent`` places until :meth:`release`."""
         if where == "query" and method != "GET":
             raise KeyRefused("send a key with a POST in the header: Authorization: Bearer <key>")
-        key = self.store.verify(secret, normalize_path(path))
+        # The store stats (and may re-read) its file: in a thread, off the event loop.
+        key = await asyncio.to_thread(self.store.verify, secret, normalize_path(path))
+        running = self._in_flight.get(key.id, 0)
+        if running >= self.max_concurrent:
+            # Checked before the rate so a refused call does not use up the key's minute.
+            raise RateLimited(
+                f"this key has {running} calls in flight; it may have {self.max_concurrent}"
+                " at once",
+                retry_after=1,
+            )
         self.limiter.check(key.id)
-        self.store.record_use(key)
+        if self.store.record_use(key) and self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush())
+        self._in_flight[key.id] = running + 1
         return key
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.to_thread(self.store.flush)
+        finally:
+            self._flushing = None
+
+    def release(self, key: EndpointKey) -> None:
+        """The call admitted with ``key`` is over."""
+        left = self._in_flight.get(key.id, 0) - 1
+        if left > 0:
+            self._in_flight[key.id] = left
+        else:
+            self._in_flight.pop(key.id, None)

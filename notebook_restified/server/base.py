@@ -52,7 +52,7 @@ class RestifiedHandler(APIHandler):
             self.set_status(exc.status)
             if isinstance(exc, RetryLater):
                 self.set_header("Retry-After", str(exc.retry_after))
-            body = exc.to_json()
+            body = self.error_json(exc)
         else:
             message = self._reason
             if isinstance(exc, web.HTTPError) and exc.log_message:
@@ -60,6 +60,10 @@ class RestifiedHandler(APIHandler):
             kind = _HTTP_ERROR_TYPES.get(status_code, "error" if status_code < 500 else "internal")
             body = {"error": {"type": kind, "message": message}}
         self.finish(json.dumps(body, allow_nan=False, ensure_ascii=False))
+
+    def error_json(self, exc: RestifiedError) -> dict[str, Any]:
+        """The JSON body of a domain error; a route may leave out what its caller may not see."""
+        return exc.to_json()
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Domain errors are answers, not server faults: log them without a traceback."""

@@ -7,18 +7,23 @@ import time
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
+from tornado import httputil, web
 
-from ..errors import InvalidParameters, NotAcceptable
+from ..errors import ExecutionError, InvalidParameters, NotAcceptable, RestifiedError, TooLarge
 from ..keys import EndpointKey
 from ..parameters import check_json, coerce_query
 from ..results import CallResult
-from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key
+from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key, refuse_cross_site
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService
 from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_values
 from .runs_api import RunsAccess, parse_prefer, respond_async
 
+#: What a key holder is told of a cell that raised (without ``key_tracebacks``).
+KEY_HOLDER_FIELDS = ("type", "message", "cell_index", "ename", "evalue")
 
+
+@web.stream_request_body
 class CallHandler(RestifiedHandler):
     """Run the saved notebook with the request's values.
 
@@ -31,15 +36,36 @@ class CallHandler(RestifiedHandler):
     key: EndpointKey | None = None
     _key_id: str | None = None
     _started: float = 0.0
+    _released: bool = False
+    _client_left: bool = False
+    _abandoned: bool = False
+    _body_size: int = 0
 
     def initialize(
-        self, service: EndpointService, keys: KeyAccess, max_body_size: int, runs: RunsAccess
+        self,
+        service: EndpointService,
+        keys: KeyAccess,
+        max_body_size: int,
+        runs: RunsAccess,
+        key_tracebacks: bool = False,
     ) -> None:
-        """The route's collaborators (``runs``: asynchronous runs and call records)."""
+        """The route's collaborators (``runs``: asynchronous runs and call records), and
+        whether key holders see tracebacks."""
         self.service = service
         self.keys = keys
         self.max_body_size = max_body_size
         self.runs = runs
+        self.key_tracebacks = key_tracebacks
+        self._chunks: list[bytes] = []
+
+    def error_json(self, exc: RestifiedError) -> dict[str, Any]:
+        """A keyed caller sees which cell raised what, not the notebook's code or output
+        (traceback lines quote its source; stdout and stderr are the author's), unless
+        ``key_tracebacks`` is on."""
+        body = super().error_json(exc)
+        if isinstance(exc, ExecutionError) and self.key is not None and not self.key_tracebacks:
+            body["error"] = {k: v for k, v in body["error"].items() if k in KEY_HOLDER_FIELDS}
+        return body
 
     def check_xsrf_cookie(self) -> None:
         """A key in a header is no ambient credential: nothing to forge; else as usual."""
@@ -49,47 +75,117 @@ class CallHandler(RestifiedHandler):
         super().check_xsrf_cookie()
 
     async def _authorize_call(self, path: str) -> None:
-        self._started = time.perf_counter()
         presented = presented_key(self.request)
         if presented is None:
             await authorize_user(self, "execute")
+            refuse_cross_site(self)
             return
         secret, where = presented
-        # The id is not secret; anything else a caller sends is not logged as is.
-        self._key_id = loggable_key_id(secret)
-        self.key = self.keys.admit(secret, where, self.request.method or "GET", path)
+        self.key = await self.keys.admit(secret, where, self.request.method or "GET", path)
+
+    def _release_key(self) -> None:
+        if self.key is not None and not self._released:
+            self._released = True
+            self.keys.release(self.key)
 
     def on_finish(self) -> None:
-        """Log every keyed call with the key's id and label, never its secret."""
+        """Log every keyed call with the key's id and label, never its secret, and a call
+        whose client left as one line."""
+        self._release_key()
+        elapsed = (time.perf_counter() - self._started) * 1000
+        outcome = "client left, call stopped" if self._abandoned else str(self.get_status())
         if self._key_id is not None:
+            label = self.key.label if self.key else self.keys.store.label_of(self._key_id)
             log.info(
-                "keyed call: key %s (%s) %s %s -> %d in %.1f ms",
+                "keyed call: key %s (%s) %s %s -> %s in %.1f ms",
                 self._key_id,
-                self.key.label if self.key else "refused",
+                label if label is not None else "no such key",
                 self.request.method,
                 self.path_kwargs.get("path", ""),
-                self.get_status(),
-                (time.perf_counter() - self._started) * 1000,
+                outcome,
+                elapsed,
+            )
+        elif self._abandoned:
+            log.info(
+                "restified %s %s -> %s after %.1f ms",
+                self.request.method,
+                self.path_kwargs.get("path", ""),
+                outcome,
+                elapsed,
             )
         super().on_finish()
 
+    def _log(self) -> None:
+        # An abandoned call was logged in on_finish; tornado's access line would add a
+        # warning (or a 500 with the request's headers) for the same thing.
+        if not self._abandoned:
+            super()._log()
+
     def on_connection_close(self) -> None:
         """A client that goes away cancels its queued or running call."""
+        self._client_left = True
         if self._task is not None and not self._task.done():
-            log.info("client left: cancelling the call of %s", self.request.path)
             self._task.cancel()
+        else:  # no call to end (yet): the handler may never finish, so give the place back
+            self._release_key()
         super().on_connection_close()
 
-    @allow_unauthenticated  # authenticated in _authorize_call: by the server or by a key
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Decide who calls before the body is read: a caller without credentials gets its
+        403 without the server taking its body; a body announced larger than
+        ``max_body_size`` is refused (413) before it is sent."""
+        self._started = time.perf_counter()
+        presented = presented_key(self.request)
+        if presented is not None:  # logged even if refused before it is checked (XSRF)
+            # The id is not secret; anything else a caller sends is not logged as is.
+            self._key_id = loggable_key_id(presented[0])
+        await super().prepare()
+        if self._finished:
+            return
+        await self._authorize_call(self.path_kwargs.get("path", ""))
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self.max_body_size:
+            raise self._too_large(int(length))
+
+    def data_received(self, chunk: bytes) -> None:
+        """Collect the body of an authorized call, up to ``max_body_size``; past it (a
+        chunked body), refuse at once with 413 (the connection then closes)."""
+        if self._finished:
+            return
+        self._body_size += len(chunk)
+        if self._body_size > self.max_body_size:
+            self._chunks.clear()
+            error = self._too_large(self._body_size, so_far=True)
+            self.send_error(error.status, exc_info=(type(error), error, None))
+            return
+        self._chunks.append(chunk)
+
+    def _too_large(self, size: int, *, so_far: bool = False) -> TooLarge:
+        more = " at least" if so_far else ""
+        return TooLarge(f"the body is{more} {size} bytes; the limit is {self.max_body_size}")
+
+    def _read_body(self) -> None:
+        # In streaming mode tornado leaves the body to the handler: put it where reading
+        # values expects it, form fields parsed as tornado would.
+        self.request.body = b"".join(self._chunks)
+        self._chunks.clear()
+        httputil.parse_body_arguments(
+            self.request.headers.get("Content-Type", ""),
+            self.request.body,
+            self.request.body_arguments,
+            self.request.files,
+            self.request.headers,
+        )
+
+    @allow_unauthenticated  # authenticated in prepare: by the server or by a key
     async def get(self, path: str) -> None:
         """Values from the query string, coerced to the declared types."""
-        await self._authorize_call(path)
         await self._call(path, body=None)
 
     @allow_unauthenticated
     async def post(self, path: str) -> None:
         """Values from a JSON object body (types checked) or a form body (coerced)."""
-        await self._authorize_call(path)
+        self._read_body()
         await self._call(path, body=body_values(self.request, self.max_body_size))
 
     async def _call(self, path: str, body: tuple[str, Any] | None) -> None:
@@ -111,6 +207,9 @@ class CallHandler(RestifiedHandler):
                     [{"name": n, "problem": "given in both the query and the body"} for n in twice]
                 )
             values.update(given)
+        if self._client_left:  # gone while its request was read: nothing to run for it
+            self._end_abandoned()
+            return
         # --- Prefer: respond-async: a run of its own, answered 202 (runs_api.py) ---
         preference = parse_prefer(self.request.headers.get_list("Prefer"))
         if preference.respond_async:
@@ -120,6 +219,12 @@ class CallHandler(RestifiedHandler):
         self._task = asyncio.ensure_future(self.runs.manager.call(path, spec, values, self.key))
         try:
             result = await self._task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not self._client_left or (current is not None and current.cancelling()):
+                raise  # the server stopping, not the client leaving
+            self._end_abandoned()
+            return
         finally:
             self._task = None
         self._respond(result, accept)
@@ -130,6 +235,12 @@ class CallHandler(RestifiedHandler):
             self.get_status(),
             (time.perf_counter() - started) * 1000,
         )
+
+    def _end_abandoned(self) -> None:
+        """The client left: no answer to give; 499 (as proxies log it) for on_finish."""
+        self._abandoned = True
+        self.set_status(499, reason="Client Closed Request")
+        self.finish()
 
     def _respond(self, result: CallResult, accept: str | None) -> None:
         media = negotiate(accept, OFFERS.get(result.kind, OFFERS["json"]))

@@ -3,8 +3,8 @@ and revoked by the server's users (the Lab panel's Share section)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -15,6 +15,7 @@ from ..errors import InvalidNotebook, InvalidParameters, InvalidRequest, NotFoun
 from ..keys import KeyStore
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService, normalize_path
+from .requests import parse_json_body
 
 
 def parse_expiry(value: Any) -> datetime | None:
@@ -46,20 +47,17 @@ class KeysHandler(RestifiedHandler):
 
     @web.authenticated
     @authorized("read")
-    def get(self) -> None:
+    async def get(self) -> None:
         """Keys without their secrets, of one notebook (``?path=``) or all."""
         path = self.get_query_argument("path", None)
-        keys = self.keys.list(normalize_path(path) if path else None)
+        keys = await asyncio.to_thread(self.keys.list, normalize_path(path) if path else None)
         self.write_json({"keys": [k.public() for k in keys]})
 
     @web.authenticated
     @authorized("write")
     async def post(self) -> None:
         """Create a key: ``{"path", "label", "expires"?}``; the secret is in this answer only."""
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise InvalidRequest(f"the body is not JSON: {exc}") from None
+        body = parse_json_body(self.request.body or b"{}")
         if not isinstance(body, dict):
             raise InvalidRequest("the body must be a JSON object")
         problems = []
@@ -76,7 +74,7 @@ class KeysHandler(RestifiedHandler):
         path = normalize_path(str(path))
         with contextlib.suppress(InvalidNotebook):  # a key may come before the tags are right
             await self.service.load(path)
-        key, secret = self.keys.create(path, str(label).strip(), expires)
+        key, secret = await asyncio.to_thread(self.keys.create, path, str(label).strip(), expires)
         url = self.endpoint_url(path)
         log.info("endpoint key %s (%s) created for %s", key.id, key.label, path)
         self.write_json(
@@ -94,9 +92,9 @@ class KeyHandler(RestifiedHandler):
 
     @web.authenticated
     @authorized("write")
-    def delete(self, key_id: str) -> None:
+    async def delete(self, key_id: str) -> None:
         """Revoke the key at once."""
-        if not self.keys.revoke(key_id):
+        if not await asyncio.to_thread(self.keys.revoke, key_id):
             raise NotFound(f"no key with id {key_id!r}")
         log.info("endpoint key %s revoked", key_id)
         self.set_status(204)

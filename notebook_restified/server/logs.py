@@ -1,128 +1,139 @@
-"""Log lines of a served deployment: one JSON object a line (``--log-format json``) or the
-usual text, an access line per request (method, path, status, duration, endpoint key id),
-and secrets (the server's token, endpoint keys, ``token=`` / ``key=`` query values) never
-written, whatever logged them."""
+"""The server's log: the extension's lines shown at the server's log level, and every line
+of the server's loggers kept free of secrets and of forged lines.
+
+Tornado's own lines (request summaries on errors, uncaught exceptions) quote a request's
+full URI, where a ``?key=`` or ``?token=`` sits; a request path can hold a newline (``%0A``)
+that would start a line of its own. :class:`LogHygiene` rewrites each record once, before any
+handler writes it: secrets become ``[secret]``, control characters in the values logged
+become escapes.
+"""
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
 import re
-from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..keys import PREFIX
-from .auth import loggable_key_id, presented_key
+from jupyter_server.base.call_context import CallContext
 
-access_log = logging.getLogger("notebook_restified.access")
+#: The loggers the filter is installed on (tornado's keep these names as objects, even
+#: after the server renames them ``ServerApp``).
+TORNADO_LOGGERS = ("tornado.access", "tornado.application", "tornado.general")
+EXTENSION_LOGGER = "notebook_restified"
 
-#: Fields a record may carry (``extra=``) that a JSON line includes.
-FIELDS = ("method", "path", "status", "duration_ms", "key_id", "remote_ip")
-
-_KEY_SECRET = re.compile(rf"\b{PREFIX}_[0-9A-Za-z]+_[0-9A-Za-z_-]+")
-_QUERY_SECRET = re.compile(r"(?i)\b(token|key|password)=[^&\s'\"]+")
-
-
-class Redactor:
-    """Removes secrets from text: the given ones, endpoint keys, ``token=``/``key=``
-    values."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        """``text`` with every secret replaced by ``[secret]``."""
-        for secret in self.secrets:
-            text = text.replace(secret, "[secret]")
-        text = _KEY_SECRET.sub("[secret]", text)
-        return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=[secret]", text)
+REDACTED = "[secret]"
+# `key=...`, `token=...` (and `api_key=`, `_token=`...) in a URI or a message.
+_PARAMETER = re.compile(r"(?i)([\w.-]*(?:key|token)=)(?!\[secret\])[^&\s'\"#<>,;)\]}]+")
+# An Authorization header's value, as `Authorization: ...`, `'Authorization': '...'` or
+# `Authorization=...`.
+_AUTHORIZATION = re.compile(
+    r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(?!\[secret\])[^'\"\r\n,;}]+"
+)
+# An endpoint key anywhere: its id is not secret, the rest is.
+_ENDPOINT_KEY = re.compile(r"\b(nrk_[0-9a-f]{1,32}_)[A-Za-z0-9_-]+")
+# C0 and C1 control characters and Unicode line separators: each could end a log line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-class JsonFormatter(logging.Formatter):
-    """Each record as one JSON object: ``time``, ``level``, ``logger``, ``message`` and any
-    of :data:`FIELDS` it carries (``exception``: the traceback, if any); secrets redacted."""
+def scrub(text: str, *, tokens: bool = True) -> str:
+    """``text`` with key and token values and Authorization header values made
+    ``[secret]`` (``tokens=False`` leaves ``token=`` values)."""
+    text = _ENDPOINT_KEY.sub(rf"\g<1>{REDACTED}", text)
+    text = _AUTHORIZATION.sub(rf"\g<1>{REDACTED}", text)
 
-    def __init__(self, redact: Callable[[str], str] | None = None) -> None:
+    def parameter(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not tokens and name.lower().endswith("token="):
+            return match.group(0)
+        return f"{name}{REDACTED}"
+
+    return _PARAMETER.sub(parameter, text)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each control character as its escape (``\\n``, ``\\x1b``, ...)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _safe_arg(value: Any) -> Any:
+    # Values come from requests (paths, URIs, error messages): one line each, always.
+    if isinstance(value, (str, BaseException)):
+        return escape_controls(str(value))
+    return value
+
+
+class LogHygiene(logging.Filter):
+    """Rewrites a record once: its values' control characters escaped, then secrets in the
+    message, the traceback and the stack made ``[secret]``.
+
+    With ``keep_startup_token``, a line logged outside any request keeps ``token=`` values:
+    the URL with the token that the server prints when it starts is meant to be copied.
+    """
+
+    def __init__(self, *, keep_startup_token: bool = False) -> None:
         super().__init__()
-        self.redact = redact or Redactor()
+        self.keep_startup_token = keep_startup_token
 
-    def format(self, record: logging.LogRecord) -> str:
-        """The record as one line of JSON."""
-        line: dict[str, Any] = {
-            "time": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": self.redact(record.getMessage()),
-        }
-        for name in FIELDS:
-            value = record.__dict__.get(name)
-            if value is not None:
-                line[name] = self.redact(value) if isinstance(value, str) else value
-        if record.exc_info:
-            line["exception"] = self.redact(self.formatException(record.exc_info))
-        elif record.exc_text:
-            line["exception"] = self.redact(record.exc_text)
-        return json.dumps(line, ensure_ascii=False, default=str)
-
-
-class RedactingFormatter(logging.Formatter):
-    """Another formatter's text with secrets redacted."""
-
-    def __init__(self, inner: logging.Formatter, redact: Callable[[str], str]) -> None:
-        super().__init__()
-        self.inner = inner
-        self.redact = redact
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The inner formatter's text, redacted."""
-        return self.redact(self.inner.format(record))
-
-
-def request_logger(
-    quiet_paths: Iterable[str] = (),
-    finished: Callable[[Any], None] | None = None,
-) -> Callable[[Any], None]:
-    """A tornado ``log_function``: one access line per request, with the path (never the
-    query), status, duration and the endpoint key id if one was presented. Requests to
-    ``quiet_paths`` (health probes) are logged at debug level; ``finished`` is told of every
-    request answered."""
-    quiet = frozenset(quiet_paths)
-
-    def log_request(handler: Any) -> None:
-        request = handler.request
-        if finished is not None:
-            finished(request)
-        status = handler.get_status()
-        duration = round(1000.0 * request.request_time(), 1)
-        presented = presented_key(request)
-        key_id = loggable_key_id(presented[0]) if presented is not None else None
-        if request.path in quiet:
-            level = logging.DEBUG
-        elif status < 400:
-            level = logging.INFO
-        elif status < 500:
-            level = logging.WARNING
-        else:
-            level = logging.ERROR
-        access_log.log(
-            level,
-            "%s %s %d %.1fms%s",
-            request.method,
-            request.path,
-            status,
-            duration,
-            f" key {key_id}" if key_id else "",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": status,
-                "duration_ms": duration,
-                "key_id": key_id,
-                "remote_ip": request.remote_ip,
-            },
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite ``record`` in place (each record once); never drops one."""
+        if getattr(record, "_restified_clean", False):
+            return True
+        tokens = not (
+            self.keep_startup_token and CallContext.get(CallContext.JUPYTER_HANDLER) is None
         )
+        try:
+            if record.args:
+                args = record.args
+                if isinstance(args, dict):
+                    safe: Any = {k: _safe_arg(v) for k, v in args.items()}
+                else:
+                    safe = tuple(_safe_arg(v) for v in args)
+                message = str(record.msg) % safe
+            else:
+                message = str(record.msg)
+        except (TypeError, ValueError, KeyError):  # a malformed call: keep what it said
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = scrub(message, tokens=tokens), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text, tokens=tokens)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info, tokens=tokens)
+        record._restified_clean = True
+        return True
 
-    return log_request
+
+class ToServerLog(logging.Handler):
+    """Hands the extension's records to the server's log, so they are written where and as
+    the server's own lines are (the server's logger does not propagate to the root)."""
+
+    def __init__(self, server_log: logging.Logger) -> None:
+        super().__init__()
+        self.server_log = server_log
+        self.addFilter(LogHygiene())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Pass ``record`` to the server's logger and its handlers."""
+        self.server_log.handle(record)
+
+
+def _add_filter(target: logging.Filterer, **options: bool) -> None:
+    if not any(isinstance(f, LogHygiene) for f in target.filters):
+        target.addFilter(LogHygiene(**options))
+
+
+def install(server_log: logging.Logger) -> None:
+    """At extension load: the extension logs at the server's level through the server's
+    log, and every record of the server's loggers is cleaned before it is written."""
+    for name in TORNADO_LOGGERS:
+        _add_filter(logging.getLogger(name))
+    _add_filter(server_log, keep_startup_token=True)
+    for handler in server_log.handlers:
+        _add_filter(handler, keep_startup_token=True)
+    extension = logging.getLogger(EXTENSION_LOGGER)
+    extension.setLevel(server_log.getEffectiveLevel())
+    for handler in list(extension.handlers):  # one server's handler at a time (tests make many)
+        if isinstance(handler, ToServerLog):
+            extension.removeHandler(handler)
+    extension.addHandler(ToServerLog(server_log))

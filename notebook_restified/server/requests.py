@@ -74,6 +74,17 @@ def query_values(request: HTTPServerRequest) -> dict[str, list[str]]:
     }
 
 
+def parse_json_body(body: bytes) -> Any:
+    """The body as JSON; :class:`InvalidRequest` when it is not JSON or nests too deep for
+    the parser (``[[[[...]]]]``: a RecursionError is the caller's fault, not the server's)."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequest("the body is not JSON this server reads: it nests too deep") from None
+
+
 def body_values(request: HTTPServerRequest, max_body_size: int) -> tuple[str, Any]:
     """The body's values: ``("form", {name: [text]})`` to coerce like a query, or
     ``("json", object)`` to check as JSON."""
@@ -93,10 +104,7 @@ def body_values(request: HTTPServerRequest, max_body_size: int) -> tuple[str, An
         return "form", form
     if not request.body.strip():
         return "json", {}
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"the body is not JSON: {exc}") from None
+    body = parse_json_body(request.body)
     if not isinstance(body, dict):
         raise InvalidRequest(f"the body must be a JSON object, not {type(body).__name__}")
     return "json", body
