@@ -479,6 +479,9 @@ async def test_infinite_loop_is_504_and_stopped(
 async def test_disconnect_cancels_the_call(
     jp_fetch: Fetch, notebooks: Path, app: RestifiedApp, tmp_path: Path
 ) -> None:
+    # Warm first: a cold warm-up on a loaded machine can outlast the clients' patience, and
+    # then no call would be running when they leave.
+    await call(jp_fetch, "trouble.ipynb")
     markers = [tmp_path / f"left{i}.pid" for i in range(2)]
     for marker in markers:  # fill both pool slots with calls whose clients give up
         with pytest.raises(HTTPClientError) as err:
