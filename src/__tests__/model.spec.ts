@@ -299,6 +299,26 @@ describe('TryItState', () => {
     expect(state.running).toBe(false);
   });
 
+  it('says "Cancelled." when the call is cancelled', async () => {
+    const { state, server } = tryIt();
+    // fetch rejects with an AbortError, which ServerConnection wraps.
+    server.answer(
+      request =>
+        new Promise<Response>((_, reject) => {
+          request.signal.addEventListener('abort', () =>
+            reject(new DOMException('The user aborted.', 'AbortError'))
+          );
+        })
+    );
+    const sent = state.send();
+    expect(state.running).toBe(true);
+    state.cancel();
+    await sent;
+    expect(state.running).toBe(false);
+    expect(state.response).toBeNull();
+    expect(state.failure).toBe('Cancelled.');
+  });
+
   it('sends nothing without a notebook', async () => {
     const { state, server } = tryIt();
     state.setPath(null);

@@ -153,12 +153,16 @@ function Field(props: {
           className="jp-mod-styled jp-RestifiedPanel-input"
           value={input.text}
           placeholder={parameter.default === null ? 'default' : undefined}
-          onChange={event =>
+          // Every input event, not React's onChange: that one skips an edit
+          // that leaves the value '' ('-' typed, then deleted), so the stale
+          // badInput said "Not a number" for an emptied field.
+          onInput={event =>
             onChange({
-              text: event.target.value,
-              badInput: event.target.validity.badInput
+              text: event.currentTarget.value,
+              badInput: event.currentTarget.validity.badInput
             })
           }
+          onChange={() => undefined}
         />
       );
       break;
