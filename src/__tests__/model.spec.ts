@@ -253,7 +253,8 @@ describe('TryItState', () => {
     expect(await server.requests[0].json()).toEqual({ n: 7, tags: ['a'] });
     expect(state.response?.body).toEqual({
       kind: 'json',
-      value: { result: 13 }
+      value: { result: 13 },
+      text: '{"result":13}'
     });
     expect(state.failure).toBeNull();
   });

@@ -69,7 +69,7 @@ export class TryItState {
    */
   setParameters(parameters: readonly IParameter[]): void {
     const signature = JSON.stringify(
-      parameters.map(p => [p.name, p.type, p.default])
+      parameters.map(p => [p.name, p.type, p.default, p.defaultText])
     );
     this._parameters = parameters;
     if (signature === this._signature) {

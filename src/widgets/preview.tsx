@@ -201,7 +201,7 @@ function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
                   </td>
                   <td>
                     <code className="jp-RestifiedPanel-default">
-                      {formatDefault(parameter.default)}
+                      {formatDefault(parameter)}
                     </code>
                   </td>
                 </tr>

@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import { IEndpointResponse, IParameter } from '../api';
 import { fieldKind, IFieldInput, initialInput } from '../core/form';
+import { indentJSON } from '../core/jsonText';
 import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellButton, CellList } from './common';
 import { useSignals } from './useSignals';
@@ -267,7 +268,7 @@ function Response(props: {
           aria-label="Result"
           tabIndex={0}
         >
-          {JSON.stringify(body.value, null, 2)}
+          {indentJSON(body.text)}
         </pre>
       ) : body.kind === 'image' ? (
         <ImageView blob={body.blob} />
