@@ -45,7 +45,7 @@ export function Preview(props: {
             className="jp-RestifiedPanel-url"
             aria-labelledby="jp-restified-url-label"
           >
-            {url}
+            {breakableUrl(url)}
           </code>
           <CopyButton
             label="Copy endpoint URL"
@@ -313,4 +313,17 @@ function Snippets(props: { spec: IEndpointSpec }): JSX.Element {
       </p>
     </div>
   );
+}
+
+/**
+ * The URL with line-break opportunities after '/', '?' and '&', so that a
+ * narrow panel wraps it between path segments, not mid-word.
+ */
+function breakableUrl(url: string): React.ReactNode[] {
+  return url.split(/(?<=[/?&])/).map((part, i) => (
+    <React.Fragment key={i}>
+      {i > 0 ? <wbr /> : null}
+      {part}
+    </React.Fragment>
+  ));
 }
