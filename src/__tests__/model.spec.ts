@@ -62,6 +62,39 @@ describe('EndpointResource', () => {
     expect(resource.error).toBeNull();
   });
 
+  it('shows the last spec of a notebook followed again at once, then checks it', async () => {
+    const server = fakeServer();
+    const notebook = followed('a.ipynb');
+    const resource = new EndpointResource(server.client, asNotebook(notebook));
+    server.answer(json(spec('a.ipynb')), json(spec('b.ipynb')));
+    await resource.refresh();
+    notebook.path = 'b.ipynb';
+    resource.clear();
+    expect(resource.spec).toBeNull();
+    await resource.refresh();
+    // Back to a.ipynb: its spec before any answer, then the fresh one.
+    notebook.path = 'a.ipynb';
+    resource.clear();
+    expect(resource.spec?.path).toBe('a.ipynb');
+    const late = deferred<Response>();
+    server.answer(() => late.promise);
+    const refreshed = resource.refresh();
+    expect(resource.spec?.path).toBe('a.ipynb');
+    late.resolve(
+      json(spec('a.ipynb', [{ name: 'n', type: 'int', default: 1, help: '' }]))
+    );
+    await refreshed;
+    expect(resource.spec?.parameters.map(p => p.name)).toEqual(['n']);
+    // A notebook whose spec fails is not shown from the cache.
+    server.answer(json({ error: { type: 'not_found', message: 'gone' } }, 404));
+    await resource.refresh();
+    notebook.path = 'b.ipynb';
+    resource.clear();
+    notebook.path = 'a.ipynb';
+    resource.clear();
+    expect(resource.spec).toBeNull();
+  });
+
   it("gives the server's URL for its spec, else builds one", async () => {
     const server = fakeServer();
     const notebook = followed('a.ipynb');
