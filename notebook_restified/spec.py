@@ -239,7 +239,12 @@ def _unrun_warnings(tagged: TaggedCells, sources: tuple[str, ...], python: bool)
             f"The return cell ({return_cell}) does not end with an expression: "
             "the result will be null."
         )
-    after = [i for i in tagged.code if i > return_cell and i not in tagged.excluded]
+    # Empty cells (one left by Shift+Enter) lose nothing by not running: not worth a warning.
+    after = [
+        i
+        for i in tagged.code
+        if i > return_cell and i not in tagged.excluded and sources[i].strip()
+    ]
     if after:
         verb = "comes" if len(after) == 1 else "come"
         warnings.append(f"{cells_phrase(after)} {verb} after the return cell and will not run.")

@@ -156,14 +156,49 @@ export async function goToCell(
   index: number
 ): Promise<boolean> {
   const notebook = panel.content;
-  const cell = notebook.widgets[index];
-  if (!cell) {
+  if (index < 0 || index >= notebook.widgets.length) {
     return false;
   }
   notebook.mode = 'command';
   notebook.deselectAll();
   notebook.activeCellIndex = index;
-  await notebook.scrollToCell(cell, 'center');
   notebook.node.focus();
+  // Lab 4 renders a long notebook's cells into the page a batch at a time,
+  // when idle: a cell far down may not be there yet, and the notebook's own
+  // scroll gives up on it after 10 s. Wait for it (unless another cell is
+  // chosen meanwhile), then scroll through the notebook's API, by index.
+  if (!(await cellInPage(notebook, index))) {
+    return notebook.activeCellIndex === index;
+  }
+  try {
+    await notebook.scrollToItem(index, 'center');
+  } catch {
+    // A newer scroll (another click) took over.
+  }
   return true;
+}
+
+/**
+ * How long to wait for the notebook to put a cell into the page.
+ */
+const CELL_RENDER_TIMEOUT_MS = 120_000;
+
+/**
+ * Wait until cell `index` is in the page, while it stays the active cell.
+ */
+async function cellInPage(notebook: Notebook, index: number): Promise<boolean> {
+  const started = performance.now();
+  for (;;) {
+    const cell = notebook.widgets[index];
+    if (notebook.isDisposed || !cell || notebook.activeCellIndex !== index) {
+      return false;
+    }
+    if (cell.node.isConnected) {
+      return true;
+    }
+    if (performance.now() - started > CELL_RENDER_TIMEOUT_MS) {
+      return false;
+    }
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
 }

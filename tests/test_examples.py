@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ import nbclient
 import nbformat
 import pytest
 from PIL import Image
+from tornado.httpclient import HTTPResponse
 
 from notebook_restified import KernelModel
 from notebook_restified.errors import ExecutionError, InvalidParameters
@@ -224,3 +226,36 @@ def test_view_widgets_runs_headless() -> None:
     assert any("fib(10) = 55" in text for text in shown)
     # The last cell closed the KernelModel: the kernel it started is gone.
     assert client.leftover == set()
+
+
+# Each bundled example called as an endpoint, through a real server, with its defaults: what
+# it answers (the media type and a check of the body). A new example must be added here.
+SERVED: dict[str, tuple[str, Callable[[bytes], bool]]] = {
+    "error_path.ipynb": (
+        "application/json",
+        lambda body: json.loads(body) == {"numerator": 10.0, "divisor": 2.0, "quotient": 5.0},
+    ),
+    "fibonacci.ipynb": ("application/json", lambda body: json.loads(body) == 55),
+    "legacy_2019.ipynb": ("application/json", lambda body: json.loads(body) == 610),
+    "matplotlib_plot.ipynb": ("image/png", lambda body: body.startswith(b"\x89PNG\r\n\x1a\n")),
+    "pandas_summary.ipynb": ("application/json", lambda body: len(json.loads(body)) == 5),
+    "text_repeat.ipynb": ("application/json", lambda body: json.loads(body) == "hellohello"),
+    # A View, not a model: no return cell, so its answer is null; but its widgets (an
+    # ipywidgets Output used during the call) must not break the call.
+    "view_widgets.ipynb": ("application/json", lambda body: json.loads(body) is None),
+}
+
+
+def test_every_example_is_served() -> None:
+    assert sorted(SERVED) == sorted(path.name for path in EXAMPLES.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("name", sorted(SERVED))
+async def test_example_as_an_endpoint(name: str, jp_fetch: Any, jp_root_dir: Path) -> None:
+    for path in EXAMPLES.glob("*.ipynb"):  # view_widgets.ipynb calls fibonacci.ipynb
+        shutil.copy(path, jp_root_dir / path.name)
+    media_type, check = SERVED[name]
+    response: HTTPResponse = await jp_fetch("restified", name, raise_error=False)
+    assert response.code == 200, response.body.decode(errors="replace")[:2000]
+    assert response.headers["Content-Type"].split(";")[0] == media_type
+    assert check(response.body)

@@ -489,6 +489,14 @@ def test_several_cells_after_return_are_listed() -> None:
     assert spec.body_cells == (0,)
 
 
+def test_empty_cells_after_return_are_not_worth_a_warning() -> None:
+    # Shift+Enter on the return cell leaves an empty cell below it.
+    spec = load_spec(notebook(code("1", "return"), code(""), code("  \n\t")))
+    assert not [w for w in spec.warnings if "after the return cell" in w]
+    spec = load_spec(notebook(code("1", "return"), code(""), code("x = 2")))
+    assert "Cell 2 comes after the return cell and will not run." in spec.warnings
+
+
 def test_no_parameters_cell_body_starts_at_the_top() -> None:
     spec = load_spec(
         notebook(code("import os"), code("x = 1", "skip"), code("y = 2"), code("y", "return"))

@@ -230,7 +230,29 @@ _PUBLISHERS: list[Any] = []
 def _new_publisher() -> Any:
     from IPython.core.displaypub import CapturingDisplayPublisher
 
-    return CapturingDisplayPublisher()  # type: ignore[no-untyped-call]
+    class Publisher(CapturingDisplayPublisher):
+        """Captures display() like IPython's, and takes what ipykernel's publisher is told:
+        an ipywidgets ``Output`` calls the shell's ``set_parent``, which passes the parent
+        message on to the display publisher."""
+
+        parent_header: dict[str, Any] = {}  # replaced by set_parent, never mutated
+
+        def set_parent(self, parent: dict[str, Any]) -> None:
+            self.parent_header = dict(parent.get("header", parent)) if parent else {}
+
+        def set_thread_parent(self, parent: dict[str, Any]) -> None:
+            self.set_parent(parent)
+
+        def reset_thread_parent(self, token: Any) -> None:
+            pass
+
+        def register_hook(self, hook: Any) -> None:
+            pass  # nothing is sent on to hook: displays are kept, not published
+
+        def unregister_hook(self, hook: Any) -> bool:
+            return True
+
+    return Publisher()  # type: ignore[no-untyped-call]
 
 
 def prepare_captures(shell: Any, sources: list[str]) -> None:

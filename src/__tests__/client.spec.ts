@@ -32,11 +32,47 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error('Expected the request to fail.');
 }
 
+describe('RestifiedClient: values as the server wrote them', () => {
+  it("keeps each default's text: a float's 2.0 is not 2", async () => {
+    const server = fakeServer();
+    // What Python's json.dumps writes for float and list defaults.
+    const text = JSON.stringify({
+      ...SPEC,
+      parameters: [
+        { name: 'ratio', type: 'float', default: 0, help: '' },
+        { name: 'items', type: 'list', default: 0, help: '' }
+      ]
+    })
+      .replace('"default":0', '"default": 2.0')
+      .replace('"default":0', '"default": [1.0, 2, "a"]');
+    server.answer(
+      new Response(text, { headers: { 'Content-Type': 'application/json' } })
+    );
+    const spec = await server.client.getSpec('a.ipynb');
+    expect(spec.parameters.map(p => [p.default, p.defaultText])).toEqual([
+      [2, '2.0'],
+      [[1, 2, 'a'], '[1.0,2,"a"]']
+    ]);
+  });
+
+  it("keeps a result's text: 30.0 is not 30", async () => {
+    const server = fakeServer();
+    server.answer(
+      new Response('30.0', { headers: { 'Content-Type': 'application/json' } })
+    );
+    const answer = await server.client.callEndpoint('a.ipynb');
+    expect(answer.body).toEqual({ kind: 'json', value: 30, text: '30.0' });
+  });
+});
+
 describe('RestifiedClient: the REST API', () => {
   it('asks <baseUrl>/api/restified/ with the server token', async () => {
     const server = fakeServer();
     server.answer(json(SPEC));
-    await expect(server.client.getSpec('dir/a b.ipynb')).resolves.toEqual(SPEC);
+    await expect(server.client.getSpec('dir/a b.ipynb')).resolves.toEqual({
+      ...SPEC,
+      parameters: [{ ...SPEC.parameters[0], defaultText: '10' }]
+    });
     const [request] = server.requests;
     expect(request.method).toBe('GET');
     expect(new URL(request.url).pathname).toBe(

@@ -270,8 +270,28 @@ describe('readForm', () => {
 
 describe('formatDefault', () => {
   it('shows a default as compact JSON', () => {
-    expect(formatDefault(null)).toBe('null');
-    expect(formatDefault('a"b')).toBe('"a\\"b"');
-    expect(formatDefault({ a: [1, 2] })).toBe('{"a":[1,2]}');
+    expect(formatDefault(parameter('any', null))).toBe('null');
+    expect(formatDefault(parameter('str', 'a"b'))).toBe('"a\\"b"');
+    expect(formatDefault(parameter('dict', { a: [1, 2] }))).toBe('{"a":[1,2]}');
+  });
+
+  it('shows a default as the server wrote it: a float stays a float', () => {
+    const ratio = { ...parameter('float', 2), defaultText: '2.0' };
+    expect(formatDefault(ratio)).toBe('2.0');
+    const items = { ...parameter('list', [1, 2]), defaultText: '[1.0,2]' };
+    expect(formatDefault(items)).toBe('[1.0,2]');
+  });
+});
+
+describe('initialInput: defaults as the server wrote them', () => {
+  it('fills a float field with 2.0, not 2', () => {
+    const ratio = { ...parameter('float', 2), defaultText: '2.0' };
+    expect(initialInput(ratio).text).toBe('2.0');
+    expect(readField(ratio, initialInput(ratio))).toEqual({
+      ok: true,
+      value: 2
+    });
+    const items = { ...parameter('list', [1.5, 2]), defaultText: '[1.5,2.0]' };
+    expect(initialInput(items).text).toBe('[1.5,2.0]');
   });
 });

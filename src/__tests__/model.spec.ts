@@ -62,6 +62,39 @@ describe('EndpointResource', () => {
     expect(resource.error).toBeNull();
   });
 
+  it('shows the last spec of a notebook followed again at once, then checks it', async () => {
+    const server = fakeServer();
+    const notebook = followed('a.ipynb');
+    const resource = new EndpointResource(server.client, asNotebook(notebook));
+    server.answer(json(spec('a.ipynb')), json(spec('b.ipynb')));
+    await resource.refresh();
+    notebook.path = 'b.ipynb';
+    resource.clear();
+    expect(resource.spec).toBeNull();
+    await resource.refresh();
+    // Back to a.ipynb: its spec before any answer, then the fresh one.
+    notebook.path = 'a.ipynb';
+    resource.clear();
+    expect(resource.spec?.path).toBe('a.ipynb');
+    const late = deferred<Response>();
+    server.answer(() => late.promise);
+    const refreshed = resource.refresh();
+    expect(resource.spec?.path).toBe('a.ipynb');
+    late.resolve(
+      json(spec('a.ipynb', [{ name: 'n', type: 'int', default: 1, help: '' }]))
+    );
+    await refreshed;
+    expect(resource.spec?.parameters.map(p => p.name)).toEqual(['n']);
+    // A notebook whose spec fails is not shown from the cache.
+    server.answer(json({ error: { type: 'not_found', message: 'gone' } }, 404));
+    await resource.refresh();
+    notebook.path = 'b.ipynb';
+    resource.clear();
+    notebook.path = 'a.ipynb';
+    resource.clear();
+    expect(resource.spec).toBeNull();
+  });
+
   it("gives the server's URL for its spec, else builds one", async () => {
     const server = fakeServer();
     const notebook = followed('a.ipynb');
@@ -253,7 +286,8 @@ describe('TryItState', () => {
     expect(await server.requests[0].json()).toEqual({ n: 7, tags: ['a'] });
     expect(state.response?.body).toEqual({
       kind: 'json',
-      value: { result: 13 }
+      value: { result: 13 },
+      text: '{"result":13}'
     });
     expect(state.failure).toBeNull();
   });
@@ -297,6 +331,26 @@ describe('TryItState', () => {
     expect(state.response).toBeNull();
     expect(state.failure).toBeNull();
     expect(state.running).toBe(false);
+  });
+
+  it('says "Cancelled." when the call is cancelled', async () => {
+    const { state, server } = tryIt();
+    // fetch rejects with an AbortError, which ServerConnection wraps.
+    server.answer(
+      request =>
+        new Promise<Response>((_, reject) => {
+          request.signal.addEventListener('abort', () =>
+            reject(new DOMException('The user aborted.', 'AbortError'))
+          );
+        })
+    );
+    const sent = state.send();
+    expect(state.running).toBe(true);
+    state.cancel();
+    await sent;
+    expect(state.running).toBe(false);
+    expect(state.response).toBeNull();
+    expect(state.failure).toBe('Cancelled.');
   });
 
   it('sends nothing without a notebook', async () => {

@@ -6,7 +6,8 @@ import {
   ICellTags,
   planToggle,
   readTags,
-  summarizeTags
+  summarizeTags,
+  unsavedTagChanges
 } from '../core/tags';
 
 function code(...tags: string[]): ICellTags {
@@ -258,5 +259,35 @@ describe('planToggle', () => {
     expect(describePlan(plan)).toBe(
       "Moved the 'parameters' tag from cell 2 to cell 1: a notebook has only one parameters cell. Cell 1 is no longer 'skip': a cell is only one of parameters, skip or return."
     );
+  });
+});
+
+describe('unsavedTagChanges', () => {
+  const saved = { parameters_cell: 1, return_cell: null, skip_cells: [2] };
+  const cells = (...tags: string[][]) =>
+    tags.map(t => ({ type: 'code', tags: t }));
+
+  it('says what the saved endpoint does and what saving makes of it', () => {
+    const live = summarizeTags(cells([], ['parameters'], ['skip'], ['return']));
+    expect(unsavedTagChanges(saved, live)).toEqual([
+      "Result: the saved endpoint answers null (no return cell); after saving, cell 3's value."
+    ]);
+    const moved = summarizeTags(cells(['parameters'], [], [], []));
+    expect(unsavedTagChanges(saved, moved)).toEqual([
+      'Inputs: the saved endpoint reads them from cell 1; after saving, from cell 0.',
+      'Skipped: cell 2 in the saved endpoint; after saving, none.'
+    ]);
+  });
+
+  it('says nothing when the tags are the saved ones', () => {
+    const live = summarizeTags(cells([], ['parameters'], ['skip'], []));
+    expect(unsavedTagChanges(saved, live)).toEqual([]);
+  });
+
+  it('says when the unsaved tags make no endpoint', () => {
+    const live = summarizeTags(cells(['return'], ['return'], [], []));
+    expect(unsavedTagChanges(saved, live)).toEqual([
+      "After saving, the tags make no endpoint: Cells 0 and 1 are all tagged 'return'; a notebook may have only one."
+    ]);
   });
 });

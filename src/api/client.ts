@@ -7,6 +7,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { compactJSON, parseJSONSource } from '../core/jsonText';
 import {
   ContractError,
   contractError,
@@ -27,7 +28,7 @@ import {
  * The body of an endpoint's answer, by media type.
  */
 export type EndpointBody =
-  | { kind: 'json'; value: JSONValue }
+  | { kind: 'json'; value: JSONValue; text: string }
   | { kind: 'image'; blob: Blob; mediaType: string }
   | { kind: 'text'; text: string; mediaType: string }
   | { kind: 'empty' };
@@ -84,6 +85,14 @@ export class RestifiedClient {
    *   ServerConnection.NetworkError when it cannot be reached.
    */
   async request<T>(endPoint = '', init: RequestInit = {}): Promise<T> {
+    return (await this._request<T>(endPoint, init)).data;
+  }
+
+  /** `request`, with the body's text too. */
+  private async _request<T>(
+    endPoint: string,
+    init: RequestInit = {}
+  ): Promise<{ data: T; text: string }> {
     const url = URLExt.join(
       this.serverSettings.baseUrl,
       'api',
@@ -117,7 +126,7 @@ export class RestifiedClient {
         data
       );
     }
-    return data as T;
+    return { data: data as T, text };
   }
 
   /** `GET status`: the server extension's version, configuration and pool. */
@@ -126,8 +135,11 @@ export class RestifiedClient {
   }
 
   /** `GET spec/<path>`: the saved notebook's endpoint. */
-  getSpec(path: string): Promise<IEndpointSpec> {
-    return this.request<IEndpointSpec>(`spec/${URLExt.encodeParts(path)}`);
+  async getSpec(path: string): Promise<IEndpointSpec> {
+    const { data, text } = await this._request<IEndpointSpec>(
+      `spec/${URLExt.encodeParts(path)}`
+    );
+    return withDefaultTexts(data, text);
   }
 
   /** `GET keys?path=`: a notebook's keys, without their secrets. */
@@ -240,7 +252,11 @@ export class RestifiedClient {
         body = { kind: 'text', text, mediaType };
         if (mediaType === 'application/json' || mediaType === '') {
           try {
-            body = { kind: 'json', value: JSON.parse(text) as JSONValue };
+            body = {
+              kind: 'json',
+              value: JSON.parse(text) as JSONValue,
+              text
+            };
           } catch {
             // Keep the text.
           }
@@ -269,4 +285,30 @@ export class RestifiedClient {
         !response.ok && body.kind === 'json' ? contractError(body.value) : null
     };
   }
+}
+
+/**
+ * Each parameter's default as the server wrote it (`2.0` stays `2.0`, which
+ * `JSON.parse` makes `2`), from the spec's text.
+ */
+function withDefaultTexts(spec: IEndpointSpec, text: string): IEndpointSpec {
+  let parameters;
+  try {
+    const source = parseJSONSource(text);
+    parameters =
+      source.kind === 'object' ? source.members.get('parameters') : undefined;
+  } catch {
+    return spec;
+  }
+  if (parameters?.kind !== 'array' || !Array.isArray(spec.parameters)) {
+    return spec;
+  }
+  spec.parameters.forEach((parameter, i) => {
+    const item = parameters.items[i];
+    const value = item?.kind === 'object' ? item.members.get('default') : null;
+    if (value) {
+      parameter.defaultText = compactJSON(value.text);
+    }
+  });
+  return spec;
 }

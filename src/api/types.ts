@@ -32,6 +32,11 @@ export interface IParameter {
   type: ParameterType;
   default: JSONValue;
   help: string;
+  /**
+   * The default's JSON text as the server wrote it (`2.0`, which `default`
+   * holds as `2`); added by the client.
+   */
+  defaultText?: string;
 }
 
 /**

@@ -54,13 +54,19 @@ export function initialInput(parameter: IParameter): IFieldInput {
   switch (fieldKind(parameter)) {
     case 'integer':
     case 'number':
-      text = typeof value === 'number' ? String(value) : '';
+      text =
+        typeof value === 'number'
+          ? (parameter.defaultText ?? String(value))
+          : '';
       break;
     case 'text':
       text = typeof value === 'string' ? value : '';
       break;
     case 'json':
-      text = value === null && parameter.type !== 'any' ? '' : compact(value);
+      text =
+        value === null && parameter.type !== 'any'
+          ? ''
+          : (parameter.defaultText ?? compact(value));
       break;
     case 'checkbox':
       break;
@@ -177,10 +183,10 @@ export function readForm(
 }
 
 /**
- * A default as the parameters table shows it.
+ * A default as the parameters table shows it: as the server wrote it.
  */
-export function formatDefault(value: JSONValue): string {
-  return compact(value);
+export function formatDefault(parameter: IParameter): string {
+  return parameter.defaultText ?? compact(parameter.default);
 }
 
 function compact(value: JSONValue): string {

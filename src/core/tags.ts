@@ -309,3 +309,59 @@ export function describePlan(plan: ITagPlan): string | null {
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/**
+ * Where the saved endpoint's tags are (the spec's fields).
+ */
+export interface ISavedTags {
+  parameters_cell: number | null;
+  return_cell: number | null;
+  skip_cells: readonly number[];
+}
+
+/**
+ * What saving would change of the endpoint's tags, one sentence per tag that
+ * changes: what the saved endpoint does, and what the unsaved tags will make
+ * of it. Empty when the tags are the saved ones.
+ */
+export function unsavedTagChanges(
+  saved: ISavedTags,
+  live: ITagSummary
+): string[] {
+  const error = live.problems.find(problem => problem.severity === 'error');
+  if (error) {
+    return [`After saving, the tags make no endpoint: ${error.message}`];
+  }
+  const lines: string[] = [];
+  const liveInputs = live.parameters[0] ?? null;
+  if (liveInputs !== saved.parameters_cell) {
+    const before =
+      saved.parameters_cell === null
+        ? 'the saved endpoint takes none'
+        : `the saved endpoint reads them from cell ${saved.parameters_cell}`;
+    const after =
+      liveInputs === null ? 'it will take none' : `from cell ${liveInputs}`;
+    lines.push(`Inputs: ${before}; after saving, ${after}.`);
+  }
+  const liveResult = live.return[0] ?? null;
+  if (liveResult !== saved.return_cell) {
+    const before =
+      saved.return_cell === null
+        ? 'the saved endpoint answers null (no return cell)'
+        : `the saved endpoint answers cell ${saved.return_cell}'s value`;
+    const after =
+      liveResult === null
+        ? 'null (no return cell)'
+        : `cell ${liveResult}'s value`;
+    lines.push(`Result: ${before}; after saving, ${after}.`);
+  }
+  const savedSkip = [...saved.skip_cells].sort((a, b) => a - b);
+  if (savedSkip.join() !== live.skip.join()) {
+    const phrase = (cells: readonly number[]) =>
+      cells.length > 0 ? cellsPhrase(cells) : 'none';
+    lines.push(
+      `Skipped: ${phrase(savedSkip)} in the saved endpoint; after saving, ${phrase(live.skip)}.`
+    );
+  }
+  return lines;
+}

@@ -59,11 +59,12 @@ export class EndpointResource implements IResource {
   }
 
   /**
-   * Forget the spec (another notebook is followed); the state stays until
-   * the next fetch.
+   * Another notebook is followed: show the spec last fetched for it, if any,
+   * at once (the next fetch checks it); the state stays until that fetch.
    */
   clear(): void {
-    this._spec = null;
+    const path = this._notebook.path;
+    this._spec = (path && this._cache.get(path)) || null;
     this._error = null;
     this._changed.emit();
   }
@@ -92,6 +93,7 @@ export class EndpointResource implements IResource {
       this._spec = spec;
       this._error = null;
       this._state = 'ready';
+      this._remember(path, spec);
     } catch (error) {
       if (request !== this._request) {
         return;
@@ -99,6 +101,7 @@ export class EndpointResource implements IResource {
       this._spec = null;
       this._error = requestProblem(error);
       this._state = 'error';
+      this._cache.delete(path);
     }
     this._changed.emit();
   }
@@ -107,9 +110,28 @@ export class EndpointResource implements IResource {
     Signal.clearData(this);
   }
 
+  /** Keep the last spec of the most recently fetched notebooks. */
+  private _remember(path: string, spec: IEndpointSpec): void {
+    this._cache.delete(path);
+    this._cache.set(path, spec);
+    if (this._cache.size > SPEC_CACHE_SIZE) {
+      const oldest = this._cache.keys().next().value;
+      if (oldest !== undefined) {
+        this._cache.delete(oldest);
+      }
+    }
+  }
+
   private _changed = new Signal<this, void>(this);
   private _spec: IEndpointSpec | null = null;
   private _state: LoadState = 'idle';
   private _error: IRequestProblem | null = null;
   private _request = 0;
+  /** The last spec fetched, by path: shown at once when a notebook is followed again. */
+  private _cache = new Map<string, IEndpointSpec>();
 }
+
+/**
+ * How many notebooks' specs are kept for switching back to them.
+ */
+const SPEC_CACHE_SIZE = 32;

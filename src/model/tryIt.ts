@@ -69,7 +69,7 @@ export class TryItState {
    */
   setParameters(parameters: readonly IParameter[]): void {
     const signature = JSON.stringify(
-      parameters.map(p => [p.name, p.type, p.default])
+      parameters.map(p => [p.name, p.type, p.default, p.defaultText])
     );
     this._parameters = parameters;
     if (signature === this._signature) {
@@ -133,10 +133,11 @@ export class TryItState {
     } catch (error) {
       if (this._abort === controller) {
         this._response = null;
-        this._failure =
-          (error as Error).name === 'AbortError'
-            ? 'Cancelled.'
-            : (error as Error).message;
+        // Not the error's name: ServerConnection wraps the fetch's AbortError
+        // in a NetworkError.
+        this._failure = controller.signal.aborted
+          ? 'Cancelled.'
+          : (error as Error).message;
       }
     } finally {
       // Not when the form started over meanwhile: the call is not its own.

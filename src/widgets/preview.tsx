@@ -15,7 +15,7 @@ import {
   exampleValues,
   SnippetLanguage
 } from '../core/snippets';
-import { cellsInMessage } from '../core/tags';
+import { cellsInMessage, unsavedTagChanges } from '../core/tags';
 import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellList, CopyButton } from './common';
 import { useSignals } from './useSignals';
@@ -45,7 +45,7 @@ export function Preview(props: {
             className="jp-RestifiedPanel-url"
             aria-labelledby="jp-restified-url-label"
           >
-            {url}
+            {breakableUrl(url)}
           </code>
           <CopyButton
             label="Copy endpoint URL"
@@ -97,12 +97,23 @@ function Warnings(props: { model: EndpointModel }): JSX.Element {
   const { endpoint, notebook, tags } = props.model;
   const spec = endpoint.spec;
   const goTo = (i: number) => void notebook.goToCell(i);
+  // Before saving, the spec is the saved version's: say so, and what the
+  // unsaved tags change, rather than contradict the tags section.
+  const changes =
+    tags.dirty && spec ? unsavedTagChanges(spec, tags.summary) : [];
   return (
     <div className="jp-RestifiedPanel-warnings">
       {tags.dirty ? (
         <Callout kind="warning" className="jp-RestifiedPanel-unsaved">
           Unsaved changes: the endpoint runs the saved version; save to update
           it.
+          {changes.length > 0 ? (
+            <ul className="jp-RestifiedPanel-tagChanges">
+              {changes.map(line => (
+                <li key={line}>{line}</li>
+              ))}
+            </ul>
+          ) : null}
           <div className="jp-RestifiedPanel-calloutActions">
             <button
               type="button"
@@ -124,6 +135,7 @@ function Warnings(props: { model: EndpointModel }): JSX.Element {
             kind="warning"
             className="jp-RestifiedPanel-specWarning"
           >
+            {tags.dirty ? 'In the saved version: ' : ''}
             {warning}
             {cells.length > 0 ? (
               <div className="jp-RestifiedPanel-calloutActions">
@@ -201,7 +213,7 @@ function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
                   </td>
                   <td>
                     <code className="jp-RestifiedPanel-default">
-                      {formatDefault(parameter.default)}
+                      {formatDefault(parameter)}
                     </code>
                   </td>
                 </tr>
@@ -301,4 +313,17 @@ function Snippets(props: { spec: IEndpointSpec }): JSX.Element {
       </p>
     </div>
   );
+}
+
+/**
+ * The URL with line-break opportunities after '/', '?' and '&', so that a
+ * narrow panel wraps it between path segments, not mid-word.
+ */
+function breakableUrl(url: string): React.ReactNode[] {
+  return url.split(/(?<=[/?&])/).map((part, i) => (
+    <React.Fragment key={i}>
+      {i > 0 ? <wbr /> : null}
+      {part}
+    </React.Fragment>
+  ));
 }

@@ -24,6 +24,11 @@ const EXPIRY_CHOICES: { label: string; days: number | null }[] = [
   { label: '30 days', days: 30 }
 ];
 
+/**
+ * Why "Create key" waits: every key is labelled, to know whose to revoke.
+ */
+const NEEDS_LABEL = 'Say who the key is for to create it.';
+
 export function Share(props: { model: EndpointModel }): JSX.Element {
   const { model } = props;
   useSignals(model.notebook.changed);
@@ -113,9 +118,21 @@ export function Share(props: { model: EndpointModel }): JSX.Element {
             type="submit"
             className="jp-RestifiedPanel-button jp-mod-accept jp-RestifiedPanel-createKey"
             disabled={!label.trim() || busy}
+            title={label.trim() ? undefined : NEEDS_LABEL}
+            aria-describedby={
+              label.trim() ? undefined : 'jp-restified-key-needs-label'
+            }
           >
             {busy ? 'Creating…' : 'Create key'}
           </button>
+          {label.trim() ? null : (
+            <span
+              className="jp-RestifiedPanel-muted"
+              id="jp-restified-key-needs-label"
+            >
+              {NEEDS_LABEL}
+            </span>
+          )}
         </div>
       </form>
       <div aria-live="polite">
@@ -148,9 +165,9 @@ function NewKey(props: {
   const curl = curlWithKey(created.url, values, created.secret);
   return (
     <Callout kind="success" className="jp-RestifiedPanel-newKey">
-      <div>
-        Key for <strong>{created.label}</strong> created. Copy it now: the
-        secret is shown only once.
+      <div className="jp-RestifiedPanel-newKeyTitle">
+        New key <strong>“{created.label}”</strong>. Copy it now: the secret is
+        shown only once.
       </div>
       <div className="jp-RestifiedPanel-field">
         <span className="jp-RestifiedPanel-label" id="jp-restified-link-label">

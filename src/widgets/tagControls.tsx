@@ -33,7 +33,8 @@ export function TagControls(props: {
 }): JSX.Element {
   const { model, commands } = props;
   const { notebook } = model;
-  useSignals(model.tags.changed, notebook.changed);
+  // The saved spec too: tags that saving would change are marked unsaved.
+  useSignals(model.tags.changed, notebook.changed, model.endpoint.changed);
   const [last, setLast] = React.useState<ILastChange | null>(null);
   const index = model.tags.activeCellIndex;
   const cell = model.tags.activeCell;
@@ -64,6 +65,16 @@ export function TagControls(props: {
     }
     setLast(null);
   };
+
+  const spec = model.endpoint.spec;
+  const unsaved = (live: readonly number[], saved: readonly number[]) =>
+    model.tags.dirty && spec !== null && live.join() !== saved.join() ? (
+      <span className="jp-RestifiedPanel-muted jp-RestifiedPanel-unsavedTag">
+        {' '}
+        (unsaved)
+      </span>
+    ) : null;
+  const savedCells = (cell: number | null) => (cell === null ? [] : [cell]);
 
   const untagged =
     summary.parameters.length === 0 &&
@@ -153,6 +164,10 @@ export function TagControls(props: {
               none: the endpoint takes no inputs
             </span>
           )}
+          {unsaved(
+            summary.parameters,
+            savedCells(spec?.parameters_cell ?? null)
+          )}
         </dd>
         <dt>Result</dt>
         <dd>
@@ -163,6 +178,7 @@ export function TagControls(props: {
               none yet: the answer will be null
             </span>
           )}
+          {unsaved(summary.return, savedCells(spec?.return_cell ?? null))}
         </dd>
         <dt>Skipped</dt>
         <dd>
@@ -170,6 +186,10 @@ export function TagControls(props: {
             <CellList cells={summary.skip} onGo={goTo} />
           ) : (
             <span className="jp-RestifiedPanel-muted">none</span>
+          )}
+          {unsaved(
+            summary.skip,
+            [...(spec?.skip_cells ?? [])].sort((a, b) => a - b)
           )}
         </dd>
       </dl>

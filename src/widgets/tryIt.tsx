@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import { IEndpointResponse, IParameter } from '../api';
 import { fieldKind, IFieldInput, initialInput } from '../core/form';
+import { indentJSON } from '../core/jsonText';
 import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellButton, CellList } from './common';
 import { useSignals } from './useSignals';
@@ -153,12 +154,16 @@ function Field(props: {
           className="jp-mod-styled jp-RestifiedPanel-input"
           value={input.text}
           placeholder={parameter.default === null ? 'default' : undefined}
-          onChange={event =>
+          // Every input event, not React's onChange: that one skips an edit
+          // that leaves the value '' ('-' typed, then deleted), so the stale
+          // badInput said "Not a number" for an emptied field.
+          onInput={event =>
             onChange({
-              text: event.target.value,
-              badInput: event.target.validity.badInput
+              text: event.currentTarget.value,
+              badInput: event.currentTarget.validity.badInput
             })
           }
+          onChange={() => undefined}
         />
       );
       break;
@@ -263,7 +268,7 @@ function Response(props: {
           aria-label="Result"
           tabIndex={0}
         >
-          {JSON.stringify(body.value, null, 2)}
+          {indentJSON(body.text)}
         </pre>
       ) : body.kind === 'image' ? (
         <ImageView blob={body.blob} />

@@ -3,6 +3,7 @@
  */
 import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { APIRequestContext, Locator, TestInfo } from '@playwright/test';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -126,4 +127,100 @@ export async function attachScreenshot(
   await target.screenshot({ path: file });
   await testInfo.attach(name, { path: file, contentType: 'image/png' });
   return file;
+}
+
+/**
+ * The Python version of the kernels the test server starts (the server's own
+ * Python), as the kernel writes it into `language_info`.
+ */
+const LANGUAGE_VERSION = execFileSync('python', [
+  '-c',
+  'import platform; print(platform.python_version())'
+])
+  .toString()
+  .trim();
+
+/**
+ * A long notebook (`cells` cells, nbformat 4.5 with ids): a parameters cell
+ * (1, `n: int = 10`, `ratio: float = 2.0`), code and markdown cells, a
+ * skipped cell (3), a cell that fails for a negative `n` (last but one), and
+ * the return cell last.
+ */
+export function longNotebook(cells: number): Record<string, unknown> {
+  const list: Record<string, unknown>[] = [];
+  const code = (source: string, tags: string[] = []) => ({
+    cell_type: 'code',
+    execution_count: null,
+    id: `cell-${list.length}`,
+    metadata: tags.length > 0 ? { tags } : {},
+    outputs: [],
+    source
+  });
+  list.push({
+    cell_type: 'markdown',
+    id: 'cell-0',
+    metadata: {},
+    source: '# A long notebook'
+  });
+  list.push(
+    code('n: int = 10  # how many\nratio: float = 2.0  # a ratio', [
+      'parameters'
+    ])
+  );
+  list.push(code('total = 0'));
+  list.push(code('print("exploring")', ['skip']));
+  while (list.length < cells - 2) {
+    const i = list.length;
+    list.push(
+      i % 10 === 0
+        ? {
+            cell_type: 'markdown',
+            id: `cell-${i}`,
+            metadata: {},
+            source: `## Step ${i}`
+          }
+        : code(`total += ${i} * n  # step ${i}`)
+    );
+  }
+  list.push(code('assert n >= 0, "n must not be negative"'));
+  list.push(code('total * ratio', ['return']));
+  return {
+    cells: list,
+    metadata: {
+      // As the kernel describes itself: starting it changes nothing.
+      kernelspec: {
+        name: 'python3',
+        display_name: 'Python 3 (ipykernel)',
+        language: 'python'
+      },
+      language_info: {
+        name: 'python',
+        version: LANGUAGE_VERSION,
+        mimetype: 'text/x-python',
+        codemirror_mode: { name: 'ipython', version: 3 },
+        pygments_lexer: 'ipython3',
+        nbconvert_exporter: 'python',
+        file_extension: '.py'
+      }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+}
+
+/**
+ * Upload a long notebook (see `longNotebook`) to `destination`.
+ */
+export async function uploadLongNotebook(
+  page: IJupyterLabPageFixture,
+  destination: string,
+  cells = 500
+): Promise<void> {
+  expect(
+    await page.contents.uploadContent(
+      JSON.stringify(longNotebook(cells), null, 1),
+      'text',
+      destination
+    )
+  ).toBe(true);
 }

@@ -37,6 +37,14 @@ test.describe('Share', () => {
     // Create: a label is required, the expiry is optional.
     const create = share.getByRole('button', { name: 'Create key' });
     await expect(create).toBeDisabled();
+    // Disabled, and says why.
+    await expect(create).toHaveAccessibleDescription(
+      'Say who the key is for to create it.'
+    );
+    await expect(share).toContainText('Say who the key is for to create it.');
+    // The README's own label: not announced as "Key for for Alice".
+    await share.getByLabel('Who is it for?').fill('for Alice');
+    await expect(share).not.toContainText('Say who the key is for');
     await share.getByLabel('Who is it for?').fill('Alice in finance');
     await share.getByLabel('Expires').selectOption({ label: 'In 7 days' });
     await create.click();
@@ -44,6 +52,9 @@ test.describe('Share', () => {
     // The secret, once: a link and a curl command, each with a copy button.
     const newKey = share.locator('.jp-RestifiedPanel-newKey');
     await expect(newKey).toContainText('the secret is shown only once');
+    await expect(newKey.locator('.jp-RestifiedPanel-newKeyTitle')).toHaveText(
+      'New key “Alice in finance”. Copy it now: the secret is shown only once.'
+    );
     const endpoint = `${baseURL}/restified/${tmpPath}/fibonacci.ipynb`;
     const link = await newKey
       .locator('.jp-RestifiedPanel-keyLink')

@@ -79,6 +79,17 @@ test.describe('Cell tags', () => {
     await expect(panel.locator('.jp-RestifiedPanel-unsaved')).toContainText(
       'the endpoint runs the saved version; save to update'
     );
+    // One story, not two: what the saved endpoint does, and what the unsaved
+    // tags will make of it; the tags section marks what is unsaved.
+    await expect(panel.locator('.jp-RestifiedPanel-tagChanges')).toContainText(
+      "Result: the saved endpoint answers null (no return cell); after saving, cell 5's value."
+    );
+    await expect(panel.locator('.jp-RestifiedPanel-specWarning')).toContainText(
+      "In the saved version: No cell is tagged 'return'"
+    );
+    await expect(
+      panel.locator('.jp-RestifiedPanel-overview dd').nth(1)
+    ).toHaveText('cell 5 (unsaved)');
 
     // Skip on cell 4 with the keyboard (command mode), Alt+S: a shortcut from
     // the extension's settings schema, which the toggle's tooltip shows.

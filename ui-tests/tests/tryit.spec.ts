@@ -81,7 +81,8 @@ test.describe('Try it', () => {
 
     const divisor = tryIt.getByLabel('divisor float');
     await expect(divisor).toHaveAttribute('step', 'any');
-    await expect(divisor).toHaveValue('2');
+    // A float default as the server wrote it: 2.0, not 2.
+    await expect(divisor).toHaveValue('2.0');
     await divisor.fill('0');
     await page.notebook.selectCells(1);
     await tryIt.getByRole('button', { name: 'Send' }).click();
@@ -156,7 +157,7 @@ test.describe('Try it', () => {
         code(
           [
             'count: int = 3  # how many times',
-            'ratio: float = 0.5  # a ratio',
+            'ratio: float = 2.0  # a ratio',
             'loud: bool = False  # shout the word',
             'word: str = "hi"  # the word',
             'items: list = [1, 2]  # some items',
@@ -192,7 +193,14 @@ test.describe('Try it', () => {
       'type',
       'number'
     );
-    await expect(tryIt.getByLabel('ratio float')).toHaveValue('0.5');
+    // Float defaults as the server wrote them, in the table and the form.
+    await expect(tryIt.getByLabel('ratio float')).toHaveValue('2.0');
+    const ratioRow = panel
+      .locator('.jp-RestifiedPanel-paramRow')
+      .filter({ hasText: 'ratio' });
+    await expect(ratioRow.locator('.jp-RestifiedPanel-default')).toHaveText(
+      '2.0'
+    );
     const loud = tryIt.getByLabel('loud bool');
     await expect(loud).toHaveAttribute('type', 'checkbox');
     await expect(loud).not.toBeChecked();
@@ -202,6 +210,20 @@ test.describe('Try it', () => {
     const options = tryIt.getByLabel('options dict');
     await expect(options).toHaveValue('{"a":1}');
     const send = tryIt.getByRole('button', { name: 'Send' });
+
+    // Bad input in a number field is flagged; emptied, the default applies.
+    const count = tryIt.getByLabel('count int');
+    await count.selectText();
+    await page.keyboard.type('-');
+    await expect(count).toHaveAttribute('aria-invalid', 'true');
+    await expect(tryIt.locator('.jp-RestifiedPanel-problem')).toContainText(
+      'Not a number'
+    );
+    await page.keyboard.press('Backspace');
+    await expect(count).toHaveValue('');
+    await expect(count).not.toHaveAttribute('aria-invalid', 'true');
+    await expect(tryIt.locator('.jp-RestifiedPanel-problem')).toHaveCount(0);
+    await expect(send).toBeEnabled();
 
     // Not JSON, or JSON of the wrong kind: flagged, Send disabled.
     await items.fill('[1, 2');
@@ -223,11 +245,12 @@ test.describe('Try it', () => {
       '200 OK',
       { timeout: 60_000 }
     );
-    const result = JSON.parse(
-      await tryIt.locator('.jp-RestifiedPanel-result').innerText()
-    );
+    const text = await tryIt.locator('.jp-RestifiedPanel-result').innerText();
+    // The float result as the HTTP body has it: 2.0, not 2.
+    expect(text).toContain('"ratio": 2.0,');
+    const result = JSON.parse(text);
     expect(result).toEqual({
-      ratio: 0.5,
+      ratio: 2,
       word: 'ABAB',
       items: ['x', 3],
       options: { b: [true, null] }
