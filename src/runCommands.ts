@@ -87,12 +87,21 @@ export function executedNotebookWidget(
   run: IRun,
   json: unknown
 ): MainAreaWidget<Notebook> {
+  // Every cell marked not editable, as Lab reads `metadata.editable`.
+  const content = json as NotebookContent;
+  const notebook: NotebookContent = {
+    ...content,
+    cells: content.cells.map(cell => ({
+      ...cell,
+      metadata: { ...cell.metadata, editable: false }
+    }))
+  };
   const model = new NotebookModel();
-  model.fromJSON(json as NotebookContent);
+  model.fromJSON(notebook);
   model.readOnly = true;
   model.dirty = false;
   const { rendermime, editorServices } = services;
-  const content = new Notebook({
+  const view = new Notebook({
     // Its own registry: outputs rendered as Lab renders them, untrusted.
     rendermime: rendermime.clone(),
     contentFactory: new NotebookPanel.ContentFactory({
@@ -104,11 +113,8 @@ export function executedNotebookWidget(
       windowingMode: 'none'
     }
   });
-  content.model = model;
-  for (const cell of content.widgets) {
-    cell.readOnly = true;
-  }
-  const widget = new MainAreaWidget({ content });
+  view.model = model;
+  const widget = new MainAreaWidget({ content: view });
   const name = run.path.split('/').pop() ?? run.path;
   widget.id = `jp-restified-run-notebook-${run.id}`;
   widget.addClass('jp-RestifiedPanel-executedNotebook');
