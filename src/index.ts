@@ -4,12 +4,15 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { RestifiedClient } from './api';
 import { trackBadges } from './badges';
 import { addCommands } from './commands';
 import { EndpointModel } from './model/endpointModel';
+import { addRunCommands } from './runCommands';
 import { RestifiedPanel } from './widgets/panel';
 
 /**
@@ -21,12 +24,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Turn a tagged notebook into an HTTP endpoint.',
   autoStart: true,
   requires: [INotebookTracker, ILabShell],
-  optional: [ICommandPalette],
+  optional: [ICommandPalette, IRenderMimeRegistry, IEditorServices],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     labShell: ILabShell,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    rendermime: IRenderMimeRegistry | null,
+    editorServices: IEditorServices | null
   ) => {
     // One client, on the application's server settings, for every request.
     const client = new RestifiedClient(app.serviceManager.serverSettings);
@@ -38,6 +43,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openPanel: () => labShell.activateById(panel.id)
     });
     trackBadges(tracker);
+    addRunCommands(
+      app,
+      model,
+      rendermime && editorServices ? { rendermime, editorServices } : null
+    );
   }
 };
 

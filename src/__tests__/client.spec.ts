@@ -374,3 +374,86 @@ describe('RestifiedClient.callEndpoint', () => {
     expect(error.message).toBe('connect ECONNREFUSED');
   });
 });
+
+describe('RestifiedClient: runs', () => {
+  it('asks for a background call with Prefer: respond-async', async () => {
+    const server = fakeServer();
+    const run = { id: 'f'.repeat(32), status: 'queued' };
+    server.answer(json(run, 202, { Location: 'x' }));
+    const answer = await server.client.callEndpoint('a.ipynb', {
+      values: { n: 1 },
+      background: true
+    });
+    expect(server.requests[0].headers.get('Prefer')).toBe('respond-async');
+    expect(answer.status).toBe(202);
+    expect(answer.body).toEqual({
+      kind: 'json',
+      value: run,
+      text: JSON.stringify(run)
+    });
+    server.answer(json(1));
+    await server.client.callEndpoint('a.ipynb', { values: { n: 1 } });
+    expect(server.requests[1].headers.get('Prefer')).toBeNull();
+  });
+
+  it('reads events of a stream cut anywhere, to done', async () => {
+    const server = fakeServer();
+    const text =
+      'id: 1\nevent: status\ndata: {"status": "running"}\n\n: keep-alive\n\n' +
+      'id: 2\nevent: done\ndata: {"id": "r", "status": "succeeded"}\n\n' +
+      'id: 3\nevent: output\ndata: {"text": "after done"}\n\n';
+    const bytes = new TextEncoder().encode(text);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 5) {
+          controller.enqueue(bytes.slice(i, i + 5));
+        }
+        controller.close();
+      }
+    });
+    server.answer(
+      new Response(body, { headers: { 'Content-Type': 'text/event-stream' } })
+    );
+    const events = [];
+    for await (const event of server.client.runEvents('r', {
+      lastEventId: 0
+    })) {
+      events.push(event);
+    }
+    expect(events).toEqual([
+      { id: 1, event: 'status', data: { status: 'running' } },
+      { id: 2, event: 'done', data: { id: 'r', status: 'succeeded' } }
+    ]);
+    expect(server.requests[0].headers.get('Last-Event-ID')).toBeNull();
+  });
+
+  it('throws the contract error when the events are refused', async () => {
+    const server = fakeServer();
+    server.answer(
+      json({ error: { type: 'not_found', message: 'no run' } }, 404)
+    );
+    const iterator = server.client.runEvents('r', { lastEventId: 4 });
+    const error = await rejection(iterator.next());
+    expect(error).toBeInstanceOf(RestifiedRequestError);
+    expect((error as RestifiedRequestError).status).toBe(404);
+    expect(server.requests[0].headers.get('Last-Event-ID')).toBe('4');
+  });
+
+  it('lists, gets and cancels runs', async () => {
+    const server = fakeServer();
+    server.answer(json({ runs: [] }), json({ id: 'r' }), json({ id: 'r' }));
+    await expect(server.client.listRuns('d/a b.ipynb', 5)).resolves.toEqual([]);
+    await server.client.getRun('r');
+    await server.client.cancelRun('r');
+    expect(
+      server.requests.map(r => `${r.method} ${r.url.replace(/[?&]\d+$/, '')}`)
+    ).toEqual([
+      `GET ${BASE_URL}api/restified/runs?path=d%2Fa%20b.ipynb&limit=5`,
+      `GET ${BASE_URL}api/restified/runs/r`,
+      `DELETE ${BASE_URL}api/restified/runs/r`
+    ]);
+    expect(server.client.runNotebookUrl('r')).toBe(
+      `${BASE_URL}api/restified/runs/r/notebook`
+    );
+  });
+});

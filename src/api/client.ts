@@ -8,6 +8,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { compactJSON, parseJSONSource } from '../core/jsonText';
+import { ServerSentEventParser } from '../core/sse';
 import {
   ContractError,
   contractError,
@@ -20,8 +21,11 @@ import {
   IEndpointKey,
   IEndpointKeyList,
   IEndpointSpec,
+  IRun,
+  IRunList,
   IServerStatus,
-  JSONValue
+  JSONValue,
+  RunEvent
 } from './types';
 
 /**
@@ -62,6 +66,21 @@ export interface ICallOptions {
   /** The `Accept` header. */
   accept?: string;
   /** Aborting cancels the call on the server too. */
+  signal?: AbortSignal;
+  /**
+   * Run in the background (`Prefer: respond-async`): the answer is `202`
+   * with the run object, and the run goes on after the request.
+   */
+  background?: boolean;
+}
+
+/**
+ * How to follow a run's events.
+ */
+export interface IRunEventsOptions {
+  /** Resume after this event id (`Last-Event-ID`). */
+  lastEventId?: number;
+  /** Stop following (the run goes on). */
   signal?: AbortSignal;
 }
 
@@ -213,6 +232,9 @@ export class RestifiedClient {
       // argument, which the endpoint reads as an unknown parameter (422).
       cache: 'no-cache'
     };
+    if (options.background) {
+      (init.headers as Record<string, string>)['Prefer'] = 'respond-async';
+    }
     if (method === 'POST') {
       init.body = JSON.stringify(options.values ?? {});
       (init.headers as Record<string, string>)['Content-Type'] =
@@ -284,6 +306,133 @@ export class RestifiedClient {
       error:
         !response.ok && body.kind === 'json' ? contractError(body.value) : null
     };
+  }
+
+  /** `GET runs?path=&limit=`: a notebook's recent runs, newest first. */
+  async listRuns(path: string, limit = 50): Promise<IRun[]> {
+    const { runs } = await this.request<IRunList>(
+      `runs${URLExt.objectToQueryString({ path, limit: String(limit) })}`
+    );
+    return runs;
+  }
+
+  /** `GET runs/<id>`: the run object. */
+  getRun(id: string): Promise<IRun> {
+    return this.request<IRun>(`runs/${encodeURIComponent(id)}`);
+  }
+
+  /** `DELETE runs/<id>`: cancel a run; the answer is the run, `cancelled` (or as it ended). */
+  cancelRun(id: string): Promise<IRun> {
+    return this.request<IRun>(`runs/${encodeURIComponent(id)}`, {
+      method: 'DELETE'
+    });
+  }
+
+  /** The URL of a run's executed notebook, `runs/<id>/notebook`. */
+  runNotebookUrl(id: string): string {
+    return URLExt.join(
+      this.serverSettings.baseUrl,
+      'api',
+      'restified',
+      'runs',
+      encodeURIComponent(id),
+      'notebook'
+    );
+  }
+
+  /** `GET runs/<id>/notebook`: the executed notebook's JSON (409 until the run is over). */
+  getRunNotebook(id: string): Promise<Record<string, JSONValue>> {
+    return this.request<Record<string, JSONValue>>(
+      `runs/${encodeURIComponent(id)}/notebook`
+    );
+  }
+
+  /**
+   * `GET runs/<id>/events`: the run's Server-Sent Events as they come,
+   * through the same fetch and credentials as every request (an
+   * EventSource could not send them). Ends after `done`, when the server
+   * closes the stream, or when `signal` aborts (then throws its AbortError).
+   *
+   * @throws RestifiedRequestError when the server refuses (404, 403);
+   *   ServerConnection.NetworkError when it cannot be reached.
+   */
+  async *runEvents(
+    id: string,
+    options: IRunEventsOptions = {}
+  ): AsyncGenerator<RunEvent, void, undefined> {
+    const url = URLExt.join(
+      this.serverSettings.baseUrl,
+      'api',
+      'restified',
+      'runs',
+      encodeURIComponent(id),
+      'events'
+    );
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (options.lastEventId) {
+      headers['Last-Event-ID'] = String(options.lastEventId);
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        url,
+        { headers, signal: options.signal },
+        this.serverSettings
+      );
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') {
+        throw error;
+      }
+      throw new ServerConnection.NetworkError(error as TypeError);
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      let data: unknown = text;
+      try {
+        data = JSON.parse(text);
+      } catch {
+        // Not JSON.
+      }
+      throw new RestifiedRequestError(
+        response.status,
+        errorMessage(data) ?? `${response.status} ${response.statusText}`,
+        data
+      );
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new ServerSentEventParser();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        const text = done
+          ? decoder.decode()
+          : decoder.decode(value, { stream: true });
+        for (const event of parser.push(text)) {
+          let data: unknown;
+          try {
+            data = JSON.parse(event.data);
+          } catch {
+            continue; // Not the server's JSON: not an event of the contract.
+          }
+          const parsed = {
+            id: parseInt(event.id, 10) || 0,
+            event: event.event,
+            data
+          } as RunEvent;
+          yield parsed;
+          if (parsed.event === 'done') {
+            return;
+          }
+        }
+        if (done) {
+          return;
+        }
+      }
+    } finally {
+      // Leaving early (a break, an abort, done): close the stream.
+      void reader.cancel().catch(() => undefined);
+    }
   }
 }
 

@@ -157,3 +157,111 @@ export interface ICreateEndpointKey {
   /** ISO 8601 date-time in the future, or null for a key that never expires. */
   expires: string | null;
 }
+
+/**
+ * A run's status (`notebook_restified/runs/model.py`, `STATUSES`).
+ */
+export type RunStatus =
+  'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+
+/**
+ * The statuses of a run that is over.
+ */
+export const FINISHED_STATUSES: readonly RunStatus[] = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out'
+];
+
+/**
+ * A run's error: the error object a synchronous call would have answered.
+ */
+export interface IRunError {
+  type: string;
+  message: string;
+  cell_index?: number | null;
+  cell_id?: string | null;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+  time_limit?: number;
+}
+
+/**
+ * The run object: `GET /api/restified/runs/<id>`, a `202` answer to a call
+ * with `Prefer: respond-async`, and the `done` event's data.
+ */
+export interface IRun {
+  id: string;
+  path: string;
+  status: RunStatus;
+  /** False: a recorded synchronous call. */
+  asynchronous: boolean;
+  /** The coerced values the call ran with. */
+  parameters: Record<string, JSONValue>;
+  notebook_sha256: string;
+  /** ISO 8601, UTC. */
+  created: string;
+  started: string | null;
+  finished: string | null;
+  /** Seconds the call's cells ran; null until it is over. */
+  duration: number | null;
+  /** Cells finished of the cells the call runs. */
+  progress: { cell: number; cells: number };
+  error: IRunError | null;
+  result_kind: 'json' | 'table' | 'image' | null;
+  /** The endpoint key that made the run, or null. */
+  key: { id: string; label: string | null } | null;
+  links: { self: string; result: string; events: string; notebook?: string };
+}
+
+/**
+ * `GET /api/restified/runs?path=&limit=`.
+ */
+export interface IRunList {
+  runs: IRun[];
+}
+
+/**
+ * `status` event: `{"status": "queued", "created"}`, then `running`.
+ */
+export interface IRunStatusEvent {
+  status: RunStatus;
+  created?: string;
+  started?: string;
+}
+
+/**
+ * `cell` event: a call's cell started or finished. `position` counts the
+ * call's cells (0: the injected parameters, whose `index` is null).
+ */
+export interface IRunCellEvent {
+  position: number;
+  index: number | null;
+  id: string | null;
+  state: 'started' | 'finished';
+  /** Seconds since the call started. */
+  at: number;
+  /** The cell's own time (on `finished`). */
+  seconds?: number;
+  /** Whether it ran without raising (on `finished`). */
+  ok?: boolean;
+}
+
+/**
+ * `output` event: printed text, in order.
+ */
+export interface IRunOutputEvent {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/**
+ * One event of `GET /api/restified/runs/<id>/events`, its data parsed.
+ */
+export type RunEvent =
+  | { id: number; event: 'status'; data: IRunStatusEvent }
+  | { id: number; event: 'cell'; data: IRunCellEvent }
+  | { id: number; event: 'output'; data: IRunOutputEvent }
+  | { id: number; event: 'done'; data: IRun };

@@ -12,6 +12,7 @@ import { EndpointResource } from './endpoint';
 import { EndpointKeys } from './keys';
 import { ActiveNotebook, NotebookChange } from './notebook';
 import { NotebookTags } from './notebookTags';
+import { RunsState } from './runs';
 import { ServerStatus } from './status';
 import { TryItState } from './tryIt';
 
@@ -31,6 +32,8 @@ export class EndpointModel {
     this.keys = new EndpointKeys(client, this.notebook);
     this.status = new ServerStatus(client);
     this.tryIt = new TryItState(client);
+    this.runs = new RunsState(client, this.notebook);
+    this.tryIt.runStarted.connect((_, run) => this.runs.track(run));
 
     this.notebook.changed.connect(this._onNotebookChanged, this);
     this.endpoint.changed.connect(this._onEndpointChanged, this);
@@ -49,6 +52,8 @@ export class EndpointModel {
   readonly status: ServerStatus;
   /** The try-it form and its call. */
   readonly tryIt: TryItState;
+  /** Its recent runs, and the live state of those not over. */
+  readonly runs: RunsState;
 
   dispose(): void {
     this._connectFile(null);
@@ -58,6 +63,7 @@ export class EndpointModel {
     this.keys.dispose();
     this.status.dispose();
     this.tryIt.dispose();
+    this.runs.dispose();
   }
 
   private _onNotebookChanged(_: ActiveNotebook, change: NotebookChange): void {
@@ -66,8 +72,11 @@ export class EndpointModel {
     if (change === 'path') {
       void this.endpoint.refresh();
       void this.keys.refresh();
+      void this.runs.refresh();
       return;
     }
+    this.runs.clear();
+    void this.runs.refresh();
     this.endpoint.clear();
     this.keys.clear();
     this.tags.follow(current);

@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   IEndpointResponse,
   IParameter,
+  IRun,
   JSONValue,
   RestifiedClient
 } from '../api';
@@ -29,6 +30,30 @@ export class TryItState {
    */
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /**
+   * Emitted with the run a background call started.
+   */
+  get runStarted(): ISignal<this, IRun> {
+    return this._runStarted;
+  }
+
+  /** Whether Send runs in the background (`Prefer: respond-async`). */
+  get background(): boolean {
+    return this._background;
+  }
+
+  set background(value: boolean) {
+    if (value !== this._background) {
+      this._background = value;
+      this._changed.emit();
+    }
+  }
+
+  /** The run the last background call started. */
+  get run(): IRun | null {
+    return this._run;
   }
 
   /** The declared parameters the form is for. */
@@ -94,6 +119,7 @@ export class TryItState {
     this._inputs = initialInputs(this._parameters);
     this._response = null;
     this._failure = null;
+    this._run = null;
     this._changed.emit();
   }
 
@@ -123,12 +149,23 @@ export class TryItState {
     this._failure = null;
     this._changed.emit();
     try {
+      const background = this._background;
       const answer = await this._client.callEndpoint(path, {
         values,
-        signal: controller.signal
+        signal: controller.signal,
+        background
       });
       if (this._abort === controller) {
         this._response = answer;
+        this._run = null;
+        if (
+          background &&
+          answer.status === 202 &&
+          answer.body.kind === 'json'
+        ) {
+          this._run = answer.body.value as unknown as IRun;
+          this._runStarted.emit(this._run);
+        }
       }
     } catch (error) {
       if (this._abort === controller) {
@@ -162,6 +199,9 @@ export class TryItState {
   }
 
   private _changed = new Signal<this, void>(this);
+  private _runStarted = new Signal<this, IRun>(this);
+  private _background = false;
+  private _run: IRun | null = null;
   private _parameters: readonly IParameter[] = [];
   private _signature = '[]';
   private _inputs: FormInputs = {};

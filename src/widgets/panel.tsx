@@ -9,6 +9,7 @@ import { IResource } from '../model/resource';
 import { ServerStatus } from '../model/status';
 import { Section } from './common';
 import { Preview } from './preview';
+import { Runs } from './runs';
 import { Share } from './share';
 import { TagControls } from './tagControls';
 import { TryIt } from './tryIt';
@@ -44,6 +45,8 @@ export class RestifiedPanel extends ReactWidget {
     super.onAfterShow(msg);
     // Keys are used from elsewhere: show fresh call counts.
     void this._model.keys.refresh();
+    // Runs are made from elsewhere too: show the latest.
+    void this._model.runs.refresh();
   }
 
   protected render(): JSX.Element {
@@ -86,6 +89,15 @@ export class RestifiedPanel extends ReactWidget {
             </Section>
             <Section id="try" title="Try it">
               <TryIt model={model} />
+            </Section>
+            <Section
+              id="runs"
+              title="Runs"
+              actions={
+                <RefreshButton label="Refresh the runs" resource={model.runs} />
+              }
+            >
+              <Runs key={path} model={model} commands={this._commands} />
             </Section>
             <Section
               id="share"

@@ -9,12 +9,20 @@ import { fieldKind, IFieldInput, initialInput } from '../core/form';
 import { indentJSON } from '../core/jsonText';
 import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellButton, CellList } from './common';
+import { RunProgress } from './runs';
 import { useSignals } from './useSignals';
 
 export function TryIt(props: { model: EndpointModel }): JSX.Element {
-  const { tryIt, endpoint, notebook, tags } = props.model;
-  // The form and its call; the spec it is for; the unsaved-changes hint.
-  useSignals(tryIt.changed, endpoint.changed, notebook.changed, tags.changed);
+  const { tryIt, endpoint, notebook, tags, runs } = props.model;
+  // The form and its call; the spec it is for; the unsaved-changes hint; a
+  // background call's run.
+  useSignals(
+    tryIt.changed,
+    endpoint.changed,
+    notebook.changed,
+    tags.changed,
+    runs.changed
+  );
   const spec = endpoint.spec;
   const path = notebook.path;
   if (!spec || !path) {
@@ -66,6 +74,16 @@ export function TryIt(props: { model: EndpointModel }): JSX.Element {
             Unsaved changes are not in the call: it runs the saved notebook.
           </p>
         ) : null}
+        <label className="jp-RestifiedPanel-switch">
+          <input
+            type="checkbox"
+            role="switch"
+            className="jp-mod-styled"
+            checked={tryIt.background}
+            onChange={event => (tryIt.background = event.target.checked)}
+          />
+          Run in background
+        </label>
         <div className="jp-RestifiedPanel-actions">
           <button
             type="submit"
@@ -96,6 +114,12 @@ export function TryIt(props: { model: EndpointModel }): JSX.Element {
       </form>
       <div aria-live="polite" aria-busy={running}>
         {failure ? <Callout kind="error">{failure}</Callout> : null}
+        {tryIt.run && !running ? (
+          <RunProgress
+            run={runs.run(tryIt.run.id) ?? tryIt.run}
+            live={runs.live(tryIt.run.id)}
+          />
+        ) : null}
         {response && !running ? (
           <Response response={response} onGo={i => void notebook.goToCell(i)} />
         ) : null}
