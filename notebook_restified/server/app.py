@@ -12,6 +12,7 @@ from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets import Enum, Float, Int, Unicode
 
 from .. import __version__
+from ..endpoints_index import EndpointsIndex
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT
@@ -21,6 +22,7 @@ from .base import PATH
 from .calls import CallHandler
 from .endpoints import EndpointService
 from .keys_api import KeyHandler, KeysHandler
+from .page import STATIC_DIR, AssetHandler, IndexHandler, PageDataHandler
 from .specs import OpenAPIHandler, SpecHandler
 from .status import StatusHandler
 
@@ -163,6 +165,20 @@ class RestifiedApp(ExtensionApp):
                 (rf"/api/restified/spec/{PATH}", SpecHandler, service),
                 (rf"/api/restified/openapi/{PATH}", OpenAPIHandler, service),
                 (rf"/restified/{PATH}", CallHandler, calls),
+            ]
+        )
+        # The endpoint's page and the index of endpoints, for people (server/page.py).
+        assert self.serverapp is not None
+        root = getattr(self.serverapp.contents_manager, "root_dir", None)
+        self.handlers.extend(
+            [
+                (
+                    rf"/api/restified/page/{PATH}",
+                    PageDataHandler,
+                    {**service, "keys": calls["keys"]},
+                ),
+                (r"/api/restified/assets/(.+)", AssetHandler, {"path": STATIC_DIR}),
+                (r"/restified/?", IndexHandler, {"index": EndpointsIndex(root) if root else None}),
             ]
         )
 

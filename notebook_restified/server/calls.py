@@ -15,6 +15,7 @@ from ..results import CallResult
 from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService
+from .page import endpoint_page, prefers_html
 from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_values
 
 
@@ -79,6 +80,9 @@ class CallHandler(RestifiedHandler):
     @allow_unauthenticated  # authenticated in _authorize_call: by the server or by a key
     async def get(self, path: str) -> None:
         """Values from the query string, coerced to the declared types."""
+        if prefers_html(self.request.headers.get("Accept")):  # a browser: the page, no run
+            await endpoint_page(self, path)
+            return
         await self._authorize_call(path)
         await self._call(path, body=None)
 
