@@ -135,7 +135,7 @@ function errorBox(
     'div',
     { class: 'rp-error', role: 'alert' },
     h('strong', {}, title),
-    h('div', {}, message),
+    message ? h('div', {}, message) : null,
     ...more
   );
 }
@@ -517,7 +517,11 @@ function renderEndpoint(
       'label',
       { for: id },
       field.name,
-      h('span', { class: 'rp-type' }, field.type)
+      h(
+        'span',
+        { class: 'rp-type' },
+        `${field.type} · default ${JSON.stringify(field.default)}`
+      )
     );
     const wrapper = h(
       'div',
@@ -651,7 +655,9 @@ function showCallError(
     return;
   }
   const more: Node[] = [];
+  let shown = message;
   if (error.type === 'execution_error') {
+    shown = ''; // the line below says it all
     const where =
       error.cell_index === null || error.cell_index === undefined
         ? ''
@@ -684,7 +690,7 @@ function showCallError(
       );
     }
   }
-  result.replaceChildren(errorBox(title, message, ...more));
+  result.replaceChildren(errorBox(title, shown, ...more));
 }
 
 // ---------------------------------------------------------------------------
@@ -720,7 +726,9 @@ function renderIndex(root: HTMLElement, entries: IIndexEntry[]): void {
       h('div', { class: 'rp-path' }, entry.path)
     );
     if (entry.description) {
-      item.append(h('p', { class: 'rp-description' }, entry.description));
+      // The first paragraph: the page has the rest.
+      const first = entry.description.split(/\n\s*\n/)[0];
+      item.append(h('p', { class: 'rp-description' }, first));
     }
     if (entry.error) {
       item.append(h('p', { class: 'rp-field-error' }, entry.error));
