@@ -178,7 +178,7 @@ class RestifiedApp(ExtensionApp):
                     {**service, "keys": calls["keys"]},
                 ),
                 (r"/api/restified/assets/(.+)", AssetHandler, {"path": STATIC_DIR}),
-                (r"/restified/?", IndexHandler, {"index": EndpointsIndex(root) if root else None}),
+                (r"/restified/", IndexHandler, {"index": EndpointsIndex(root) if root else None}),
             ]
         )
 

@@ -8,6 +8,7 @@
  */
 import type { JSONValue } from '../api/types.js';
 import { buildSnippets } from '../core/snippets.js';
+import { cellText, columnsOf, isRowList, toCsv } from './rows.js';
 
 interface IField {
   name: string;
@@ -286,46 +287,6 @@ function showFieldErrors(
 
 // ---------------------------------------------------------------------------
 // Results
-
-function isRowList(value: JSONValue): value is Record<string, JSONValue>[] {
-  return (
-    Array.isArray(value) &&
-    value.length > 0 &&
-    value.every(
-      row => row !== null && typeof row === 'object' && !Array.isArray(row)
-    )
-  );
-}
-
-function columnsOf(rows: Record<string, JSONValue>[]): string[] {
-  const columns: string[] = [];
-  for (const row of rows) {
-    for (const name of Object.keys(row)) {
-      if (!columns.includes(name)) {
-        columns.push(name);
-      }
-    }
-  }
-  return columns;
-}
-
-function cellText(value: JSONValue | undefined): string {
-  if (value === undefined || value === null) {
-    return '';
-  }
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-export function toCsv(rows: Record<string, JSONValue>[]): string {
-  const columns = columnsOf(rows);
-  const quote = (text: string) =>
-    /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  const lines = [columns.map(quote).join(',')];
-  for (const row of rows) {
-    lines.push(columns.map(c => quote(cellText(row[c]))).join(','));
-  }
-  return lines.join('\r\n') + '\r\n';
-}
 
 function table(
   rows: Record<string, JSONValue>[],
