@@ -205,7 +205,7 @@ async def test_assets_are_served_to_anyone(jp_fetch: Fetch) -> None:
 
 
 async def test_the_index(jp_fetch: Fetch, notebooks: Path, jp_root_dir: Path) -> None:
-    response = await jp_fetch("restified", "")
+    response = await jp_fetch("restified/")
     listed = json.loads(response.body)["endpoints"]
     assert [e["path"] for e in listed] == ["a.ipynb", "sub/b.ipynb"]  # no plain, no hidden
     first = listed[0]
@@ -221,11 +221,11 @@ async def test_the_index(jp_fetch: Fetch, notebooks: Path, jp_root_dir: Path) ->
         ("1", ["return"]),
         ("2", ["return"]),
     )
-    again = json.loads((await jp_fetch("restified")).body)["endpoints"]
+    again = json.loads((await jp_fetch("restified/")).body)["endpoints"]
     assert again[1]["path"] == "sub/b.ipynb"
     assert "return" in again[1]["error"]
 
-    page = await jp_fetch("restified", "", headers={"Accept": BROWSER})
+    page = await jp_fetch("restified/", headers={"Accept": BROWSER})
     assert page.headers["Content-Type"].startswith("text/html")
     assert 'data-view="index"' in page.body.decode()
     assert not notebooks.exists()
@@ -234,12 +234,12 @@ async def test_the_index(jp_fetch: Fetch, notebooks: Path, jp_root_dir: Path) ->
 async def test_the_index_is_for_token_holders(jp_fetch: Fetch, notebooks: Path) -> None:
     key = await create_key(jp_fetch, "a.ipynb")
     keyed = await fetch_error(
-        jp_fetch, "restified", "", headers={"Authorization": f"Bearer {key['secret']}"}
+        jp_fetch, "restified/", headers={"Authorization": f"Bearer {key['secret']}"}
     )
     assert keyed.code == 403
-    anonymous = await fetch_error(jp_fetch, "restified", "", headers=NO_TOKEN)
+    anonymous = await fetch_error(jp_fetch, "restified/", headers=NO_TOKEN)
     assert anonymous.code == 403
-    browser = await fetch_error(jp_fetch, "restified", "", headers={**NO_TOKEN, "Accept": BROWSER})
+    browser = await fetch_error(jp_fetch, "restified/", headers={**NO_TOKEN, "Accept": BROWSER})
     assert browser.code == 302
 
 
