@@ -115,6 +115,23 @@ async def test_a_browser_without_credentials_is_sent_to_log_in(
     assert not notebooks.exists()
 
 
+async def test_without_a_login_page_a_browser_gets_the_page(
+    jp_fetch: Fetch, notebooks: Path, jp_serverapp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `jupyter restified serve` has no login page to send a browser to (its page then says
+    # which credential it needs; its data stays refused).
+    monkeypatch.setattr(jp_serverapp, "serve_status", dict, raising=False)
+    headers = {**NO_TOKEN, "Accept": BROWSER}
+    page = await jp_fetch("restified", "a.ipynb", headers=headers)
+    assert page.code == 200
+    assert "Doubler" not in page.body.decode()
+    index = await jp_fetch("restified/", headers=headers)
+    assert 'data-view="index"' in index.body.decode()
+    refused = await fetch_error(jp_fetch, "api", "restified", "page", "a.ipynb", headers=NO_TOKEN)
+    assert refused.code == 403
+    assert not notebooks.exists()
+
+
 async def test_shared_and_key_links_get_the_page_without_content(
     jp_fetch: Fetch, notebooks: Path
 ) -> None:

@@ -94,10 +94,18 @@ def _login_redirect(handler: Any) -> None:
     handler.redirect(f"{url}{'&' if '?' in url else '?'}{urlencode({'next': handler.request.uri})}")
 
 
+def _has_login_page(handler: Any) -> bool:
+    """Whether the server has a login page: ``jupyter restified serve`` has none (it answers
+    the extension's routes only), so its page says what credential it needs instead."""
+    serverapp = handler.settings.get("serverapp")
+    return not callable(getattr(serverapp, "serve_status", None))
+
+
 async def endpoint_page(handler: Any, path: str) -> None:
     """Answer the page of the endpoint at ``path`` to a browser; nothing runs."""
     normalize_path(path)  # a path that cannot be a notebook is 404 here too
-    if SHARED not in handler.request.query_arguments and not _has_credentials(handler):
+    shared = SHARED in handler.request.query_arguments
+    if not shared and not _has_credentials(handler) and _has_login_page(handler):
         _login_redirect(handler)
         return
     _send_shell(handler, "endpoint", path)
@@ -170,7 +178,7 @@ class IndexHandler(RestifiedHandler):
     async def get(self) -> None:
         """The endpoints: ``{"endpoints": [{path, url, title, description, parameters}]}``."""
         if prefers_html(self.request.headers.get("Accept")):
-            if not self.current_user:
+            if not self.current_user and _has_login_page(self):
                 _login_redirect(self)
                 return
             _send_shell(self, "index")
