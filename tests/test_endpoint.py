@@ -260,7 +260,8 @@ async def test_accept_negotiation(jp_fetch: Fetch, notebooks: Path) -> None:
         headers={"Accept": "application/json"},
     )
     assert (code, error["type"]) == (406, "not_acceptable")
-    code, error, _ = await error_of(jp_fetch, "fib.ipynb", headers={"Accept": "text/html"})
+    # (Accept: text/html gets the endpoint's page: test_endpoint_page.py)
+    code, error, _ = await error_of(jp_fetch, "fib.ipynb", headers={"Accept": "application/xml"})
     assert (code, error["type"]) == (406, "not_acceptable")
 
 

@@ -68,7 +68,7 @@ async def test_create_list_call_revoke(jp_fetch: Fetch, notebooks: Path, app: Re
     key = await create_key(jp_fetch)
     secret = key["secret"]
     assert secret.startswith("nrk_")
-    assert key["link"] == f"{key['url']}?key={secret}"
+    assert key["link"] == f"{key['url']}?shared#key={secret}"  # the secret in the fragment
     assert key["url"].endswith("/restified/a.ipynb")
 
     response = await jp_fetch("restified", "a.ipynb", params={"n": 4}, headers=bearer(secret))

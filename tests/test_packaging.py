@@ -73,6 +73,10 @@ def test_wheel_contents(wheel: Path) -> None:
     for path in ("install.json", "package.json", "static/style.js"):
         assert f"{data}/{SHARE}/{path}" in names
     assert f"{data}/etc/jupyter/jupyter_server_config.d/notebook_restified.json" in names
+    # The endpoint's page: its style, and its script built by `jlpm build:page`.
+    assert "notebook_restified/static/page.css" in names
+    assert "notebook_restified/static/js/page/page.js" in names
+    assert "notebook_restified/static/js/core/snippets.js" in names
 
 
 def test_installed_version(wheel: Path, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .. import __version__
+from ..endpoints_index import EndpointsIndex
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT, MAX_OUTPUT_SIZE, MAX_RESULT_SIZE
@@ -25,6 +26,7 @@ from .base import PATH
 from .calls import CallHandler
 from .endpoints import EndpointService
 from .keys_api import KeyHandler, KeysHandler
+from .page import STATIC_DIR, AssetHandler, IndexHandler, PageDataHandler
 from .runs_api import RunsAccess, runs_routes
 from .specs import OpenAPIHandler, SpecHandler
 from .status import StatusHandler
@@ -283,6 +285,20 @@ class RestifiedApp(ExtensionApp):
             ]
         )
         self.handlers.extend(runs_routes(runs))
+        # The endpoint's page and the index of endpoints, for people (server/page.py).
+        assert self.serverapp is not None
+        root = getattr(self.serverapp.contents_manager, "root_dir", None)
+        self.handlers.extend(
+            [
+                (
+                    rf"/api/restified/page/{PATH}",
+                    PageDataHandler,
+                    {**service, "keys": calls["keys"]},
+                ),
+                (r"/api/restified/assets/(.+)", AssetHandler, {"path": STATIC_DIR}),
+                (r"/restified/", IndexHandler, {"index": EndpointsIndex(root) if root else None}),
+            ]
+        )
 
     async def stop_extension(self) -> None:
         """Stop every kernel the engine holds; write key usage not yet written."""

@@ -16,6 +16,7 @@ from ..results import CallResult
 from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key, refuse_cross_site
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService
+from .page import endpoint_page, prefers_html
 from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_values
 from .runs_api import RunsAccess, parse_prefer, respond_async
 
@@ -40,6 +41,7 @@ class CallHandler(RestifiedHandler):
     _client_left: bool = False
     _abandoned: bool = False
     _body_size: int = 0
+    _page: bool = False
 
     def initialize(
         self,
@@ -142,6 +144,9 @@ class CallHandler(RestifiedHandler):
         await super().prepare()
         if self._finished:
             return
+        if self.request.method == "GET" and prefers_html(self.request.headers.get("Accept")):
+            self._page = True  # nothing runs: the page, or the way to log in
+            return
         await self._authorize_call(self.path_kwargs.get("path", ""))
         length = self.request.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > self.max_body_size:
@@ -180,6 +185,9 @@ class CallHandler(RestifiedHandler):
     @allow_unauthenticated  # authenticated in prepare: by the server or by a key
     async def get(self, path: str) -> None:
         """Values from the query string, coerced to the declared types."""
+        if self._page:  # a browser: the endpoint's page (page.py decides who sees what)
+            await endpoint_page(self, path)
+            return
         await self._call(path, body=None)
 
     @allow_unauthenticated

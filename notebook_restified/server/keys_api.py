@@ -78,7 +78,7 @@ class KeysHandler(RestifiedHandler):
         url = self.endpoint_url(path)
         log.info("endpoint key %s (%s) created for %s", key.id, key.label, path)
         self.write_json(
-            {**key.public(), "secret": secret, "url": url, "link": f"{url}?key={secret}"},
+            {**key.public(), "secret": secret, "url": url, "link": f"{url}?shared#key={secret}"},
             status=201,
         )
 

@@ -53,6 +53,21 @@ export function Preview(props: {
               commands.execute(CommandIDs.copyUrl, { origin: 'panel' })
             }
           />
+          {url ? (
+            <a
+              className="jp-RestifiedPanel-iconButton jp-RestifiedPanel-openPage"
+              href={url}
+              target="_blank"
+              rel="noopener noreferrer"
+              aria-label="Open endpoint page"
+              title="Open endpoint page (a form to run it, for anyone you share it with)"
+            >
+              <launchIcon.react
+                tag="span"
+                className="jp-RestifiedPanel-buttonIcon"
+              />
+            </a>
+          ) : null}
         </div>
       </div>
       {error ? (

@@ -59,8 +59,10 @@ test.describe('Share', () => {
     const link = await newKey
       .locator('.jp-RestifiedPanel-keyLink')
       .inputValue();
-    expect(link.startsWith(`${endpoint}?key=nrk_`)).toBe(true);
-    const secret = link.slice(link.indexOf('?key=') + 5);
+    // The key is in the fragment, which browsers never send (the page reads it).
+    expect(link.startsWith(`${endpoint}?shared#key=nrk_`)).toBe(true);
+    const secret = link.slice(link.indexOf('#key=') + 5);
+    const keyed = `${endpoint}?key=${secret}`;
     await expect(newKey.locator('.jp-RestifiedPanel-keyCurl')).toHaveValue(
       `curl -H 'Authorization: Bearer ${secret}' '${endpoint}?n=10'`
     );
@@ -84,10 +86,10 @@ test.describe('Share', () => {
     await expect(item).toContainText('in 7 days');
     await attachScreenshot(panel, testInfo, 'panel-share');
 
-    // A colleague calls with the link alone: no server token, no cookie.
+    // A colleague calls with the key alone: no server token, no cookie.
     const colleague = await playwright.request.newContext();
     try {
-      const answer = await colleague.get(link);
+      const answer = await colleague.get(keyed);
       expect(answer.status()).toBe(200);
       expect(await answer.json()).toBe(55);
       // With the header, as in the curl command.
@@ -124,7 +126,7 @@ test.describe('Share', () => {
       );
 
       // The same call is now refused.
-      const refused = await colleague.get(link);
+      const refused = await colleague.get(keyed);
       expect(refused.status()).toBe(403);
       expect((await refused.json()).error.type).toBe('forbidden');
     } finally {

@@ -1,0 +1,227 @@
+"""The endpoint's page in a real Chromium (Playwright, Debian's /usr/bin/chromium): a shared
+key link, the form, a table, an image, a field's error, a failing cell, the index, and a
+``<script>`` in a notebook that stays text.
+
+Skipped when Playwright or Chromium is missing. ``RESTIFIED_SCREENSHOTS=docs`` writes the
+README's screenshots there."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPResponse
+
+from .conftest import EXAMPLES
+from .notebooks import write_notebook
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+Fetch = Callable[..., Awaitable[HTTPResponse]]
+
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no Chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"notebook_restified": True}}}
+
+
+@pytest.fixture
+def examples(jp_root_dir: Path) -> Path:
+    for name in ("pandas_summary", "matplotlib_plot", "error_path", "fibonacci"):
+        shutil.copy(EXAMPLES / f"{name}.ipynb", jp_root_dir / f"{name}.ipynb")
+    write_notebook(
+        jp_root_dir / "xss.ipynb",
+        '# md # Hi <script>window.pwned = 1</script>\n\n<img src=x onerror="window.pwned = 2">',
+        ("x = 1", ["parameters"]),
+        ("'<script>window.pwned = 3</script>'", ["return"]),
+    )
+    return jp_root_dir
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, driven by Playwright (no browser is downloaded)."""
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+def server(jp_http_port: int, jp_base_url: str) -> str:
+    return f"http://localhost:{jp_http_port}{jp_base_url}"
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$RESTIFIED_SCREENSHOTS`` (the README's), or a temporary place."""
+    where = os.environ.get("RESTIFIED_SCREENSHOTS")
+    return Path(where) if where else tmp_path
+
+
+async def test_a_shared_link_runs_the_form_and_shows_a_table(
+    jp_fetch: Fetch, examples: Path, server: str, shots: Path
+) -> None:
+    async with chromium() as browser:
+        await shared_link(browser, jp_fetch, shots)
+
+
+async def shared_link(browser: Any, jp_fetch: Fetch, shots: Path) -> None:
+    body = json.dumps({"path": "pandas_summary.ipynb", "label": "for Alice"})
+    key = json.loads((await jp_fetch("api", "restified", "keys", method="POST", body=body)).body)
+    assert "#key=" in key["link"]
+    # A colleague's browser: no cookie, no token, only the link.
+    context = await browser.new_context(viewport={"width": 900, "height": 900})
+    page = await context.new_page()
+    await page.goto(key["link"])
+    await page.get_by_role("heading", name="Sales summary with pandas").wait_for()
+    assert "key" not in page.url  # the secret left the address bar
+    assert page.url.endswith("/restified/pandas_summary.ipynb?shared")
+    snippets = await page.locator(".rp-snippet-curl").inner_text()
+    assert "Bearer <YOUR_KEY>" in snippets
+    assert key["secret"] not in await page.content()
+    assert await page.locator(".rp-openapi").count() == 0  # a key holder cannot read it
+
+    # A bad value: the field's error from the 422, the focus on it.
+    top = page.get_by_label("top")
+    await top.fill("1.5")
+    await page.get_by_role("button", name="Run").click()
+    error = page.locator('.rp-field[data-name="top"] .rp-field-error')
+    await error.wait_for()
+    assert "int" in (await error.inner_text()).lower()
+    assert await top.get_attribute("aria-invalid") == "true"
+
+    # A good one, from the keyboard: a table with a CSV download.
+    await top.fill("3")
+    await top.press("Enter")
+    rows = page.locator(".rp-table tbody tr")
+    await rows.first.wait_for(timeout=120_000)
+    assert await rows.count() == 3
+    assert await page.locator(".rp-field[data-invalid]").count() == 0
+    await page.screenshot(path=str(shots / "page-table.png"), full_page=True)
+    async with page.expect_download() as download_info:
+        await page.get_by_role("button", name="Download CSV").click()
+    download = await download_info.value
+    csv = Path(await download.path()).read_text()
+    assert download.suggested_filename == "pandas_summary.csv"
+    assert len(csv.strip().splitlines()) == 4
+    # Reloading keeps working (the key stays in this tab only).
+    await page.reload()
+    await page.get_by_role("heading", name="Sales summary with pandas").wait_for()
+    await context.close()
+
+    # Without the fragment, the shared link says what is missing.
+    bare = await browser.new_context()
+    page = await bare.new_page()
+    await page.goto(key["link"].split("#")[0])
+    await page.locator(".rp-error").wait_for()
+    assert "#key=" in await page.locator(".rp-error").inner_text()
+    await bare.close()
+
+
+async def test_the_page_for_a_server_user(
+    jp_fetch: Fetch, examples: Path, server: str, jp_serverapp: Any, shots: Path
+) -> None:
+    # (jp_fetch: the test server listens only for tests that ask for its client)
+    async with chromium() as browser:
+        await server_user(browser, server, jp_serverapp.identity_provider.token, shots)
+
+
+async def server_user(browser: Any, server: str, token: str, shots: Path) -> None:
+    # No credentials: sent to log in, and back after.
+    anonymous = await browser.new_context()
+    page = await anonymous.new_page()
+    await page.goto(f"{server}restified/fibonacci.ipynb", wait_until="domcontentloaded")
+    assert "/login?next=" in page.url
+    await anonymous.close()
+
+    context = await browser.new_context(
+        extra_http_headers={"Authorization": f"token {token}"},
+        viewport={"width": 900, "height": 1000},
+    )
+    page = await context.new_page()
+
+    # An image.
+    await page.goto(f"{server}restified/matplotlib_plot.ipynb")
+    await page.get_by_label("points").fill("30")
+    await page.get_by_role("button", name="Run").click()
+    image = page.locator("img.rp-image")
+    await image.wait_for(timeout=120_000)
+    assert await image.evaluate("img => img.complete && img.naturalWidth > 100")
+    assert await page.locator(".rp-openapi").count() == 1
+    await page.screenshot(path=str(shots / "page-image.png"), full_page=True)
+
+    # An error: its message and the failing cell.
+    await page.goto(f"{server}restified/error_path.ipynb")
+    await page.get_by_label("divisor").fill("0")
+    await page.get_by_role("button", name="Run").click()
+    failure = page.locator(".rp-error")
+    await failure.wait_for(timeout=120_000)
+    assert "ValueError" in await failure.inner_text()
+    assert "safe_divide" in await page.locator(".rp-cell").inner_text()
+    await page.screenshot(path=str(shots / "page-error.png"), full_page=True)
+
+    # The index lists the examples.
+    await page.goto(f"{server}restified/")
+    entries = page.locator(".rp-index-entry")
+    await entries.first.wait_for()
+    titles = await page.locator(".rp-index-entry h2").all_inner_texts()
+    assert "Sales summary with pandas" in titles
+    assert "A matplotlib chart" in titles
+    assert "Fibonacci" in titles
+    await page.screenshot(path=str(shots / "page-index.png"), full_page=True)
+
+    # A notebook's <script> stays text, in its page and in its result; nothing runs.
+    await page.goto(f"{server}restified/xss.ipynb")
+    heading = page.get_by_role("heading", level=1)
+    await heading.wait_for()
+    assert await heading.inner_text() == "Hi <script>window.pwned = 1</script>"
+    assert 'onerror="window.pwned = 2"' in await page.locator(".rp-description").inner_text()
+    await page.get_by_role("button", name="Run").click()
+    await page.locator(".rp-tree").wait_for(timeout=120_000)
+    assert "<script>window.pwned = 3</script>" in await page.locator(".rp-tree").inner_text()
+    assert await page.evaluate("() => window.pwned") is None
+    assert await page.locator("main script, main img").count() == 0
+    await context.close()
+
+    # A phone in dark mode: dark colours, nothing wider than the screen, a result.
+    phone = await browser.new_context(
+        extra_http_headers={"Authorization": f"token {token}"},
+        viewport={"width": 390, "height": 844},
+        color_scheme="dark",
+    )
+    page = await phone.new_page()
+    await page.goto(f"{server}restified/fibonacci.ipynb")
+    await page.get_by_label("n").fill("20")
+    await page.get_by_role("button", name="Run").click()
+    await page.locator(".rp-tree").wait_for(timeout=120_000)
+    assert await page.locator(".rp-tree").inner_text() == "6765"
+    background = await page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(22, 24, 28)"
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    await page.screenshot(path=str(shots / "page-phone-dark.png"))
+    await phone.close()
