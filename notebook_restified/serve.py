@@ -149,7 +149,11 @@ class RestifiedServeApp(ServerApp):
         handler.setFormatter(formatter)
         self.log.handlers[:] = [handler]
         logging.getLogger().handlers[:] = [handler]
-        logging.getLogger("notebook_restified").setLevel(cast(int, self.log_level))
+        extension = logging.getLogger("notebook_restified")
+        extension.setLevel(cast(int, self.log_level))
+        # Its lines reach the server's log through the extension's own hand-over
+        # (server/logs.py); through the root as well, each would be written twice.
+        extension.propagate = False
 
     def init_webapp(self) -> None:
         """The server's web application, behind the rules that keep only what is served."""

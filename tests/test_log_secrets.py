@@ -212,3 +212,13 @@ async def test_every_keyed_call_is_logged_at_the_default_level(
     ), lines
     assert any(f"key {key['id']} (for Alice) GET b.ipynb -> 403 in " in line for line in lines)
     assert_no_secret(server_log.text, key["secret"])
+
+
+@pytest.mark.timeout(30)
+def test_scrubbing_a_huge_message_takes_one_pass() -> None:
+    # A 10 MB error message of word characters once made the key=/token= pattern backtrack
+    # quadratically: minutes of the event loop for one logged call.
+    from notebook_restified.server.logs import scrub
+
+    message = "e" * 2_000_000 + " key=nrk_ab12_s3cr3t"
+    assert scrub(message).endswith(" key=[secret]")

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import requests
 
-from notebook_restified.keys import KeyStore
+from notebook_restified.keys import KeyStore, root_id
 from notebook_restified.serve import BadSetting, environment_config, environment_settings, serve
 from notebook_restified.server.app import RestifiedApp
 from notebook_restified.server.serve_logs import JsonFormatter, Redactor
@@ -242,7 +242,7 @@ def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Se
         ("x = 1", ["parameters"]),
         ("x", ["return"]),
     )
-    key, secret = KeyStore(keys_file).create("sleep2.ipynb", "drain test")
+    key, secret = KeyStore(keys_file, root=root_id(root)).create("sleep2.ipynb", "drain test")
     drain.notes["key"] = (key.id, secret)
 
     # A call that would run a minute: a second SIGTERM, or the grace's end, stops it.
@@ -360,7 +360,8 @@ def test_json_formatter_writes_one_object_and_no_secret() -> None:
     assert body["level"] == "ERROR"
     assert body["status"] == 500
     assert body["message"] == "GET /x?token=[secret]&key=[secret]"
-    assert "ValueError: bad key [secret]" in body["exception"]
+    # An endpoint key keeps its id (not secret), as in every line of the server's log.
+    assert "ValueError: bad key nrk_0123abcd_[secret]" in body["exception"]
     assert secret not in line
     assert "the-token" not in line
 
@@ -490,7 +491,9 @@ def test_json_logs_parse_and_hold_no_secret(scenarios: dict[str, Served]) -> Non
     calls = [
         line
         for line in lines
-        if line.get("path") == "/restified/models/fib.ipynb" and "status" in line
+        if line.get("path") == "/restified/models/fib.ipynb"
+        and "status" in line
+        and line["logger"] == "notebook_restified.access"  # the extension logs keyed calls too
     ]
     keyed_lines = [line for line in calls if line.get("key_id") == key_id]
     assert {line["status"] for line in keyed_lines} == {200, 403}

@@ -23,7 +23,11 @@ EXTENSION_LOGGER = "notebook_restified"
 
 REDACTED = "[secret]"
 # `key=...`, `token=...` (and `api_key=`, `_token=`...) in a URI or a message.
-_PARAMETER = re.compile(r"(?i)([\w.-]*(?:key|token)=)(?!\[secret\])[^&\s'\"#<>,;)\]}]+")
+# A name starts where no name character precedes it, and is short: a long run of word
+# characters (a 10 MB error message) must not make the match quadratic.
+_PARAMETER = re.compile(
+    r"(?i)(?<![\w.-])([\w.-]{0,40}(?:key|token)=)(?!\[secret\])[^&\s'\"#<>,;)\]}]+"
+)
 # An Authorization header's value, as `Authorization: ...`, `'Authorization': '...'` or
 # `Authorization=...`.
 _AUTHORIZATION = re.compile(
@@ -38,8 +42,6 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def scrub(text: str, *, tokens: bool = True) -> str:
     """``text`` with key and token values and Authorization header values made
     ``[secret]`` (``tokens=False`` leaves ``token=`` values)."""
-    text = _ENDPOINT_KEY.sub(rf"\g<1>{REDACTED}", text)
-    text = _AUTHORIZATION.sub(rf"\g<1>{REDACTED}", text)
 
     def parameter(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -47,7 +49,10 @@ def scrub(text: str, *, tokens: bool = True) -> str:
             return match.group(0)
         return f"{name}{REDACTED}"
 
-    return _PARAMETER.sub(parameter, text)
+    # Parameters first: a `key=nrk_...` value goes whole, not as the key's id and a marker.
+    text = _PARAMETER.sub(parameter, text)
+    text = _AUTHORIZATION.sub(rf"\g<1>{REDACTED}", text)
+    return _ENDPOINT_KEY.sub(rf"\g<1>{REDACTED}", text)
 
 
 def escape_controls(text: str) -> str:

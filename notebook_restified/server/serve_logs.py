@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..keys import PREFIX
 from .auth import loggable_key_id, presented_key
 from .logs import REDACTED, scrub
 
@@ -21,7 +20,6 @@ access_log = logging.getLogger("notebook_restified.access")
 #: Fields a record may carry (``extra=``) that a JSON line includes.
 FIELDS = ("method", "path", "status", "duration_ms", "key_id", "remote_ip")
 
-_KEY_SECRET = re.compile(rf"\b{PREFIX}_[0-9A-Za-z]+_[0-9A-Za-z_-]+")
 _PASSWORD = re.compile(r"(?i)\b(password)=[^&\s'\"]+")
 
 
@@ -37,7 +35,7 @@ class Redactor:
         """``text`` with every secret replaced by ``[secret]``."""
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        text = _KEY_SECRET.sub(REDACTED, scrub(text))
+        text = scrub(text)  # an endpoint key keeps its id, which is not secret
         return _PASSWORD.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
 
 
