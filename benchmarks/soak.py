@@ -90,7 +90,8 @@ KINDS = (
     Kind("exits", 4, frozenset({502, BUSY})),
     # The call dies with the warm kernel (its fork's parent): 502 kernel_died; a call of
     # the same notebook running meanwhile may die with it too.
-    Kind("kills_kernel", 2, frozenset({502, BUSY})),
+    # The child that kills its kernel may still answer before its parent-death signal lands.
+    Kind("kills_kernel", 2, frozenset({200, 502, BUSY})),
     Kind("prints", 7, frozenset({200, BUSY})),
     Kind("disconnect", 5, frozenset({0})),
     Kind("unknown_parameter", 3, frozenset({422})),
