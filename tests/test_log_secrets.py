@@ -99,7 +99,8 @@ async def test_an_xsrf_failure_with_a_key_in_the_query_logs_no_key(
     assert "_xsrf" in server_log.text  # tornado's own warning was written
     assert "key=[secret]" in server_log.text
     key_id = secret.split("_")[1]
-    assert f"keyed call: key {key_id} (for Alice) POST a.ipynb -> 403 in " in server_log.text
+    assert f"keyed call: key {key_id} (for Alice, made by " in server_log.text
+    assert ") POST a.ipynb -> 403 in " in server_log.text
     assert_no_secret(text, secret)
 
 
@@ -206,11 +207,11 @@ async def test_every_keyed_call_is_logged_at_the_default_level(
     lines = [
         line for level, line in server_log.lines if level == logging.INFO and "keyed call" in line
     ]
+    named = f"key {key['id']} (for Alice, made by {key['creator']['username']})"
     assert any(
-        f"key {key['id']} (for Alice) GET a.ipynb -> 200 in " in line and line.endswith(" ms")
-        for line in lines
+        f"{named} GET a.ipynb -> 200 in " in line and line.endswith(" ms") for line in lines
     ), lines
-    assert any(f"key {key['id']} (for Alice) GET b.ipynb -> 403 in " in line for line in lines)
+    assert any(f"{named} GET b.ipynb -> 403 in " in line for line in lines)
     assert_no_secret(server_log.text, key["secret"])
 
 

@@ -12,11 +12,10 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..errors import RestifiedError, RetryLater
+from .auth import AUTH_RESOURCE as AUTH_RESOURCE  # where page.py and others import it
+from .auth import identity_for
 
 log = logging.getLogger("notebook_restified.server")
-
-#: The resource the server's authorizer is asked about (``read``, ``write``, ``execute``).
-AUTH_RESOURCE = "restified"
 
 #: A notebook path in a route: one or more non-empty segments.
 PATH = r"(?P<path>(?:[^/]+/)*[^/]+)"
@@ -39,6 +38,13 @@ class RestifiedHandler(APIHandler):
     """
 
     auth_resource = AUTH_RESOURCE
+
+    @property
+    def identity_provider(self) -> Any:
+        """The server's identity provider, which never sees a request presenting an
+        endpoint key (``auth.KeyHolderIdentity``): the key is ours to check, not a token
+        for the server, or the hub, to look up."""
+        return identity_for(self.request, super().identity_provider)
 
     def write_json(self, body: Any, status: int = 200) -> None:
         """Answer with ``body`` as strict JSON."""
