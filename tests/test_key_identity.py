@@ -165,6 +165,12 @@ async def test_an_endpoint_key_never_reaches_the_identity_provider(
         (("api", "restified", "openapi", "a.ipynb"), {"headers": bearer(secret)}),
         (("api", "restified", "keys"), {"headers": bearer(secret)}),
         (("api", "restified", "status"), {"params": {"key": secret}, "headers": anonymous}),
+        # ... and on the server's own routes, where the provider is asked about any other
+        # request.
+        (("api", "contents"), {"headers": bearer(secret)}),
+        (("api", "contents", "a.ipynb"), {"params": {"key": secret}, "headers": anonymous}),
+        (("api", "kernels"), {"method": "POST", "body": "{}", "headers": bearer(secret)}),
+        (("api", "sessions"), {"params": {"key": secret}, "headers": anonymous}),
         (
             ("restified", "a.ipynb"),
             {"method": "POST", "body": "{}", "params": {"key": secret}, "headers": anonymous},
@@ -186,6 +192,8 @@ async def test_an_endpoint_key_never_reaches_the_identity_provider(
     assert (await fetch(jp_fetch, "restified", "a.ipynb", headers=bearer("not-a-key")))[0] == 403
     assert "not-a-key" in provider.tokens
     assert (await fetch(jp_fetch, "restified", "a.ipynb", headers=anonymous))[0] == 403
+    # A `key` argument that is no endpoint key is no business of the extension's.
+    assert (await fetch(jp_fetch, "api", "contents", params={"key": "not-ours"}))[0] == 200
 
 
 async def test_each_key_records_who_made_it(

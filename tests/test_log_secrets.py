@@ -215,6 +215,22 @@ async def test_every_keyed_call_is_logged_at_the_default_level(
     assert_no_secret(server_log.text, key["secret"])
 
 
+def test_a_key_in_a_login_redirect_is_not_logged() -> None:
+    # Behind JupyterHub a server's access line quotes where it redirects: a key holder who
+    # opens a page that is not the endpoint is sent to log in, the page's address (key and
+    # all) URL-encoded in `next=` (tests/test_hub.py meets this line for real).
+    from notebook_restified.server.logs import scrub
+
+    secret = "nrk_382985c48463_razR-7HAMKcy_FnsYxE"
+    line = (
+        f"302 GET /user/alice/lab?key={secret} -> /user/alice/login?next="
+        f"%2Fuser%2Falice%2Flab%3Fkey%3D{secret} (@127.0.0.1) 0.44ms"
+    )
+    clean = scrub(line)
+    assert_no_secret(clean, secret)
+    assert "next=%2Fuser%2Falice%2Flab%3Fkey%3Dnrk_382985c48463_[secret] (@" in clean
+
+
 @pytest.mark.timeout(30)
 def test_scrubbing_a_huge_message_takes_one_pass() -> None:
     # A 10 MB error message of word characters once made the key=/token= pattern backtrack

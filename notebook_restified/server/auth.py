@@ -63,6 +63,32 @@ class KeyHolderIdentity:
         return getattr(self._provider, name)
 
 
+def carries_key(request: HTTPServerRequest) -> bool:
+    """Whether ``request`` carries an endpoint key (an ``nrk_`` secret) in its
+    ``Authorization`` header or its ``key`` query argument, whatever its route."""
+    presented = presented_key(request)
+    return presented is not None and presented[0].startswith(f"{PREFIX}_")
+
+
+def keep_keys_from(provider: Any) -> None:
+    """Make the server's identity provider know no user, without looking further, for any
+    request of the server (any route, not only the extension's) that carries an endpoint
+    key (:func:`carries_key`): a key is never a token of the server, and a provider that
+    checks tokens elsewhere (JupyterHub's asks the hub) must not send it there. Other
+    requests go to the provider as they are."""
+    if getattr(provider, "_restified_keeps_keys", False):
+        return
+    get_user = provider.get_user
+
+    def get_user_without_keys(handler: Any) -> Any:
+        if carries_key(handler.request):
+            return None
+        return get_user(handler)
+
+    provider.get_user = get_user_without_keys
+    provider._restified_keeps_keys = True
+
+
 def identity_for(request: HTTPServerRequest, provider: Any) -> Any:
     """The identity provider that may see ``request``: the server's own, or, for a request
     that presents an endpoint key, one that never sees it (:class:`KeyHolderIdentity`)."""

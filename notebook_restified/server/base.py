@@ -46,6 +46,16 @@ class RestifiedHandler(APIHandler):
         for the server, or the hub, to look up."""
         return identity_for(self.request, super().identity_provider)
 
+    #: Set when a page sends a browser to log in (``page.py``).
+    login_redirect = False
+
+    def get_login_url(self) -> str:
+        """The server's login URL when a page sends a browser to log in; else, as for any
+        API route, 403 instead of a redirect."""
+        if self.login_redirect:
+            return str(web.RequestHandler.get_login_url(self))
+        return str(super().get_login_url())
+
     def write_json(self, body: Any, status: int = 200) -> None:
         """Answer with ``body`` as strict JSON."""
         self.set_status(status)
