@@ -21,7 +21,7 @@ from ..keys import KeyStore, RateLimiter, root_id
 from ..runs.manager import RECORD_CALLS, RunManager
 from ..runs.store import RunStore
 from . import logs
-from .auth import KeyAccess
+from .auth import KeyAccess, keep_keys_from
 from .base import PATH
 from .calls import CallHandler
 from .endpoints import EndpointService
@@ -186,6 +186,7 @@ class RestifiedApp(ExtensionApp):
         """Create the engine and the service the handlers use."""
         assert self.serverapp is not None
         logs.install(self.serverapp.log)
+        keep_keys_from(self.serverapp.identity_provider)  # on the server's every route
         # Kernels are the server's: its kernel specs, and only those it allows.
         kernel_spec_manager = self.serverapp.kernel_spec_manager
         factory = None

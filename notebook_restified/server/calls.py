@@ -96,12 +96,11 @@ class CallHandler(RestifiedHandler):
         self._release_key()
         elapsed = (time.perf_counter() - self._started) * 1000
         outcome = "client left, call stopped" if self._abandoned else str(self.get_status())
-        if self._key_id is not None:
-            label = self.key.label if self.key else self.keys.store.label_of(self._key_id)
+        if self._key_id is not None:  # the key's id, label and maker; never its secret
             log.info(
                 "keyed call: key %s (%s) %s %s -> %s in %.1f ms",
                 self._key_id,
-                label if label is not None else "no such key",
+                self.keys.describe(self._key_id, self.key),
                 self.request.method,
                 self.path_kwargs.get("path", ""),
                 outcome,
