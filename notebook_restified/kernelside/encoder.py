@@ -76,10 +76,15 @@ from collections.abc import Generator, Mapping, Sequence, Set, ValuesView
 from typing import Any
 
 __all__ = [
+    "CSV_MEDIA",
+    "JSON_MEDIA",
     "MAX_DEPTH",
+    "PNG_MEDIA",
     "ResultTooLarge",
     "decode_png",
+    "encode_parts",
     "encode_result",
+    "json_bytes",
     "json_size",
     "to_json_text",
 ]
@@ -118,10 +123,20 @@ class ResultTooLarge(Exception):
         self.limit = limit
 
 
+#: The media type of each form a result is encoded as.
+JSON_MEDIA = "application/json"
+CSV_MEDIA = "text/csv"
+PNG_MEDIA = "image/png"
+
+
 def encode_result(
-    value: object, *, csv: bool = True, limit: int | None = None
+    value: object,
+    *,
+    csv: bool = True,
+    limit: int | None = None,
+    media: Mapping[str, str | None] | None = None,
 ) -> dict[str, object]:
-    """Encode a notebook's return value for every representation the endpoint can send.
+    """Encode a notebook's return value for the representations the endpoint can send.
 
     Returns a dict, itself strict-JSON serialisable, with the keys:
 
@@ -134,6 +149,13 @@ def encode_result(
     - ``repr``: ``True`` when some part had no JSON form and became a string (its repr,
       a cycle or depth marker), so the caller can warn.
 
+    ``media``: the one media type wanted for each kind of result (``{"json":
+    "application/json", "table": "text/csv", "image": None}``; ``None`` for a kind the
+    caller accepts in no form). Given, the value is encoded once, in the form wanted of its
+    kind (``json`` or ``csv`` or ``png``, the others ``None``; nothing at all for a kind
+    without one), and the dict says which in ``media``. Without it, every form of the
+    value's kind is encoded (JSON, and CSV for a table).
+
     With ``limit`` (bytes), :class:`ResultTooLarge` is raised as soon as the encoded forms
     (the JSON text as the wire writes it, the PNG's base64, the CSV) pass it together: the
     size of a JSON value is counted without writing its text, and stops past the limit.
@@ -141,34 +163,93 @@ def encode_result(
     Converting to JSON never raises: a part whose conversion fails becomes its repr. Errors
     while rendering a matplotlib figure or PIL image (e.g. bad mathtext) propagate.
     """
+    encoded = _encode(value, csv=csv, limit=limit, media=media)
+    png = encoded["png"]
+    if isinstance(png, bytes):
+        encoded["png"] = base64.b64encode(png).decode("ascii")
+    return encoded
+
+
+def encode_parts(
+    value: object, *, limit: int | None = None, media: Mapping[str, str | None] | None = None
+) -> tuple[dict[str, object], list[tuple[str, bytes]]]:
+    """Encode the return value as :func:`encode_result` does, each form as the bytes that
+    are sent: ``(result, parts)``, where ``result`` has ``kind``, ``repr`` (and ``media``
+    when ``media`` is given) and ``parts`` lists ``("json" | "csv" | "png", bytes)``: the
+    JSON text (UTF-8, as compact as the endpoint writes it), the CSV (UTF-8), the PNG."""
+    encoded = _encode(value, csv=True, limit=limit, media=media)
+    parts: list[tuple[str, bytes]] = []
+    if encoded["png"] is not None:
+        parts.append(("png", encoded["png"]))  # type: ignore[arg-type]
+    elif encoded["kind"] != "image" and (media is None or encoded.get("media") == JSON_MEDIA):
+        parts.append(("json", json_bytes(encoded["json"])))
+    if isinstance(encoded["csv"], str):
+        parts.append(("csv", encoded["csv"].encode("utf-8", "surrogateescape")))
+    result = {k: v for k, v in encoded.items() if k not in ("json", "png", "csv")}
+    return result, parts
+
+
+def json_bytes(data: object) -> bytes:
+    """The JSON text of converted ``data`` as UTF-8, as the endpoint sends it (non-ASCII
+    characters as they are; a lone surrogate, which UTF-8 cannot hold, as an escape)."""
+    text = json.dumps(data, allow_nan=False, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, allow_nan=False).encode("ascii")
+
+
+def _encode(
+    value: object, *, csv: bool, limit: int | None, media: Mapping[str, str | None] | None
+) -> dict[str, object]:
+    """:func:`encode_result`'s work, with the PNG as bytes."""
     png = _png_bytes(value)
     if png is not None:
-        text = base64.b64encode(png).decode("ascii")
-        if limit is not None and len(text) + 2 > limit:
-            raise ResultTooLarge(len(text) + 2, limit)
-        return {"kind": "image", "json": None, "png": text, "csv": None, "repr": False}
-    if limit is not None and isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
-        raise ResultTooLarge(len(value), limit)  # known before copying it
-    encoder = _Encoder()
-    data = encoder.encode(value)
-    size = 0
-    if limit is not None:
-        size = json_size(data, limit)
-        if size > limit:
-            raise ResultTooLarge(size, limit)
+        wanted = media is None or media.get("image") == PNG_MEDIA
+        if wanted and limit is not None and 4 * ((len(png) + 2) // 3) + 2 > limit:
+            raise ResultTooLarge(4 * ((len(png) + 2) // 3) + 2, limit)
+        encoded: dict[str, object] = {
+            "kind": "image",
+            "json": None,
+            "png": png if wanted else None,
+            "csv": None,
+            "repr": False,
+        }
+        if media is not None:
+            encoded["media"] = PNG_MEDIA if wanted else None
+        return encoded
     table = _is_table(value)
-    csv_text = _csv_text(value) if csv and table else None
+    kind = "table" if table else "json"
+    if media is None:
+        want_json, want_csv = True, csv and table
+    else:
+        want_json, want_csv = media.get(kind) == JSON_MEDIA, table and media.get(kind) == CSV_MEDIA
+    data: object = None
+    used_repr = False
+    size = 0
+    if want_json:
+        if limit is not None and isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
+            raise ResultTooLarge(len(value), limit)  # known before copying it
+        encoder = _Encoder()
+        data = encoder.encode(value)
+        used_repr = encoder.used_repr
+        if limit is not None:
+            size = json_size(data, limit)
+            if size > limit:
+                raise ResultTooLarge(size, limit)
+    csv_text = _csv_text(value) if want_csv else None
     if limit is not None and csv_text is not None:
         size += _str_size(csv_text, limit - size)
         if size > limit:
             raise ResultTooLarge(size, limit)
-    return {
-        "kind": "table" if table else "json",
-        "json": data,
-        "png": None,
-        "csv": csv_text,
-        "repr": encoder.used_repr,
-    }
+    encoded = {"kind": kind, "json": data, "png": None, "csv": csv_text, "repr": used_repr}
+    if media is not None:
+        chosen = media.get(kind)
+        # A table whose CSV could not be written still has its JSON form to offer.
+        if want_csv and csv_text is None:
+            chosen = None
+        encoded["media"] = chosen if (want_json or want_csv) else None
+    return encoded
 
 
 _FLAT_TYPES = frozenset((int, float, bool, type(None)))

@@ -33,6 +33,21 @@ def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(HEADER.pack(len(body)) + body)
 
 
+def send_reply(sock: socket.socket, reply: dict[str, Any], parts_key: str) -> None:
+    """Send a call's reply, then each of its result's encoded forms as a frame of raw bytes
+    (taken out of ``reply[parts_key]``; the reply lists them as ``[name, size]`` in
+    ``result.parts``), so that a large result is neither escaped into the reply's JSON nor
+    decoded by the reader. Each form is written from its own buffer, without a copy."""
+    parts: list[tuple[str, bytes]] = reply.pop(parts_key, None) or []
+    result = reply.get("result")
+    if isinstance(result, dict):
+        result["parts"] = [[name, len(data)] for name, data in parts]
+    send_message(sock, reply)
+    for _, data in parts:
+        sock.sendall(HEADER.pack(len(data)))
+        sock.sendall(data)
+
+
 def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     chunks, remaining = [], size
     while remaining:
