@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,15 @@ from typing import Any
 import nbformat
 import pytest
 from tornado.httpclient import HTTPResponse
+
+from notebook_restified.kernelside.encoder import (
+    CSV_MEDIA,
+    JSON_MEDIA,
+    ResultTooLarge,
+    encode_parts,
+    encode_result,
+    json_size,
+)
 
 from .notebooks import write_notebook
 
@@ -199,3 +209,53 @@ async def test_kernel_isolation_encodes_once_too(jp_fetch: Fetch, jp_root_dir: P
     assert json.loads(response.body) == [{"x": 0}, {"x": 1}]
     assert lines(jp_root_dir, "json.log") == 2
     assert lines(jp_root_dir, "csv.log") == written
+
+
+# --- the encoder: rows of plain values are measured and written at C speed ---------------
+
+
+def test_plain_rows_convert_as_any_other_value() -> None:
+    rows: list[Any] = [
+        {"id": 1, "name": "a", "score": 0.5, "tags": ["x", "y"], "ok": True, "none": None},
+        {"id": 2, "score": math.nan, "inf": [math.inf]},  # not plain: converted
+        {1: "int key", "deep": {"a": {"b": 1}}},  # not plain: converted
+        {"big": 10**5000},  # past the safe int size: converted (hex, flagged)
+        [1, 2.5, "three", [4], {"five": 5}],
+    ]
+    encoded = encode_result(rows)
+    assert encoded["json"] == [
+        rows[0],
+        {"id": 2, "score": None, "inf": [None]},
+        {"1": "int key", "deep": {"a": {"b": 1}}},
+        {"big": hex(10**5000)},
+        [1, 2.5, "three", [4], {"five": 5}],
+    ]
+    assert encoded["repr"] is True  # the big int
+    assert encode_result([rows[0]])["repr"] is False
+
+
+def test_json_size_of_plain_rows_is_exact_and_stops_past_the_limit() -> None:
+    rows = [{"id": i, "name": f"row {i} ☃", "tags": ["a", "b"], "x": i / 3} for i in range(20000)]
+    text = json.dumps(rows)
+    assert json_size(rows, len(text)) == len(text)
+    with pytest.raises(ResultTooLarge) as err:
+        encode_parts(rows, limit=len(text) // 2, media={"json": JSON_MEDIA})
+    assert err.value.size > len(text) // 2
+
+
+def test_encode_parts_gives_the_bytes_of_the_one_form_wanted() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "é"]})
+    result, parts = encode_parts(frame, media={"table": CSV_MEDIA, "json": JSON_MEDIA})
+    assert result == {"kind": "table", "repr": False, "media": CSV_MEDIA}
+    assert parts == [("csv", "a,b\n1,x\n2,é\n".encode())]
+    result, parts = encode_parts(frame, media={"table": JSON_MEDIA, "json": JSON_MEDIA})
+    assert result["media"] == JSON_MEDIA
+    assert parts == [("json", '[{"a": 1, "b": "x"}, {"a": 2, "b": "é"}]'.encode())]
+    result, parts = encode_parts(frame, media={"table": None, "json": JSON_MEDIA})
+    assert (result["media"], parts) == (None, [])
+    # Without media: every form (what a run's record keeps).
+    result, parts = encode_parts(frame)
+    assert "media" not in result
+    assert [name for name, _ in parts] == ["json", "csv"]

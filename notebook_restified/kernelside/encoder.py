@@ -177,7 +177,7 @@ def encode_parts(
     are sent: ``(result, parts)``, where ``result`` has ``kind``, ``repr`` (and ``media``
     when ``media`` is given) and ``parts`` lists ``("json" | "csv" | "png", bytes)``: the
     JSON text (UTF-8, as compact as the endpoint writes it), the CSV (UTF-8), the PNG."""
-    encoded = _encode(value, csv=True, limit=limit, media=media)
+    encoded = _encode(value, csv=True, limit=limit, media=media, exact=True)
     parts: list[tuple[str, bytes]] = []
     if encoded["png"] is not None:
         parts.append(("png", encoded["png"]))  # type: ignore[arg-type]
@@ -185,6 +185,9 @@ def encode_parts(
         parts.append(("json", json_bytes(encoded["json"])))
     if isinstance(encoded["csv"], str):
         parts.append(("csv", encoded["csv"].encode("utf-8", "surrogateescape")))
+    size = sum(len(data) for _, data in parts)
+    if limit is not None and size > limit:  # the bytes sent, exactly
+        raise ResultTooLarge(size, limit)
     result = {k: v for k, v in encoded.items() if k not in ("json", "png", "csv")}
     return result, parts
 
@@ -200,9 +203,16 @@ def json_bytes(data: object) -> bytes:
 
 
 def _encode(
-    value: object, *, csv: bool, limit: int | None, media: Mapping[str, str | None] | None
+    value: object,
+    *,
+    csv: bool,
+    limit: int | None,
+    media: Mapping[str, str | None] | None,
+    exact: bool = False,
 ) -> dict[str, object]:
-    """:func:`encode_result`'s work, with the PNG as bytes."""
+    """:func:`encode_result`'s work, with the PNG as bytes. ``exact``: the caller measures
+    the text it writes, so the JSON of plain data known to be about within ``limit`` is
+    not measured here."""
     png = _png_bytes(value)
     if png is not None:
         wanted = media is None or media.get("image") == PNG_MEDIA
@@ -233,7 +243,10 @@ def _encode(
         encoder = _Encoder()
         data = encoder.encode(value)
         used_repr = encoder.used_repr
-        if limit is not None:
+        bound = encoder.text_bound
+        if limit is not None and not (
+            bound is not None and bound <= limit + (_SLACK if exact else 0)
+        ):
             size = json_size(data, limit)
             if size > limit:
                 raise ResultTooLarge(size, limit)
@@ -254,6 +267,8 @@ def _encode(
 
 _FLAT_TYPES = frozenset((int, float, bool, type(None)))
 _SLICE = 4096  # list items measured by the C encoder at a time
+# Text the C encoder may write past the budget to measure plain items at once.
+_SLACK = 1 << 20
 
 
 class _Rest:
@@ -297,13 +312,28 @@ def json_size(data: object, limit: int) -> int:
             chunk = items[start : start + _SLICE]
             if start + _SLICE < len(items):
                 stack.append(_Rest(items, start + _SLICE))
-            if set(map(type, chunk)) <= _FLAT_TYPES:  # numbers: the C encoder, a slice at once
+            if set(map(type, chunk)) <= _FLAT_TYPES or _fits(chunk, limit - total):
+                # numbers, or plain rows: the C encoder, a slice at once
                 total += len(json.dumps(chunk)) - 2 - max(0, 2 * len(chunk) - 2)
             else:
                 stack.extend(chunk)
         else:
             total += len(json.dumps(item))
     return total
+
+
+def _fits(items: list[object], budget: int) -> bool:
+    """Whether each item is plain (see :func:`_plain_data_bound`) and their text together is
+    known to stay within ``budget`` (and a little more)."""
+    total = 0
+    for item in items:
+        bound = _plain_data_bound(item)
+        if bound is None:
+            return False
+        total += bound
+        if total > budget + _SLACK:
+            return False
+    return True
 
 
 def to_json_text(value: object) -> str:
@@ -324,6 +354,10 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.used_repr = False
+        self.text_bound: int | None = None
+        """After :meth:`encode`: an upper bound of the bytes of the JSON text when the value
+        was a scalar, plain data, or a list of them (a table's rows); else ``None``."""
+        self._top_list = False  # the value is a list whose items are being bounded
         self._active: set[int] = set()  # ids of the containers being converted (cycles)
         self._np: Any = sys.modules.get("numpy")
         self._pd: Any = sys.modules.get("pandas")
@@ -331,7 +365,12 @@ class _Encoder:
     def encode(self, value: object) -> object:
         first = self._scalar_or_repr(value)
         if first is not _NOT_SCALAR:
+            self.text_bound = _plain_data_bound(first)
             return first
+        bound = _plain_data_bound(value)
+        if bound is not None:
+            self.text_bound = bound
+            return value
         stack: list[tuple[_Work, object]] = [(self._compound(value, 0), value)]
         sent: object = None
         while True:
@@ -517,16 +556,32 @@ class _Encoder:
         return self._repr(value)
 
     def _child(self, item: object, depth: int) -> _Work:
-        # Converting scalars in place spares a round trip through the driver per element.
-        out = self._scalar_or_repr(item)
+        # Converting scalars in place spares a round trip through the driver per element,
+        # and a dict or list of plain values (a row) is its own JSON data.
+        kind = type(item)
+        out = _NOT_SCALAR if kind is dict or kind is list else self._scalar_or_repr(item)
+        bound = None
         if out is _NOT_SCALAR:
-            out = yield (item, depth)
+            bound = _plain_data_bound(item) if depth + 1 < MAX_DEPTH else None
+            if bound is None:
+                self._top_list = self._top_list and depth > 1
+                out = yield (item, depth)
+            else:
+                out = item
+        elif self._top_list and depth == 1:
+            bound = _plain_data_bound(out)
+        if self._top_list and depth == 1 and self.text_bound is not None and bound is not None:
+            self.text_bound += bound + 2
         return out
 
     def _list(self, items: Any, depth: int) -> _ListWork:
+        if depth == 1:  # the value itself: its text is bounded by its items'
+            self._top_list, self.text_bound = True, 2
         out: list[object] = []
         for item in items:
             out.append((yield from self._child(item, depth)))
+        if depth == 1 and not self._top_list:
+            self.text_bound = None
         return out
 
     def _fields(self, value: object, names: list[str], depth: int) -> _Work:
@@ -581,6 +636,59 @@ class _Encoder:
         if isinstance(dtype, self._np.dtype) and _is_plain(dtype):
             return _plain_list(self._np, series.to_numpy())
         return (yield from self._list(series.tolist(), depth))
+
+
+def _plain_data_bound(item: object, nested: bool = True) -> int | None:
+    """For ``item`` that is its own JSON data, needing no conversion (str, bool, None, int
+    of a safe size, finite float, or a dict (str keys) or list of them; with ``nested``, of
+    such dicts and lists too): an upper bound of the bytes of its JSON text. Else ``None``."""
+    kind = type(item)
+    if kind is str:
+        return 12 * len(item) + 2  # type: ignore[arg-type]  # at most two escapes each
+    if kind is bool or item is None:
+        return 5
+    if kind is int:
+        bits = item.bit_length()  # type: ignore[attr-defined]
+        return bits // 3 + 2 if bits < _SAFE_INT_BITS else None
+    if kind is float:
+        return 32 if math.isfinite(item) else None  # type: ignore[arg-type]
+    total = 2
+    if kind is dict:
+        for key, value in item.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return None
+            total += 12 * len(key) + 6
+            inner = (
+                _plain_data_bound(value, False)
+                if nested
+                or type(value)
+                not in (
+                    dict,
+                    list,
+                )
+                else None
+            )
+            if inner is None:
+                return None
+            total += inner
+        return total
+    if kind is list:
+        for value in item:  # type: ignore[attr-defined]
+            inner = (
+                _plain_data_bound(value, False)
+                if nested
+                or type(value)
+                not in (
+                    dict,
+                    list,
+                )
+                else None
+            )
+            if inner is None:
+                return None
+            total += inner + 2
+        return total
+    return None
 
 
 def _is_plain(dtype: Any) -> bool:
