@@ -241,8 +241,7 @@ class CallHandler(RestifiedHandler):
             raise NotAcceptable(
                 f"Accept: {accept} allows none of application/json, image/png, text/csv"
             )
-        saved = await self.service.load_saved(path)
-        spec = saved.spec
+        spec = await self.service.load(path)
         query = query_values(self.request)
         values = coerce_query(spec, query) if query else {}
         if body is not None:
@@ -265,10 +264,11 @@ class CallHandler(RestifiedHandler):
         # A synchronous call: the one form of each kind of result that Accept prefers is
         # all that is encoded.
         media = wanted_media(accept)
-        ttl = spec.cache_ttl if self.cache.enabled else None
+        saved = self.service.saved_for(path, spec)  # what load read: its content's hash
+        ttl = spec.cache_ttl if self.cache.enabled and saved is not None else None
         key = CacheKey.of(
             normalize_path(path),
-            saved.sha256,
+            saved.sha256 if saved is not None else "",
             values,
             media,
             # Holders of one key share its answers; the server's users share theirs.
@@ -277,7 +277,7 @@ class CallHandler(RestifiedHandler):
         if ttl is None:
             self.cache.drop_path(key.path)  # the notebook no longer keeps results
         else:
-            self.cache.drop_path(key.path, keep_sha256=saved.sha256)  # older versions
+            self.cache.drop_path(key.path, keep_sha256=key.notebook_sha256)  # older versions
             kept = self.cache.get(key)
             if kept is not None:
                 self._answer_kept(kept)
