@@ -11,7 +11,8 @@ MB, and calls it back to back over one keep-alive connection:
   (the least of three): the kernel's own share of encoding;
 - ``table`` as CSV and as JSON: the same rows as a DataFrame;
 - ``cached``: the rows from a notebook that keeps its answers (``"cache": {"ttl": 600}``):
-  no run at all.
+  no run at all;
+- ``one``: a call returning ``1``, run and kept (ten times as many calls).
 
 Prints medians, and ``rows`` minus ``dumps``: the time beyond the kernel's ``json.dumps``
 (the rest of the call, the reply's way to the server and the response). ``--tree`` runs the
@@ -67,7 +68,8 @@ def notebook(path: Path, rows: int, cache_ttl: float | None = None) -> None:
         "        took = time.perf_counter() - started\n"
         "        best = took if best is None else min(best, took)\n"
         "    return best\n"
-        "{'rows': lambda: rows, 'dumps': dumps_seconds, 'table': lambda: frame}[what]()"
+        "{'rows': lambda: rows, 'dumps': dumps_seconds, 'table': lambda: frame,"
+        " 'one': lambda: 1}[what]()"
     )
     nb.cells = [
         new_code_cell(setup),
@@ -178,6 +180,10 @@ def main() -> None:
                     client, "/restified/large.ipynb?what=table", args.calls, "text/csv"
                 ),
                 "cached_ms": median_ms(client, "/restified/cached.ipynb?what=rows", args.calls),
+                "one_ms": median_ms(client, "/restified/large.ipynb?what=one", 10 * args.calls),
+                "cached_one_ms": median_ms(
+                    client, "/restified/cached.ipynb?what=one", 10 * args.calls
+                ),
             }
         finally:
             process.terminate()
@@ -195,6 +201,8 @@ def main() -> None:
         ("table_json_ms", "the rows as a DataFrame, Accept: application/json"),
         ("table_csv_ms", "the rows as a DataFrame, Accept: text/csv"),
         ("cached_ms", "the rows from a notebook that keeps its answers"),
+        ("one_ms", "a call returning 1"),
+        ("cached_one_ms", "a call returning 1, kept"),
     ]:
         print(f"{label:55s} {results[name]:9.1f} ms")
     print(json.dumps(results))

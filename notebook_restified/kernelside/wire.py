@@ -1,7 +1,8 @@
 """Length-prefixed JSON messages on the fork server's Unix socket.
 
-A frame is an 8-byte big-endian length, then that many bytes of UTF-8 JSON. Lengths make
-the reader independent of end-of-file, which a call's own subprocesses may hold off.
+A frame is an 8-byte big-endian length, then that many bytes of UTF-8 JSON, or, after a
+call's reply, of a result's encoded form as it is sent (see :func:`send_reply`). Lengths
+make the reader independent of end-of-file, which a call's own subprocesses may hold off.
 """
 
 from __future__ import annotations
