@@ -244,9 +244,10 @@ def _encode(
         data = encoder.encode(value)
         used_repr = encoder.used_repr
         bound = encoder.text_bound
-        if limit is not None and not (
-            bound is not None and bound <= limit + (_SLACK if exact else 0)
-        ):
+        known = limit is None or (bound is not None and bound <= limit + (_SLACK if exact else 0))
+        if not known and exact and type(data) is list:
+            known = _fits(data, limit)  # type: ignore[arg-type]  # rows made of a table
+        if limit is not None and not known:
             size = json_size(data, limit)
             if size > limit:
                 raise ResultTooLarge(size, limit)
