@@ -204,8 +204,8 @@ async def call_forked(
     """One call through the fork server at ``socket_path``: a waiting child takes it, runs
     ``cells`` and answers with the runner's reply, its result's encoded forms as bytes in
     ``result["payload"]`` (``media``: the one form wanted of each kind of result, else
-    every form). Past ``time_limit`` (or when cancelled)
-    the child and whatever it started are killed; a connection that ends before the reply
+    every form). Past ``time_limit`` (or when cancelled) the child and whatever it started
+    are killed; a connection that ends before the reply
     raises :class:`ForkedCallLost`. A reply larger than ``limits`` allow is not read: the
     child is killed and :class:`ResultTooLarge` raised. An ``observer`` gets the events the
     child sends before its reply (``{"event": {...}}`` frames), and its per-cell record."""

@@ -653,43 +653,31 @@ def _plain_data_bound(item: object, nested: bool = True) -> int | None:
         return bits // 3 + 2 if bits < _SAFE_INT_BITS else None
     if kind is float:
         return 32 if math.isfinite(item) else None  # type: ignore[arg-type]
-    total = 2
     if kind is dict:
+        total = 2
         for key, value in item.items():  # type: ignore[attr-defined]
-            if type(key) is not str:
-                return None
-            total += 12 * len(key) + 6
-            inner = (
-                _plain_data_bound(value, False)
-                if nested
-                or type(value)
-                not in (
-                    dict,
-                    list,
-                )
-                else None
-            )
+            inner = _inner_bound(value, nested) if type(key) is str else None
             if inner is None:
                 return None
-            total += inner
+            total += 12 * len(key) + 6 + inner
         return total
     if kind is list:
+        total = 2
         for value in item:  # type: ignore[attr-defined]
-            inner = (
-                _plain_data_bound(value, False)
-                if nested
-                or type(value)
-                not in (
-                    dict,
-                    list,
-                )
-                else None
-            )
+            inner = _inner_bound(value, nested)
             if inner is None:
                 return None
             total += inner + 2
         return total
     return None
+
+
+def _inner_bound(value: object, nested: bool) -> int | None:
+    """:func:`_plain_data_bound` of a value inside plain data (a container only if
+    ``nested``, and then of scalars only)."""
+    if not nested and (type(value) is dict or type(value) is list):
+        return None
+    return _plain_data_bound(value, False)
 
 
 def _is_plain(dtype: Any) -> bool:
