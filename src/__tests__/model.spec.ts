@@ -31,6 +31,7 @@ function spec(path: string, parameters: IParameter[] = []): IEndpointSpec {
     skip_cells: [],
     return_cell: null,
     isolation: null,
+    cache: null,
     warnings: []
   };
 }

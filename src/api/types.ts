@@ -59,6 +59,11 @@ export interface IEndpointSpec {
    * or null for the server's default.
    */
   isolation: 'fork' | 'kernel' | null;
+  /**
+   * The notebook's cached results (`metadata.restified.cache`), or null when
+   * every call runs.
+   */
+  cache: { ttl: number } | null;
   warnings: string[];
 }
 
