@@ -338,10 +338,31 @@ def _responses() -> dict[str, Any]:
                 "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
                 "text/csv": {"schema": {"type": "string"}},
             },
+            "headers": {
+                "ETag": {
+                    "description": "A strong validator of this answer (send it back in"
+                    " If-None-Match).",
+                    "schema": {"type": "string"},
+                },
+                "Cache-Control": {
+                    "description": "`private, max-age=<s>` where the notebook caches its"
+                    " results (metadata.restified.cache), else `private, no-cache`.",
+                    "schema": {"type": "string"},
+                },
+            },
         }
     }
     responses.update(_error_responses(("call",)))
     return responses
+
+
+IF_NONE_MATCH: dict[str, Any] = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag of an earlier answer: 304 with no body when the answer is the same.",
+    "schema": {"type": "string"},
+}
 
 
 def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str, Any]:
@@ -371,8 +392,12 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
                     "parameters": [
                         *(_query_parameter(p) for p in spec.parameters),
                         PREFER_PARAMETER,
+                        IF_NONE_MATCH,
                     ],
-                    "responses": call_responses,
+                    "responses": {
+                        **call_responses,
+                        "304": {"description": "If-None-Match matched: the same answer."},
+                    },
                 },
                 "post": {
                     "operationId": "call_post",

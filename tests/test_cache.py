@@ -22,6 +22,7 @@ from notebook_restified.server.cache import (
     CachedAnswer,
     CacheKey,
     ResultCache,
+    canonical_json,
     etag_matches,
     strong_etag,
 )
@@ -483,3 +484,14 @@ async def test_a_refused_keyed_call_closes_its_connection_and_says_so(
     assert json.loads(answers[1][2])["error"]["type"] == "rate_limited"
     assert answers[0][1] != "close"
     assert json.loads(answers[2][2])["n"] == 1
+
+
+def test_values_of_every_type_make_one_key_each() -> None:
+    import datetime
+
+    day = {"day": datetime.date(2024, 1, 1), "blob": b"\x00", "size": (1, 2)}
+    same = {"size": (1, 2), "blob": b"\x00", "day": datetime.date(2024, 1, 1)}
+    other = {"day": datetime.date(2024, 1, 2), "blob": b"\x00", "size": (1, 2)}
+    assert canonical_json(day) == canonical_json(same)
+    assert canonical_json(day) != canonical_json(other)
+    assert canonical_json(day) == '{"blob":"AA==","day":"2024-01-01","size":[1,2]}'

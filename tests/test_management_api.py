@@ -121,7 +121,10 @@ async def test_openapi_document_is_valid_and_typed(jp_fetch: Fetch, notebooks: P
     assert body["properties"]["verbose"]["type"] == "boolean"
     assert body["properties"]["weights"]["type"] == "array"
     query = {p["name"]: p for p in item["get"]["parameters"]}
-    assert set(query) == {"n", "scale", "label", "verbose", "weights", "extra", "Prefer"}
+    assert set(query) == {"n", "scale", "label", "verbose", "weights", "extra"} | {
+        "Prefer",
+        "If-None-Match",
+    }
     assert query["n"]["schema"]["type"] == "integer"
     assert "application/json" in query["weights"]["content"]
     for operation in item.values():

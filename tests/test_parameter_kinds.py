@@ -310,6 +310,32 @@ async def test_a_file_for_a_parameter_that_is_not_bytes_is_refused(
     assert not marker.exists()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n",  # no name
+        b"--b\r\nno headers at all",
+        b"not multipart",
+    ],
+)
+async def test_a_malformed_multipart_body_is_a_400(
+    jp_fetch: Fetch, kinds: str, marker: Path, body: bytes
+) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(
+            "restified",
+            kinds,
+            method="POST",
+            body=body,
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+    assert info.value.code == 400
+    assert info.value.response is not None
+    assert json.loads(info.value.response.body)["error"]["type"] == "invalid_request"
+    assert not marker.exists()
+    assert (await call(jp_fetch, kinds))["percent"] == ["int", 50]  # healthy after
+
+
 async def test_a_file_past_max_body_size_is_refused_before_it_is_read(
     jp_fetch: Fetch, kinds: str, marker: Path
 ) -> None:

@@ -146,7 +146,8 @@ def _run(operation: Any, base_url: str, mode: GenerationMode, seen: dict[int, in
         seen[response.status_code] = seen.get(response.status_code, 0) + 1
         if mode is GenerationMode.POSITIVE:
             case.validate_response(response)
-            assert response.status_code == 200, response.text
+            # 304: the generated If-None-Match (say `*`) matched the answer, as it may.
+            assert response.status_code in (200, 304), response.text
         else:
             # Anything may be sent; a documented error may come back; never a crash. A form
             # field is text, coerced like a query ("5" is the integer 5): a value the schema
@@ -170,7 +171,8 @@ def test_endpoint_conforms_to_its_openapi_document(
     for operation in operations:
         _run(operation, base_url, mode, seen)
     if mode is GenerationMode.POSITIVE:
-        assert set(seen) == {200}
+        assert 200 in seen
+        assert set(seen) <= {200, 304}
     else:
         assert set(seen) - {200} <= {400, 406, 413, 422}
         assert set(seen) & {400, 422}, "invalid input must have been sent and refused"

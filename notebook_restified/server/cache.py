@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..parameters import json_values
+
 #: Bytes an entry is counted for beyond its body (its key, headers, bookkeeping).
 ENTRY_OVERHEAD = 512
 
@@ -69,8 +71,9 @@ class CacheKey:
 
 
 def canonical_json(values: Mapping[str, Any]) -> str:
-    """``values`` as JSON with sorted keys and no spaces (equal values, equal text)."""
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=repr)
+    """``values`` in their JSON forms (dates ISO text, bytes base64) with sorted keys and no
+    spaces: equal values, equal text."""
+    return json.dumps(json_values(values), sort_keys=True, separators=(",", ":"))
 
 
 def strong_etag(key: CacheKey, media: str, body_digest: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import httputil, web
 
-from ..errors import ExecutionError, NotAcceptable, RestifiedError, TooLarge
+from ..errors import ExecutionError, InvalidRequest, NotAcceptable, RestifiedError, TooLarge
 from ..keys import EndpointKey
 from ..parameters import check_json, coerce_query, merge_once
 from ..results import CallResult
@@ -211,13 +211,16 @@ class CallHandler(RestifiedHandler):
         # values expects it, form fields parsed as tornado would.
         self.request.body = b"".join(self._chunks)
         self._chunks.clear()
-        httputil.parse_body_arguments(
-            self.request.headers.get("Content-Type", ""),
-            self.request.body,
-            self.request.body_arguments,
-            self.request.files,
-            self.request.headers,
-        )
+        try:
+            httputil.parse_body_arguments(
+                self.request.headers.get("Content-Type", ""),
+                self.request.body,
+                self.request.body_arguments,
+                self.request.files,
+                self.request.headers,
+            )
+        except httputil.HTTPInputError as exc:  # a form tornado cannot read: the caller's fault
+            raise InvalidRequest(f"the body is not a form this server reads: {exc}") from None
 
     @allow_unauthenticated  # authenticated in prepare: by the server or by a key
     async def get(self, path: str) -> None:
