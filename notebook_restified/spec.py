@@ -11,7 +11,7 @@ import ast
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .declarations import Parameter, read_foreign_parameters, read_python_parameters
@@ -60,6 +60,10 @@ class NotebookSpec:
     isolation: str | None = None
     """The notebook's own choice (``metadata.restified.isolation``): ``"kernel"`` opts out
     of forking, for setup state that cannot survive a fork (sockets, threads, GPUs)."""
+    warmup: tuple[dict[str, Any], ...] = ()
+    """The declared warm-up (``metadata.restified.warmup``): one object of parameter values
+    per run of the body after setup (``{}``: the defaults), each checked like a call's JSON
+    body; entries that fail the check are left out (with a warning)."""
 
     def parameter(self, name: str) -> Parameter | None:
         """The declared parameter called ``name``, or ``None``."""
@@ -84,6 +88,7 @@ class NotebookSpec:
             "return_cell": self.return_cell,
             "kernel": {"name": self.kernel_name, "language": self.language},
             "isolation": self.isolation,
+            "warmup": [dict(entry) for entry in self.warmup],
             "warnings": list(self.warnings),
         }
 
@@ -172,6 +177,63 @@ def _isolation(metadata: Mapping[str, Any], warnings: list[str]) -> str | None:
             f"metadata.restified.isolation is {isolation!r}; expected 'fork' or 'kernel' (ignored)"
         )
     return None
+
+
+def _warmup(
+    metadata: Mapping[str, Any], warnings: list[str]
+) -> list[tuple[int | None, Mapping[str, Any]]]:
+    """The entries of ``metadata.restified.warmup`` (not checked yet against the parameters):
+    ``true`` is one run with the defaults, a list one run per object; anything else is
+    warned about and ignored. Each entry comes with its position (``None`` for ``true``)."""
+    restified = metadata.get("restified") or {}
+    warmup = restified.get("warmup") if isinstance(restified, Mapping) else None
+    if warmup is None or warmup is False:
+        return []
+    if warmup is True:
+        return [(None, {})]
+    if not isinstance(warmup, list):
+        warnings.append(
+            f"metadata.restified.warmup is {warmup!r}; expected true, false or a list of "
+            "objects of parameter values (ignored)"
+        )
+        return []
+    entries: list[tuple[int | None, Mapping[str, Any]]] = []
+    for position, entry in enumerate(warmup):
+        if isinstance(entry, Mapping):
+            entries.append((position, entry))
+        else:
+            warnings.append(
+                f"metadata.restified.warmup[{position}] is not an object of parameter "
+                "values (left out)"
+            )
+    return entries
+
+
+def _checked_warmup(
+    spec: NotebookSpec, entries: list[tuple[int | None, Mapping[str, Any]]]
+) -> NotebookSpec:
+    """``spec`` with the warm-up entries that pass a call's checks; a warning for each other."""
+    from .errors import RestifiedError
+    from .inject import render_injected
+    from .parameters import check_json
+
+    warnings = list(spec.warnings)
+    kept: list[dict[str, Any]] = []
+    if entries and not spec.is_python:
+        warnings.append(
+            "metadata.restified.warmup is ignored: warm-up runs in Python kernels only."
+        )
+        entries = []
+    for position, entry in entries:
+        where = "" if position is None else f"[{position}]"
+        try:
+            values = check_json(spec, entry)
+            if values:
+                render_injected(spec, values)  # as a call's would be, or left out here
+            kept.append(values)
+        except RestifiedError as exc:
+            warnings.append(f"metadata.restified.warmup{where} is left out: {exc.message}")
+    return replace(spec, warmup=tuple(kept), warnings=tuple(warnings))
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,6 +351,7 @@ def load_spec(
     kernel_name, language = _kernel(metadata)
     warnings: list[str] = []
     isolation = _isolation(metadata, warnings)
+    warmup = _warmup(metadata, warnings)
     sources = tuple(_cell_source(c) for c in cells)
     cell_ids = tuple((str(c["id"]) if c.get("id") is not None else None) for c in cells)
 
@@ -299,7 +362,7 @@ def load_spec(
     setup, body = _run_order(tagged, len(cells))
     warnings.extend(_unrun_warnings(tagged, sources, python))
 
-    return NotebookSpec(
+    spec = NotebookSpec(
         parameters=tuple(parameters),
         parameters_cell=tagged.parameters_cell,
         setup_cells=tuple(setup),
@@ -313,3 +376,4 @@ def load_spec(
         cell_ids=cell_ids,
         isolation=isolation,
     )
+    return _checked_warmup(spec, warmup) if warmup else spec

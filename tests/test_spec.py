@@ -918,6 +918,7 @@ def test_spec_to_json_and_lookup() -> None:
         "return_cell": 3,
         "kernel": {"name": "python3", "language": "python"},
         "isolation": None,
+        "warmup": [],
         "warnings": [],
     }
     json.dumps(body, allow_nan=False)

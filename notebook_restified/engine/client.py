@@ -116,6 +116,24 @@ async def run_in_kernel(
     return reply
 
 
+async def run_warmup(
+    session: KernelSession, cells: list[dict[str, Any]], timeout: float, limits: Limits
+) -> dict[str, Any]:
+    """One declared warm-up run in the kernel: ``cells`` (a call's, with the warm-up's
+    values) in a scratch copy of its namespace, discarded after (see the runner's
+    ``warm_up``). Returns ``{"status", "duration"}``, with ``"error"`` (the contract's
+    fields), ``"stdout"`` and ``"stderr"`` when a cell raised; :class:`CallTimeout` past
+    ``timeout`` (the kernel is then still running it: discard it)."""
+    runner = module_ref("runner")
+    request = {"cells": cells, "limits": limits.request()}
+    code = f"{runner}.LAST = {runner}.warm_up_json({json.dumps(request)!r}, get_ipython())"
+    outcome = await session.execute(
+        code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}
+    )
+    reply: dict[str, Any] = expression_json(outcome, "reply")
+    return reply
+
+
 async def start_fork_server(
     session: KernelSession, prefork: int, copy_limit: int, sources: list[str], timeout: float
 ) -> str:
