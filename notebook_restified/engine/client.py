@@ -135,14 +135,20 @@ async def run_warmup(
 
 
 async def start_fork_server(
-    session: KernelSession, prefork: int, copy_limit: int, sources: list[str], timeout: float
+    session: KernelSession,
+    prefork: int,
+    copy_limit: int,
+    sources: list[str],
+    timeout: float,
+    output_limit: int,
 ) -> str:
     """Start the kernel's fork server (once); returns its socket path. ``sources``: the
-    call's cells, prepared once in the kernel rather than in every child."""
+    call's cells, prepared once in the kernel rather than in every child; ``output_limit``:
+    the calls' (characters of each captured text)."""
     forkserver = module_ref("forkserver")
     path: str = await session.evaluate_json(
-        f"{forkserver}.start_fork_server("
-        f"get_ipython(), {prefork}, {copy_limit}, {json.dumps(sources)!r})",
+        f"{forkserver}.start_fork_server(get_ipython(), {prefork}, {copy_limit},"
+        f" {json.dumps(sources)!r}, {int(output_limit)})",
         timeout=timeout,
     )
     return path

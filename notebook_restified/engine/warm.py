@@ -238,7 +238,12 @@ class ForkWarmNotebook(WarmNotebook):
         try:
             self.socket_path = await self._deadline(
                 start_fork_server(
-                    session, self.prefork, self.copy_limit, sources, self.startup_limit
+                    session,
+                    self.prefork,
+                    self.copy_limit,
+                    sources,
+                    self.startup_limit,
+                    self.limits.output,
                 )
             )
         except BaseException:
