@@ -3,6 +3,10 @@
  * spec.py, errors.py, keys.py). Keep them 1:1 with the server.
  */
 
+import type { IWarmupState } from '../core/warmup';
+
+export type { IWarmupState };
+
 /**
  * A JSON value, as the server sends it.
  */
@@ -57,6 +61,16 @@ export interface IEndpointSpec {
    * or null for the server's default.
    */
   isolation: 'fork' | 'kernel' | null;
+  /**
+   * The declared warm-up (`metadata.restified.warmup`): the parameter values
+   * of each run of the body after setup (`{}`: the defaults).
+   */
+  warmup?: Record<string, unknown>[];
+  /**
+   * The warm-up in the kernel serving the saved version (null: not warm yet,
+   * or none declared).
+   */
+  warmup_state?: IWarmupState | null;
   warnings: string[];
 }
 
