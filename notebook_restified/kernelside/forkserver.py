@@ -343,7 +343,8 @@ class ForkServer:
         rather than during the call (copy-on-write faults are most of a fork's cost)."""
         with contextlib.suppress(Exception):
             cell = {"index": None, "id": None, "source": "None", "return": True, "plain": True}
-            reply = run_request({"cells": [cell]}, {"__builtins__": __builtins__}, self.shell)
+            request = {"cells": [cell], "record": "errors"}  # as synchronous calls are made
+            reply = run_request(request, {"__builtins__": __builtins__}, self.shell)
             json.loads(json.dumps(reply, allow_nan=False))
 
     def _accept(self, kernel: int) -> socket.socket:  # pragma: no cover - child

@@ -24,7 +24,7 @@ from typing import Any
 
 from .encoder import ResultTooLarge, encode_result
 from .processes import become_subreaper
-from .trace import EVENT_MIME, CallTrace, Sink
+from .trace import EVENT_MIME, CallTrace, ErrorTrace, Sink
 
 CELL_FILENAME = "<cell {index}>"
 # The most characters of each captured text (stdout, stderr) a reply carries, unless the
@@ -113,7 +113,7 @@ def run_cells(
     cells: list[dict[str, Any]],
     namespace: dict[str, Any],
     shell: Any = None,
-    trace: CallTrace | None = None,
+    trace: CallTrace | ErrorTrace | None = None,
 ) -> tuple[bool, Any]:
     """Run ``cells`` in ``namespace``; the one marked ``return`` gives the value.
 
@@ -270,7 +270,10 @@ def prepare_captures(shell: Any, sources: list[str]) -> None:
 
 @contextlib.contextmanager
 def _captured(
-    shell: Any, out: io.TextIOBase, err: io.TextIOBase, trace: CallTrace | None = None
+    shell: Any,
+    out: io.TextIOBase,
+    err: io.TextIOBase,
+    trace: CallTrace | ErrorTrace | None = None,
 ) -> Any:
     """Capture stdout, stderr and display() of the cells (displays also to ``trace``)."""
     displays: list[dict[str, Any]] = []
@@ -337,7 +340,8 @@ def run_request(
     process is discarded after the call: orphans of what it starts come back to it, so
     that whoever kills its process tree finds them), ``"events": true`` (live events of each
     cell and of output as it is written, sent to ``emit``) and ``"record": true`` (the
-    reply's ``"cells"``: each cell's outputs and timing; see ``trace.py``). The reply is
+    reply's ``"cells"``: each cell's outputs and timing; see ``trace.py``; ``"errors"``:
+    only in a reply that is not ``ok``). The reply is
     ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``,
     ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``, or, for a
     result whose encoding passed the limit, ``{"status": "too_large", "error": {"size",
@@ -387,7 +391,7 @@ def run_request(
     reply["stderr"] = err.getvalue()
     reply["displays"] = _display_summary(displays, output_limit)
     reply["duration"] = time.perf_counter() - started
-    if trace is not None and trace.record:
+    if trace is not None and trace.keeps(reply):
         reply["cells"] = trace.cells
     return reply
 

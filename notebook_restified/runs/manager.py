@@ -301,7 +301,8 @@ class RunManager:
         saved = self.service.saved_for(path, spec) if self.record_calls != "none" else None
         if saved is None:
             return await self.service.call(path, spec, values)
-        observer = CallObserver(record=True)
+        # Kept only if it fails: the kernel side makes the per-cell record only then.
+        observer = CallObserver(record="errors" if self.record_calls == "errors" else True)
         started_at, started = now_iso(), time.perf_counter()
         try:
             result = await self.service.call(path, spec, values, observer=observer)
