@@ -225,7 +225,14 @@ class ForkServer:
         learn = self.copy_limit > 0 and (self.forked < 5 or self.forked % 64 == 0)
         kernel = os.getpid()
         files = (scratch_file("stdout"), scratch_file("stderr"))
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for handle in files:
+                handle.close()
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
