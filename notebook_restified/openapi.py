@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -369,6 +370,15 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
     """The OpenAPI 3.1 document for ``/restified/<path>`` served under ``server_url``."""
     body = parameters_schema(spec)
     operation_doc = f"Run {path} with the given parameters; the result is its return cell's value."
+    if spec.warmup:
+        runs = len(spec.warmup)
+        operation_doc += (
+            f"\n\nWarm-up: after setup, the body runs {runs} time{'s' if runs > 1 else ''}"
+            " (values: "
+            + ", ".join(json.dumps(values, sort_keys=True) for values in spec.warmup)
+            + ") in a scratch namespace that is discarded; what libraries keep at module"
+            " level from it is what every call starts from."
+        )
     if spec.warnings:
         operation_doc += "\n\nWarnings:\n" + "\n".join(f"- {w}" for w in spec.warnings)
     call_responses = {**_responses(), "202": _accepted()}

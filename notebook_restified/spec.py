@@ -12,7 +12,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .declarations import Parameter, read_foreign_parameters, read_python_parameters
@@ -64,6 +64,10 @@ class NotebookSpec:
     cache_ttl: float | None = None
     """Seconds a call's answer may be answered again to the same call
     (``metadata.restified.cache.ttl``); ``None``: every call runs."""
+    warmup: tuple[dict[str, Any], ...] = ()
+    """The declared warm-up (``metadata.restified.warmup``): one object of parameter values
+    per run of the body after setup (``{}``: the defaults), each checked like a call's JSON
+    body; entries that fail the check are left out (with a warning)."""
 
     def parameter(self, name: str) -> Parameter | None:
         """The declared parameter called ``name``, or ``None``."""
@@ -89,6 +93,7 @@ class NotebookSpec:
             "kernel": {"name": self.kernel_name, "language": self.language},
             "isolation": self.isolation,
             "cache": {"ttl": self.cache_ttl} if self.cache_ttl is not None else None,
+            "warmup": [dict(entry) for entry in self.warmup],
             "warnings": list(self.warnings),
         }
 
@@ -199,6 +204,63 @@ def _cache_ttl(metadata: Mapping[str, Any], warnings: list[str]) -> float | None
         ' {"ttl": seconds} with a positive number of seconds (nothing is cached)'
     )
     return None
+
+
+def _warmup(
+    metadata: Mapping[str, Any], warnings: list[str]
+) -> list[tuple[int | None, Mapping[str, Any]]]:
+    """The entries of ``metadata.restified.warmup`` (not checked yet against the parameters):
+    ``true`` is one run with the defaults, a list one run per object; anything else is
+    warned about and ignored. Each entry comes with its position (``None`` for ``true``)."""
+    restified = metadata.get("restified") or {}
+    warmup = restified.get("warmup") if isinstance(restified, Mapping) else None
+    if warmup is None or warmup is False:
+        return []
+    if warmup is True:
+        return [(None, {})]
+    if not isinstance(warmup, list):
+        warnings.append(
+            f"metadata.restified.warmup is {warmup!r}; expected true, false or a list of "
+            "objects of parameter values (ignored)"
+        )
+        return []
+    entries: list[tuple[int | None, Mapping[str, Any]]] = []
+    for position, entry in enumerate(warmup):
+        if isinstance(entry, Mapping):
+            entries.append((position, entry))
+        else:
+            warnings.append(
+                f"metadata.restified.warmup[{position}] is not an object of parameter "
+                "values (left out)"
+            )
+    return entries
+
+
+def _checked_warmup(
+    spec: NotebookSpec, entries: list[tuple[int | None, Mapping[str, Any]]]
+) -> NotebookSpec:
+    """``spec`` with the warm-up entries that pass a call's checks; a warning for each other."""
+    from .errors import RestifiedError
+    from .inject import render_injected
+    from .parameters import check_json
+
+    warnings = list(spec.warnings)
+    kept: list[dict[str, Any]] = []
+    if entries and not spec.is_python:
+        warnings.append(
+            "metadata.restified.warmup is ignored: warm-up runs in Python kernels only."
+        )
+        entries = []
+    for position, entry in entries:
+        where = "" if position is None else f"[{position}]"
+        try:
+            values = check_json(spec, entry)
+            if values:
+                render_injected(spec, values)  # as a call's would be, or left out here
+            kept.append(values)
+        except RestifiedError as exc:
+            warnings.append(f"metadata.restified.warmup{where} is left out: {exc.message}")
+    return replace(spec, warmup=tuple(kept), warnings=tuple(warnings))
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,6 +379,7 @@ def load_spec(
     warnings: list[str] = []
     isolation = _isolation(metadata, warnings)
     cache_ttl = _cache_ttl(metadata, warnings)
+    warmup = _warmup(metadata, warnings)
     sources = tuple(_cell_source(c) for c in cells)
     cell_ids = tuple((str(c["id"]) if c.get("id") is not None else None) for c in cells)
 
@@ -327,7 +390,7 @@ def load_spec(
     setup, body = _run_order(tagged, len(cells))
     warnings.extend(_unrun_warnings(tagged, sources, python))
 
-    return NotebookSpec(
+    spec = NotebookSpec(
         parameters=tuple(parameters),
         parameters_cell=tagged.parameters_cell,
         setup_cells=tuple(setup),
@@ -342,3 +405,4 @@ def load_spec(
         isolation=isolation,
         cache_ttl=cache_ttl,
     )
+    return _checked_warmup(spec, warmup) if warmup else spec

@@ -8,6 +8,7 @@
  */
 import { Notebook, NotebookPanel } from '@jupyterlab/notebook';
 
+import { withWarmup } from './core/warmup';
 import {
   EndpointTag,
   ICellTags,
@@ -143,6 +144,41 @@ function setTags(
         cell.deleteMetadata('tags');
       }
     }
+  });
+  undoManager?.stopCapturing();
+}
+
+/**
+ * The notebook's `restified` metadata (undefined when it has none).
+ */
+export function notebookRestifiedMetadata(
+  panel: NotebookPanel | null
+): unknown {
+  return panel?.content.model?.getMetadata('restified');
+}
+
+/**
+ * Write `metadata.restified.warmup` (true: the body runs once with the
+ * defaults after setup; false: no warm-up), keeping the other `restified`
+ * keys, in one transaction: one change (that marks the notebook dirty), one
+ * step for any undo manager whose scope holds the notebook's metadata.
+ * JupyterLab's own notebook undo covers cells only, not notebook metadata:
+ * the switch itself turns it back.
+ */
+export function setWarmup(panel: NotebookPanel, on: boolean): void {
+  const model = panel.content.model;
+  if (!model) {
+    return;
+  }
+  const { undoManager } = model.sharedModel as {
+    undoManager?: { stopCapturing(): void } | null;
+  };
+  undoManager?.stopCapturing();
+  model.sharedModel.transact(() => {
+    model.setMetadata(
+      'restified',
+      withWarmup(model.getMetadata('restified'), on)
+    );
   });
   undoManager?.stopCapturing();
 }

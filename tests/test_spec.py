@@ -940,6 +940,7 @@ def test_spec_to_json_and_lookup() -> None:
         "kernel": {"name": "python3", "language": "python"},
         "isolation": None,
         "cache": None,
+        "warmup": [],
         "warnings": [],
     }
     json.dumps(body, allow_nan=False)

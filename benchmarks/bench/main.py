@@ -68,6 +68,10 @@ async def run(settings: Settings, client_class: type[HttpClient]) -> Report:
             ("kernels and papermill", lambda: kernels_and_papermill(ctx)),
             ("bare tornado", lambda: TornadoFloor().run(ctx)),
             ("notebook_restified, isolation=fork", lambda: Restified("fork").run(ctx)),
+            (
+                "notebook_restified, isolation=fork, warm-up declared",
+                lambda: Restified("fork", warmup=True).run(ctx),
+            ),
             ("notebook_restified, isolation=kernel", lambda: Restified("kernel").run(ctx)),
             ("Kernel Gateway", lambda: KernelGateway().run(ctx)),
         ]

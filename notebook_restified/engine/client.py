@@ -116,15 +116,39 @@ async def run_in_kernel(
     return reply
 
 
+async def run_warmup(
+    session: KernelSession, cells: list[dict[str, Any]], timeout: float, limits: Limits
+) -> dict[str, Any]:
+    """One declared warm-up run in the kernel: ``cells`` (a call's, with the warm-up's
+    values) in a scratch copy of its namespace, discarded after (see the runner's
+    ``warm_up``). Returns ``{"status", "duration"}``, with ``"error"`` (the contract's
+    fields), ``"stdout"`` and ``"stderr"`` when a cell raised; :class:`CallTimeout` past
+    ``timeout`` (the kernel is then still running it: discard it)."""
+    runner = module_ref("runner")
+    request = {"cells": cells, "limits": limits.request()}
+    code = f"{runner}.LAST = {runner}.warm_up_json({json.dumps(request)!r}, get_ipython())"
+    outcome = await session.execute(
+        code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}
+    )
+    reply: dict[str, Any] = expression_json(outcome, "reply")
+    return reply
+
+
 async def start_fork_server(
-    session: KernelSession, prefork: int, copy_limit: int, sources: list[str], timeout: float
+    session: KernelSession,
+    prefork: int,
+    copy_limit: int,
+    sources: list[str],
+    timeout: float,
+    output_limit: int,
 ) -> str:
     """Start the kernel's fork server (once); returns its socket path. ``sources``: the
-    call's cells, prepared once in the kernel rather than in every child."""
+    call's cells, prepared once in the kernel rather than in every child; ``output_limit``:
+    the calls' (characters of each captured text)."""
     forkserver = module_ref("forkserver")
     path: str = await session.evaluate_json(
-        f"{forkserver}.start_fork_server("
-        f"get_ipython(), {prefork}, {copy_limit}, {json.dumps(sources)!r})",
+        f"{forkserver}.start_fork_server(get_ipython(), {prefork}, {copy_limit},"
+        f" {json.dumps(sources)!r}, {int(output_limit)})",
         timeout=timeout,
     )
     return path

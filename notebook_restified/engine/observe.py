@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 #: Receives each event of a running call: ``{"kind": "cell", "state": "started" |
 #: "finished", "position", "index", "id", "at", ["seconds", "ok"]}`` or ``{"kind":
@@ -23,11 +23,13 @@ class CallObserver:
 
     ``on_event``: called on the event loop with each live event (``None``: none asked);
     ``record``: whether the kernel side keeps each cell's outputs and timing, which land in
-    :attr:`cells` when the reply comes (also when a cell raised).
+    :attr:`cells` when the reply comes (also when a cell raised); ``"errors"``: only for a
+    call that does not succeed (the kernel side then notes only where each cell's output
+    starts, and makes the record only if the call fails).
     """
 
     on_event: EventSink | None = None
-    record: bool = False
+    record: bool | Literal["errors"] = False
     cells: list[dict[str, Any]] | None = field(default=None)
 
     def request_options(self) -> dict[str, Any]:
@@ -36,7 +38,7 @@ class CallObserver:
         if self.on_event is not None:
             options["events"] = True
         if self.record:
-            options["record"] = True
+            options["record"] = self.record
         return options
 
     def take_reply(self, reply: Mapping[str, Any]) -> None:

@@ -59,11 +59,24 @@ def call_cells(spec: NotebookSpec, values: Mapping[str, Any]) -> list[dict[str, 
     return cells + [_cell(spec, i) for i in spec.body_cells]
 
 
+def warmup_cells(spec: NotebookSpec) -> list[list[dict[str, Any]]]:
+    """The cells of each declared warm-up run (``metadata.restified.warmup``): what a call
+    with those values would run. Empty when none is declared."""
+    return [call_cells(spec, values) for values in spec.warmup]
+
+
 def warm_key(spec: NotebookSpec) -> str:
-    """What a warm kernel depends on: kernel, setup and parameters cells (not the body)."""
+    """What a warm kernel depends on: kernel, setup and parameters cells; with a declared
+    warm-up also the body and the warm-up's values (the warm-up runs them)."""
     digest = hashlib.sha256()
     for part in (spec.kernel_name, spec.language, *(c["source"] for c in setup_cells(spec))):
         digest.update(part.encode("utf-8") + b"\0")
+    if spec.warmup:
+        digest.update(b"warmup\0")
+        for cells in warmup_cells(spec):
+            for cell in cells:
+                digest.update(cell["source"].encode("utf-8") + b"\0")
+            digest.update(b"\1")
     return digest.hexdigest()
 
 

@@ -246,6 +246,7 @@ class Engine:
             startup_limit=self.startup_limit,
             copy_limit=self.copy_ahead_limit,
             limits=self.limits,
+            warmup_limit=self.time_limit,
         )
         slot.generation += 1
         self._generation[fresh] = slot.generation
@@ -287,6 +288,14 @@ class Engine:
             raise RestifiedError("the engine is closed")
         if slot.failure is not None and slot.failure[0] == version:
             slot.failure = None
+        if fresh.warmup_error is not None:
+            # Reported like a failed setup (the log, the spec's warnings, the status), but
+            # the notebook serves: from a kernel that ran setup only.
+            log.warning(
+                "the warm-up of %s failed; it serves without warm-up until it changes: %s",
+                name,
+                fresh.warmup_error.message,
+            )
         current = slot.warm
         if current is None or self._generation.get(current, 0) < self._generation[fresh]:
             slot.warm = fresh
@@ -358,6 +367,16 @@ class Engine:
                 keep,
             )
 
+    def warmup_state(self, name: str, spec: NotebookSpec) -> dict[str, Any] | None:
+        """The declared warm-up's state in the kernel serving ``spec``'s version of ``name``
+        (see :meth:`WarmNotebook.warmup_state`); ``None`` if none is declared or that
+        version is not warm."""
+        slot = self._slots.get(name)
+        warm = slot.warm if slot is not None else None
+        if warm is None or warm.key != warm_key(spec):
+            return None
+        return warm.warmup_state()
+
     def is_warm(self, name: str) -> bool:
         """Whether ``name`` has a warm kernel now."""
         slot = self._slots.get(name)
@@ -398,6 +417,7 @@ class Engine:
                     "isolation": w.isolation,
                     "memory_bytes": memory[name],
                     "kernel_pids": w.kernel_pids(),
+                    "warmup": w.warmup_state(),
                 }
                 for name, w in sorted(warm.items())
             ],

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
-from ..errors import CallTimeout, KernelDied
+from ..errors import CallTimeout, ExecutionError, KernelDied, RestifiedError
 from ..kernelside.processes import remove_socket
 from ..results import CallResult
 from ..spec import NotebookSpec
@@ -27,13 +28,16 @@ from .client import (
     fork_server_stats,
     run_generic,
     run_in_kernel,
+    run_warmup,
     start_fork_server,
     stop_fork_server,
 )
 from .kernels import KernelSource
 from .observe import CallObserver
-from .plan import call_cells, setup_cells, warm_key
+from .plan import call_cells, setup_cells, warm_key, warmup_cells
 from .session import KernelSession
+
+log = logging.getLogger(__name__)
 
 # Per waiting child: the most of a warm kernel's memory it copies ahead of its call.
 COPY_AHEAD_LIMIT = 64 * 1024 * 1024
@@ -43,6 +47,16 @@ MAX_RESULT_SIZE = 64 * 1024 * 1024
 MAX_OUTPUT_SIZE = 1024 * 1024
 
 T = TypeVar("T")
+
+
+class WarmupFailed(Exception):
+    """A declared warm-up run failed (``error``: what a call doing the same would have
+    been answered); the kernel it ran in was shut down."""
+
+    def __init__(self, error: RestifiedError, run: int) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.run = run
 
 
 class WarmNotebook:
@@ -61,6 +75,7 @@ class WarmNotebook:
         kernels: KernelSource,
         startup_limit: float,
         limits: Limits | None = None,
+        warmup_limit: float = 30.0,
     ) -> None:
         self.spec = spec
         self.key = warm_key(spec)
@@ -74,11 +89,19 @@ class WarmNotebook:
         self.setup_started = False
         """Whether a kernel was had and its setup cells sent (a failure after is the
         notebook's, not the machine's)."""
+        self.warmup_limit = warmup_limit
+        """Each warm-up run's time limit (the calls' own)."""
+        self.warmup_error: RestifiedError | None = None
+        """How the declared warm-up failed, if it did: the kernels then serve without it."""
+        self.warmup_runs = 0
+        """Warm-up runs done in the newest kernel made ready."""
 
-    async def _deadline(self, work: Awaitable[T]) -> T:
-        """``work`` within ``startup_limit``; past it, stopped and :class:`CallTimeout`."""
+    async def _deadline(self, work: Awaitable[T], extra: float = 0.0) -> T:
+        """``work`` within ``startup_limit`` (plus ``extra`` seconds); past it, stopped and
+        :class:`CallTimeout`."""
+        limit = self.startup_limit + extra
         try:
-            return await asyncio.wait_for(work, self.startup_limit)
+            return await asyncio.wait_for(work, limit)
         except asyncio.TimeoutError:
             raise CallTimeout(
                 "The notebook's kernel was not ready (started, setup cells run) within"
@@ -86,8 +109,58 @@ class WarmNotebook:
                 time_limit=self.startup_limit,
             ) from None
 
-    async def _warm_session(self) -> KernelSession:
-        """A started kernel that has run the setup and parameters cells."""
+    def warmup_state(self) -> dict[str, Any] | None:
+        """The declared warm-up's state (``None`` when none is declared): ``runs``
+        declared, ``done`` in the kernel serving, and how it failed (``error``, the
+        contract's error JSON) if it did; then the kernel serves without it."""
+        if not self.spec.warmup:
+            return None
+        state: dict[str, Any] = {"runs": len(self.spec.warmup), "done": self.warmup_runs}
+        if self.warmup_error is not None:
+            state["error"] = self.warmup_error.to_json()["error"]
+        return state
+
+    async def _ready_session(self) -> KernelSession:
+        """A kernel made ready within the startup limit: setup run, then the declared
+        warm-up (each of its runs within the calls' time limit). A warm-up that fails is
+        remembered (:attr:`warmup_error`), its kernel discarded, and a new kernel made
+        ready without it: what a failed warm-up left in memory never serves a call."""
+        runs = len(self.spec.warmup) if self.warmup_error is None else 0
+        try:
+            return await self._deadline(self._warm_session(runs > 0), runs * self.warmup_limit)
+        except WarmupFailed as exc:
+            self.warmup_error = exc.error
+            self.warmup_runs = 0
+            log.debug("warm-up run %d failed: %s", exc.run, exc.error.message)
+        return await self._deadline(self._warm_session(False))
+
+    async def _run_warmup(self, session: KernelSession) -> None:
+        """Run each declared warm-up in the kernel; :class:`WarmupFailed` on the first
+        that raises, runs past the time limit or ends the kernel."""
+        self.warmup_runs = 0
+        for run, cells in enumerate(warmup_cells(self.spec)):
+            try:
+                reply = await run_warmup(session, cells, self.warmup_limit, self.limits)
+            except CallTimeout:
+                error: RestifiedError = CallTimeout(
+                    f"The warm-up ran past the time limit of {self.warmup_limit:g} s.",
+                    time_limit=self.warmup_limit,
+                )
+                raise WarmupFailed(error, run) from None
+            except KernelDied as exc:
+                raise WarmupFailed(
+                    KernelDied(f"the warm-up ended the kernel: {exc}"), run
+                ) from None
+            if reply.get("status") == "error":
+                try:
+                    CallResult.from_reply(reply, 0.0)
+                except ExecutionError as exc:
+                    raise WarmupFailed(exc, run) from None
+            self.warmup_runs += 1
+
+    async def _warm_session(self, warmup: bool = False) -> KernelSession:
+        """A started kernel that has run the setup and parameters cells (and, if
+        ``warmup``, the declared warm-up)."""
         python = self.spec.language == "python"
         session = await self.kernels.kernel(self.spec.kernel_name, self.cwd, python)
         self.setup_started = True
@@ -103,14 +176,17 @@ class WarmNotebook:
                 await run_generic(
                     session, setup_cells(self.spec), self.startup_limit, self.limits.result
                 )
+            if warmup and python:
+                await self._run_warmup(session)
         except BaseException:
             await session.shutdown()
             raise
         return session
 
     async def start(self) -> None:
-        """Make the kernels ready: from kernel start to ready within ``startup_limit``."""
-        await self._deadline(self._start())
+        """Make the kernels ready: from kernel start to ready within ``startup_limit``
+        (a declared warm-up has the calls' time limit per run on top)."""
+        await self._start()
 
     async def _start(self) -> None:
         raise NotImplementedError
@@ -158,12 +234,19 @@ class ForkWarmNotebook(WarmNotebook):
         self.copy_limit = max(0, int(copy_limit))
 
     async def _start(self) -> None:
-        """Start the kernel, run setup, start its fork server."""
-        session = await self._warm_session()
+        """Start the kernel, run setup (and the warm-up), start its fork server."""
+        session = await self._ready_session()
         sources = [cell["source"] for cell in call_cells(self.spec, {})]
         try:
-            self.socket_path = await start_fork_server(
-                session, self.prefork, self.copy_limit, sources, self.startup_limit
+            self.socket_path = await self._deadline(
+                start_fork_server(
+                    session,
+                    self.prefork,
+                    self.copy_limit,
+                    sources,
+                    self.startup_limit,
+                    self.limits.output,
+                )
             )
         except BaseException:
             await session.shutdown()
@@ -234,7 +317,7 @@ class FreshWarmNotebook(WarmNotebook):
 
     def _refill(self) -> None:
         while len(self._spares) < self.spare_count:
-            self._spares.append(asyncio.ensure_future(self._deadline(self._warm_session())))
+            self._spares.append(asyncio.ensure_future(self._ready_session()))
 
     async def _start(self) -> None:
         """Start the first spare kernel and wait for it."""
@@ -301,13 +384,16 @@ def warm_notebook(
     startup_limit: float,
     copy_limit: int = COPY_AHEAD_LIMIT,
     limits: Limits | None = None,
+    warmup_limit: float = 30.0,
 ) -> WarmNotebook:
-    """A (not yet started) warm notebook of the class for ``isolation``."""
+    """A (not yet started) warm notebook of the class for ``isolation`` (``warmup_limit``:
+    each declared warm-up run's time limit)."""
     common: dict[str, Any] = {
         "cwd": cwd,
         "kernels": kernels,
         "startup_limit": startup_limit,
         "limits": limits,
+        "warmup_limit": warmup_limit,
     }
     if isolation == "fork":
         return ForkWarmNotebook(spec, copy_limit=copy_limit, **common)

@@ -48,10 +48,14 @@ from .processes import (
     read_head_tail,
     remove_socket,
     scratch_file,
+    trim_scratch,
     write_all,
 )
 from .runner import OUTPUT_LIMIT, PARTS, BoundedText, prepare_captures, run_request
 from .wire import recv_message, send_message, send_reply
+
+# How often the kernel frees the middle of running children's scratch files (seconds).
+TRIM_INTERVAL = 0.02
 
 
 class ForkServer:
@@ -63,9 +67,24 @@ class ForkServer:
     next call. The kernel's own thread forks the next child as soon as one is taken.
     """
 
-    def __init__(self, shell: Any, prefork: int = 1, copy_limit: int = 64 << 20) -> None:
+    def __init__(
+        self,
+        shell: Any,
+        prefork: int = 1,
+        copy_limit: int = 64 << 20,
+        output_limit: int = OUTPUT_LIMIT,
+    ) -> None:
         self.shell = shell
         self.prefork = max(1, prefork)
+        # Each child's scratch files (what its fds 1 and 2 write to), made here before the
+        # fork and kept open here, so that this thread, not one more thread in every child,
+        # keeps them within their bounds while the child's call runs: the first and last
+        # ``keep`` bytes of each (what the child reads of them with an output limit of
+        # output_limit, the engine's).
+        self.output_limit = output_limit
+        self.scratch: dict[int, tuple[Any, Any]] = {}  # pid -> (stdout file, stderr file)
+        self._freed: dict[int, int] = {}  # fd -> where its freed part ends so far
+        self._trimmed = 0.0
         # Copy-ahead: the pages calls wrote, which children copy while they wait; at most
         # copy_limit bytes per child (0: off).
         self.copy_limit = max(0, copy_limit) if copy_limit and copy_ahead_works() else 0
@@ -125,7 +144,10 @@ class ForkServer:
                 while len(self.waiting) < self.prefork and (not self.waiting or not self.running):
                     self._spawn()
                 fds = {fd: pid for pid, fd in {**self.waiting, **self.running}.items()}
-                ready, _, _ = select.select(list(fds), [], [], 1.0)
+                wait = TRIM_INTERVAL if self.running else 1.0
+                ready, _, _ = select.select(list(fds), [], [], wait)
+                if self.running:
+                    self._trim()
                 for fd in ready:
                     pid = fds[fd]
                     data = os.read(fd, 1 << 16)
@@ -138,6 +160,7 @@ class ForkServer:
                     os.close(fd)  # EOF: the child exited (after its call, or while waiting)
                     self.waiting.pop(pid, None)
                     self.running.pop(pid, None)
+                    self._close_scratch(pid)
                     self._exited.add(pid)
                     self._learn(bytes(self._reports.pop(pid, b"")))
                 self._reap()
@@ -146,6 +169,25 @@ class ForkServer:
                     break  # stop() closed the fds this loop was using: not an error
                 traceback.print_exc(file=sys.__stderr__)
                 time.sleep(0.5)
+
+    def _trim(self) -> None:
+        """Keep the running children's scratch files within their bounds (at most every
+        ``TRIM_INTERVAL`` seconds)."""
+        now = time.monotonic()
+        if now - self._trimmed < TRIM_INTERVAL:
+            return
+        self._trimmed = now
+        keep = self.output_limit // 2
+        for pid in list(self.running):
+            files = self.scratch.get(pid)
+            if files is not None:
+                trim_scratch([f.fileno() for f in files], keep, self._freed)
+
+    def _close_scratch(self, pid: int) -> None:
+        for handle in self.scratch.pop(pid, ()):
+            self._freed.pop(handle.fileno(), None)
+            with contextlib.suppress(OSError):
+                handle.close()
 
     def _learn(self, report: bytes) -> None:
         unpacked = unpack_report(report)
@@ -182,22 +224,36 @@ class ForkServer:
         # few milliseconds of CPU around the call); they do not copy ahead themselves.
         learn = self.copy_limit > 0 and (self.forked < 5 or self.forked % 64 == 0)
         kernel = os.getpid()
-        pid = os.fork()
+        files = (scratch_file("stdout"), scratch_file("stderr"))
+        try:
+            pid = os.fork()
+        except OSError:
+            for handle in files:
+                handle.close()
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
                 os.close(read_fd)
-                self._child(write_fd, random_state, learn, kernel)
+                # Other children's scratch files are theirs alone.
+                for other in self.scratch.values():
+                    for handle in other:
+                        with contextlib.suppress(OSError):
+                            os.close(handle.fileno())
+                self._child(write_fd, random_state, learn, kernel, files)
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_fd)
+        self.scratch[pid] = files
         self.waiting[pid] = read_fd
         self._reports[pid] = bytearray()
         self.forked += 1
 
     def _child(  # pragma: no cover - child
-        self, taken_fd: int, random_state: Any, learn: bool, kernel: int
+        self, taken_fd: int, random_state: Any, learn: bool, kernel: int, files: tuple[Any, Any]
     ) -> None:
         # Everything here happens before a call arrives, off its critical path.
         os.setpgid(0, 0)  # its own group: a time limit kills it and what it started
@@ -211,7 +267,7 @@ class ForkServer:
         gc.freeze()  # a collection would otherwise copy every inherited page
         random.setstate(random_state)  # fork reseeds `random`; keep setup's seed
         # Open for the child's whole (short) life; its exit closes them.
-        out_file, err_file = scratch_file("stdout"), scratch_file("stderr")
+        out_file, err_file = files
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_file.fileno(), 1)
@@ -242,8 +298,6 @@ class ForkServer:
         if not learn and self._copies_ahead():
             copier = CopyAhead(self.copy_ahead)
 
-        scratch = ScratchBound([out_file.fileno(), err_file.fileno()])
-
         conn = self._accept(kernel)
         os.write(taken_fd, b"t")  # kept open: its closing at exit tells the kernel
         self.listener.close()
@@ -253,13 +307,19 @@ class ForkServer:
         send_message(conn, {"pid": os.getpid()})
         request = recv_message(conn)
         output_limit = int((request.get("limits") or {}).get("output", OUTPUT_LIMIT))
-        scratch.begin(keep=output_limit // 2)
+        # The kernel keeps the scratch files within the engine's output limit; a call that
+        # asks for another one keeps its own (a thread of its own).
+        scratch = None
+        if output_limit != self.output_limit:
+            scratch = ScratchBound([out_file.fileno(), err_file.fileno()])
+            scratch.begin(keep=output_limit // 2)
         streams = (capture_out, capture_err)
         # Events, if asked for, go out as frames before the reply: {"event": {...}}.
         emit = _frame_sink(conn) if request.get("events") else None
         reply = run_request(request, self.shell.user_ns, self.shell, streams, emit)
         end_descendants()  # nothing the call started outlives its reply
-        scratch.end()
+        if scratch is not None:
+            scratch.end()
         # What the call's code wrote to its file descriptors comes after: head and tail.
         for name, stream, handle in (
             ("stdout", capture_out, out_file),
@@ -290,7 +350,8 @@ class ForkServer:
         rather than during the call (copy-on-write faults are most of a fork's cost)."""
         with contextlib.suppress(Exception):
             cell = {"index": None, "id": None, "source": "None", "return": True, "plain": True}
-            reply = run_request({"cells": [cell]}, {"__builtins__": __builtins__}, self.shell)
+            request = {"cells": [cell], "record": "errors"}  # as synchronous calls are made
+            reply = run_request(request, {"__builtins__": __builtins__}, self.shell)
             json.loads(json.dumps(reply, allow_nan=False))
 
     def _accept(self, kernel: int) -> socket.socket:  # pragma: no cover - child
@@ -319,6 +380,8 @@ class ForkServer:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.waiting.clear()
+        for pid in list(self.scratch):
+            self._close_scratch(pid)
         self.listener.close()
         remove_socket(self.path)
 
@@ -339,17 +402,22 @@ SERVER: ForkServer | None = None
 
 
 def start_fork_server(
-    shell: Any, prefork: int = 1, copy_limit: int = 64 << 20, sources_json: str = "[]"
+    shell: Any,
+    prefork: int = 1,
+    copy_limit: int = 64 << 20,
+    sources_json: str = "[]",
+    output_limit: int = OUTPUT_LIMIT,
 ) -> str:
     """Start the kernel's fork server once; returns its socket path as JSON text.
 
     ``sources_json``: the sources of the cells calls run (a JSON list), prepared once here
-    rather than in every call's child.
+    rather than in every call's child; ``output_limit``: the calls' (the engine's
+    ``max_output_size``).
     """
     global SERVER
     prepare_captures(shell, json.loads(sources_json))
     if SERVER is None:
-        SERVER = ForkServer(shell, prefork, copy_limit)
+        SERVER = ForkServer(shell, prefork, copy_limit, output_limit)
         SERVER.start()
     return json.dumps(SERVER.path)
 

@@ -228,13 +228,23 @@ class ScratchBound:
         self._begin.wait()
         freed = dict.fromkeys(self.fds, 0)  # where each file's freed part ends so far
         while not self._end.wait(self.interval):
-            for fd in self.fds:
-                with contextlib.suppress(OSError):
-                    size = os.fstat(fd).st_size
-                    if size - freed[fd] > 4 * self.keep + _PAGE:
-                        if not punch_hole(fd, max(self.keep, freed[fd]), size - self.keep):
-                            return
-                        freed[fd] = size - self.keep
+            if not trim_scratch(self.fds, self.keep, freed):
+                return
+
+
+def trim_scratch(fds: list[int], keep: int, freed: dict[int, int]) -> bool:
+    """Free what lies between each scratch file's first and last ``keep`` bytes once that
+    is worth it (``freed``: where each file's freed part ends so far, updated). ``False``
+    when the file system cannot free parts of a file (then there is no point trying again)."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            size = os.fstat(fd).st_size
+            done = freed.get(fd, 0)
+            if size - done > 4 * keep + _PAGE:
+                if not punch_hole(fd, max(keep, done), size - keep):
+                    return False
+                freed[fd] = size - keep
+    return True
 
 
 def read_head_tail(fd: int, keep: int) -> tuple[bytes, int, bytes]:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import copy
+import gc
 import io
 import json
 import linecache
+import re
 import threading
 import time
 import traceback
@@ -21,7 +24,7 @@ from typing import Any
 
 from .encoder import ResultTooLarge, encode_parts, encode_result
 from .processes import become_subreaper
-from .trace import EVENT_MIME, CallTrace, Sink
+from .trace import EVENT_MIME, CallTrace, ErrorTrace, Sink
 
 CELL_FILENAME = "<cell {index}>"
 # The most characters of each captured text (stdout, stderr) a reply carries, unless the
@@ -110,7 +113,7 @@ def run_cells(
     cells: list[dict[str, Any]],
     namespace: dict[str, Any],
     shell: Any = None,
-    trace: CallTrace | None = None,
+    trace: CallTrace | ErrorTrace | None = None,
 ) -> tuple[bool, Any]:
     """Run ``cells`` in ``namespace``; the one marked ``return`` gives the value.
 
@@ -267,7 +270,10 @@ def prepare_captures(shell: Any, sources: list[str]) -> None:
 
 @contextlib.contextmanager
 def _captured(
-    shell: Any, out: io.TextIOBase, err: io.TextIOBase, trace: CallTrace | None = None
+    shell: Any,
+    out: io.TextIOBase,
+    err: io.TextIOBase,
+    trace: CallTrace | ErrorTrace | None = None,
 ) -> Any:
     """Capture stdout, stderr and display() of the cells (displays also to ``trace``)."""
     displays: list[dict[str, Any]] = []
@@ -334,9 +340,10 @@ def run_request(
     process is discarded after the call: orphans of what it starts come back to it, so
     that whoever kills its process tree finds them), ``"events": true`` (live events of each
     cell and of output as it is written, sent to ``emit``) and ``"record": true`` (the
-    reply's ``"cells"``: each cell's outputs and timing; see ``trace.py``), ``"media"`` (the
-    media type wanted of each kind of result: the result is encoded once, in that form) and
-    ``"payload": true`` (the result's forms as bytes under :data:`PARTS`). The reply is
+    reply's ``"cells"``: each cell's outputs and timing; see ``trace.py``; ``"errors"``:
+    only in a reply that is not ``ok``), ``"media"`` (the media type wanted of each kind of
+    result: the result is encoded once, in that form) and ``"payload": true`` (the result's
+    forms as bytes under :data:`PARTS`). The reply is
     ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``,
     ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``, or, for a
     result whose encoding passed the limit, ``{"status": "too_large", "error": {"size",
@@ -388,7 +395,7 @@ def run_request(
     reply["stderr"] = err.getvalue()
     reply["displays"] = _display_summary(displays, output_limit)
     reply["duration"] = time.perf_counter() - started
-    if trace is not None and trace.record:
+    if trace is not None and trace.keeps(reply):
         reply["cells"] = trace.cells
     return reply
 
@@ -430,3 +437,62 @@ def run_request_json(request_json: str, shell: Any = None) -> str:
     request = json.loads(request_json)
     emit = _iopub_sink(shell) if request.get("events") else None
     return json.dumps(run_request(request, namespace, shell, emit=emit), allow_nan=False)
+
+
+# Names IPython keeps in a kernel's namespace for its own history (``_``, ``_i3``, ``_3``...).
+_HISTORY_NAME = re.compile(r"^(_+|_i+|_i?\d+|_oh|_dh|_ih|In|Out)$")
+
+
+def scratch_namespace(namespace: dict[str, Any], hidden: Any = ()) -> dict[str, Any]:
+    """A namespace for a warm-up: the same names as ``namespace``, each bound to a deep copy
+    of its value where one can be made (aliases among them kept), else to the value itself
+    (modules, functions, classes, and objects that cannot be copied). IPython's own names
+    (``hidden``, its history) are shared as they are. The warm-up's body runs in it, so
+    what it assigns or mutates there never reaches ``namespace``."""
+    memo: dict[int, Any] = {}
+    memo[id(memo)] = []  # deepcopy's keep-alive list, made first so a rollback keeps it
+    scratch: dict[str, Any] = {}
+    for name, value in namespace.items():
+        if name.startswith("__") or name in hidden or _HISTORY_NAME.match(name):
+            scratch[name] = value
+            continue
+        mark = len(memo)
+        try:
+            scratch[name] = copy.deepcopy(value, memo)
+        except Exception:
+            # Undo what the failed copy put in the memo (a half-made copy must not be
+            # reused for another name); what it kept alive stays alive.
+            for key in list(memo)[mark:]:
+                del memo[key]
+            scratch[name] = value
+    return scratch
+
+
+def warm_up(
+    request: dict[str, Any], namespace: dict[str, Any], shell: Any = None
+) -> dict[str, Any]:
+    """Run one warm-up: a call's cells (``request``, as for :func:`run_request`) in a
+    :func:`scratch_namespace` of ``namespace``, discarded after. What the libraries the
+    body uses keep at module level (caches, lazy imports, specialized bytecode) stays;
+    ``namespace`` keeps exactly its names and values. Returns the runner's reply (its
+    result, output and displays dropped: only whether it worked matters)."""
+    hidden = getattr(shell, "user_ns_hidden", ()) if shell is not None else ()
+    scratch = scratch_namespace(namespace, hidden)
+    try:
+        reply = run_request(request, scratch, shell)
+    finally:
+        scratch.clear()
+        del scratch
+        gc.collect()  # the body's cycles (functions it defined hold the scratch namespace)
+    kept = {"status": reply.get("status"), "duration": reply.get("duration")}
+    if reply.get("status") != "ok":
+        kept["error"] = reply.get("error")
+        kept["stdout"] = reply.get("stdout", "")
+        kept["stderr"] = reply.get("stderr", "")
+    return kept
+
+
+def warm_up_json(request_json: str, shell: Any = None) -> str:
+    """:func:`warm_up` in the kernel's own namespace; the reply as JSON text."""
+    namespace = shell.user_ns if shell is not None else globals()
+    return json.dumps(warm_up(json.loads(request_json), namespace, shell), allow_nan=False)

@@ -8,7 +8,10 @@ request): live events as it runs, and each cell's outputs and timing with the re
 - The record is a list of ``{"position", "index", "id", "started", "duration", "ok",
   "stdout", "stderr", "displays"}``, one per cell that ran, for the executed notebook.
 
-A call that asks for neither gets no trace at all: its cost is unchanged.
+A call that asks for neither gets no trace at all: its cost is unchanged. A call that asks
+for the record only if it fails (``"record": "errors"``, how synchronous calls are recorded
+by default) gets an :class:`ErrorTrace`: where each cell's output starts, and nothing else
+until the call fails.
 """
 
 from __future__ import annotations
@@ -106,6 +109,20 @@ def _display_item(item: Any, budget: int) -> tuple[dict[str, Any] | None, int]:
     return {"output_type": "display_data", "data": kept, "metadata": clean_metadata}, size
 
 
+def _display_outputs(items: list[Any], budget: int) -> tuple[list[dict[str, Any]], int]:
+    """One cell's captured displays as nbformat outputs, within ``budget`` characters of
+    data (past it, text only), at most :data:`RECORD_DISPLAYS_MAX`; and the budget left."""
+    outputs: list[dict[str, Any]] = []
+    for item in items:
+        if len(outputs) >= RECORD_DISPLAYS_MAX:
+            break
+        output, size = _display_item(item, budget)
+        if output is not None:
+            budget = max(0, budget - size)
+            outputs.append(output)
+    return outputs, budget
+
+
 class CallTrace:
     """Events and the per-cell record of one call.
 
@@ -130,13 +147,21 @@ class CallTrace:
         self._display_budget = RECORD_DISPLAY_LIMIT
 
     @classmethod
-    def for_request(cls, request: dict[str, Any], emit: Sink | None) -> CallTrace | None:
+    def for_request(
+        cls, request: dict[str, Any], emit: Sink | None
+    ) -> CallTrace | ErrorTrace | None:
         """The trace a request asks for, or ``None`` (no events, no record)."""
         wants_events = bool(request.get("events")) and emit is not None
-        record = bool(request.get("record"))
+        record = request.get("record")
+        if not wants_events and record == "errors":
+            return ErrorTrace()
         if not wants_events and not record:
             return None
-        return cls(emit if wants_events else None, record)
+        return cls(emit if wants_events else None, bool(record))
+
+    def keeps(self, reply: dict[str, Any]) -> bool:
+        """Whether ``reply`` carries the record (``"cells"``)."""
+        return self.record
 
     def wrap(self, out: io.TextIOBase, err: io.TextIOBase) -> tuple[io.TextIOBase, io.TextIOBase]:
         """Streams for the cells' stdout and stderr that write to ``out`` and ``err`` and
@@ -188,14 +213,9 @@ class CallTrace:
         now = time.perf_counter()
         duration = now - self._cell_started
         if self.record:
-            displays: list[dict[str, Any]] = []
-            for item in self.displays[self._display_mark :]:
-                if len(displays) >= RECORD_DISPLAYS_MAX:
-                    break
-                output, size = _display_item(item, self._display_budget)
-                if output is not None:
-                    self._display_budget = max(0, self._display_budget - size)
-                    displays.append(output)
+            displays, self._display_budget = _display_outputs(
+                self.displays[self._display_mark :], self._display_budget
+            )
             self.cells.append(
                 {
                     "position": position,
@@ -248,3 +268,97 @@ class CallTrace:
             text = text[: max(0, len(text) - (self._streamed - STREAM_LIMIT))]
             text += "\n[... live output cut; the full output comes with the result]\n"
         self._send({"kind": "output", "stream": stream, "text": text})
+
+
+class ErrorTrace:
+    """The record of a call, made only if the call fails (``"record": "errors"``): while
+    it runs, only where each cell's output starts (characters written so far to the
+    call's bounded streams, displays so far) and its timing; no stream is wrapped.
+
+    A failed call's record has each cell's own stdout and stderr when the captured text
+    was kept whole; when it was cut (past the output limit), the text kept goes with the
+    last cell that ran.
+    """
+
+    emit = None
+    record = True
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.displays: list[Any] = []
+        # position, cell, started, stdout mark, stderr mark, displays mark, duration, ok
+        self._marks: list[list[Any]] = []
+        self._out: Any = None
+        self._err: Any = None
+
+    def wrap(self, out: io.TextIOBase, err: io.TextIOBase) -> tuple[io.TextIOBase, io.TextIOBase]:
+        """The streams themselves (their ``written`` counts mark where a cell starts)."""
+        self._out, self._err = out, err
+        return out, err
+
+    def _written(self, stream: Any) -> int:
+        return int(getattr(stream, "written", 0))
+
+    def start(self, position: int, cell: dict[str, Any]) -> None:
+        """Cell ``position`` starts: note where its output starts."""
+        self._marks.append(
+            [
+                position,
+                cell,
+                time.perf_counter(),
+                self._written(self._out),
+                self._written(self._err),
+                len(self.displays),
+                0.0,
+                False,
+            ]
+        )
+
+    def finish(self, position: int, cell: dict[str, Any], ok: bool) -> None:
+        """Cell ``position`` ended (``ok``: without raising)."""
+        mark = self._marks[-1]
+        mark[6] = time.perf_counter() - mark[2]
+        mark[7] = ok
+
+    def keeps(self, reply: dict[str, Any]) -> bool:
+        """Only a call that did not succeed carries its record."""
+        return reply.get("status") != "ok"
+
+    def _texts(self, stream: Any, index: int) -> list[str]:
+        """Each cell's text of ``stream`` (``index``: the mark's column)."""
+        count = len(self._marks)
+        if stream is None:
+            return [""] * count
+        text = stream.getvalue()
+        if len(text) != self._written(stream):  # cut: the text kept goes with the last cell
+            return [""] * (count - 1) + [_cut(text, RECORD_TEXT_LIMIT)] if count else []
+        ends = [mark[index] for mark in self._marks[1:]] + [len(text)]
+        return [
+            _cut(text[mark[index] : end], RECORD_TEXT_LIMIT)
+            for mark, end in zip(self._marks, ends, strict=True)
+        ]
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        """The per-cell record, as :class:`CallTrace` makes it."""
+        stdout, stderr = self._texts(self._out, 3), self._texts(self._err, 4)
+        budget = RECORD_DISPLAY_LIMIT
+        cells = []
+        for i, mark in enumerate(self._marks):
+            position, cell, started, _, _, display_mark, duration, ok = mark
+            end = self._marks[i + 1][5] if i + 1 < len(self._marks) else len(self.displays)
+            displays, budget = _display_outputs(self.displays[display_mark:end], budget)
+            cells.append(
+                {
+                    "position": position,
+                    "index": cell.get("index"),
+                    "id": cell.get("id"),
+                    "started": started - self.started,
+                    "duration": duration,
+                    "ok": ok,
+                    "stdout": stdout[i],
+                    "stderr": stderr[i],
+                    "displays": displays,
+                }
+            )
+        return cells

@@ -307,7 +307,8 @@ class RunManager:
             return await self.service.call(path, spec, values, media=media)
         if self.record_calls == "all":
             media = None
-        observer = CallObserver(record=True)
+        # Kept only if it fails: the kernel side makes the per-cell record only then.
+        observer = CallObserver(record="errors" if self.record_calls == "errors" else True)
         started_at, started = now_iso(), time.perf_counter()
         try:
             result = await self.service.call(path, spec, values, observer=observer, media=media)

@@ -118,6 +118,11 @@ class EndpointService:
             self._specs.popitem(last=False)
         return saved
 
+    def warmup_state(self, path: str, spec: NotebookSpec) -> dict[str, Any] | None:
+        """The declared warm-up's state in the kernel serving this version of the notebook
+        (see :meth:`Engine.warmup_state`)."""
+        return self.engine.warmup_state(normalize_path(path), spec)
+
     def working_directory(self, path: str) -> str | None:
         """Where the notebook's kernel starts: its own directory, as in JupyterLab."""
         root = getattr(self.contents_manager, "root_dir", None)

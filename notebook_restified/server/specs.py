@@ -26,6 +26,15 @@ class SpecHandler(RestifiedHandler):
         spec = await self.service.load(path)
         body = spec.to_json()
         body.update({"path": path, "url": self.endpoint_url(path)})
+        # The declared warm-up as the kernel serving this version ran it (null: not warm
+        # yet, or none declared); one that failed is a warning, as a failed setup is an error.
+        warmup = self.service.warmup_state(path, spec)
+        body["warmup_state"] = warmup
+        if warmup is not None and warmup.get("error"):
+            body["warnings"].append(
+                "The warm-up failed, so calls run without it (from the state after setup): "
+                f"{warmup['error'].get('message')}"
+            )
         if not await self._kernel_installed(spec.kernel_name):
             body["warnings"].append(
                 f"Kernel {spec.kernel_name!r} is not available on this server:"

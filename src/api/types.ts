@@ -4,6 +4,9 @@
  */
 
 import type { ErrorType } from './contract';
+import type { IWarmupState } from '../core/warmup';
+
+export type { IWarmupState };
 
 /**
  * A JSON value, as the server sends it.
@@ -64,6 +67,16 @@ export interface IEndpointSpec {
    * every call runs.
    */
   cache: { ttl: number } | null;
+  /**
+   * The declared warm-up (`metadata.restified.warmup`): the parameter values
+   * of each run of the body after setup (`{}`: the defaults).
+   */
+  warmup?: Record<string, unknown>[];
+  /**
+   * The warm-up in the kernel serving the saved version (null: not warm yet,
+   * or none declared).
+   */
+  warmup_state?: IWarmupState | null;
   warnings: string[];
 }
 

@@ -6,6 +6,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { launchIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { notebookRestifiedMetadata, setWarmup } from '../actions';
 import { IEndpointSpec } from '../api';
 import { CommandIDs } from '../commands';
 import { formatDefault } from '../core/form';
@@ -16,6 +17,7 @@ import {
   SnippetLanguage
 } from '../core/snippets';
 import { cellsInMessage, unsavedTagChanges } from '../core/tags';
+import { describeWarmup, readWarmup } from '../core/warmup';
 import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellList, CopyButton } from './common';
 import { useSignals } from './useSignals';
@@ -83,6 +85,7 @@ export function Preview(props: {
       {spec ? (
         <>
           <Parameters spec={spec} />
+          <Warmup model={model} spec={spec} />
           <Snippets spec={spec} />
           <a
             className="jp-RestifiedPanel-link jp-RestifiedPanel-openapi"
@@ -244,6 +247,63 @@ function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
           </tbody>
         </table>
       )}
+    </div>
+  );
+}
+
+/**
+ * The declared warm-up: a switch that writes `metadata.restified.warmup`
+ * (one undo step; saved with the notebook), and what the saved version's
+ * kernel made of it.
+ */
+function Warmup(props: {
+  model: EndpointModel;
+  spec: IEndpointSpec;
+}): JSX.Element {
+  const { model, spec } = props;
+  const panel = model.notebook.panel;
+  const notebookModel = panel?.content.model ?? null;
+  const [, rerender] = React.useReducer((count: number) => count + 1, 0);
+  // The switch shows the notebook's metadata as it is now (undo included).
+  React.useLayoutEffect(() => {
+    if (!notebookModel) {
+      return;
+    }
+    const slot = (): void => rerender();
+    notebookModel.metadataChanged.connect(slot);
+    return () => {
+      notebookModel.metadataChanged.disconnect(slot);
+    };
+  }, [notebookModel]);
+  const declared = readWarmup(notebookRestifiedMetadata(panel));
+  return (
+    <div className="jp-RestifiedPanel-field jp-RestifiedPanel-warmup">
+      <label
+        className="jp-RestifiedPanel-switch"
+        title="After setup, run the body once with the parameters' defaults in a scratch namespace, so that what libraries build on first use is built once in the kernel every call starts from"
+      >
+        <input
+          type="checkbox"
+          role="switch"
+          className="jp-mod-styled"
+          checked={declared !== 'none'}
+          disabled={!panel || declared === 'list'}
+          onChange={event => {
+            if (panel) {
+              setWarmup(panel, event.target.checked);
+            }
+          }}
+        />
+        Warm up with the defaults
+      </label>
+      {declared === 'list' ? (
+        <p className="jp-RestifiedPanel-hint">
+          The notebook's metadata lists its warm-up runs; edit them there.
+        </p>
+      ) : null}
+      <p className="jp-RestifiedPanel-hint jp-RestifiedPanel-warmupState">
+        {describeWarmup(spec.warmup, spec.warmup_state)}
+      </p>
     </div>
   );
 }

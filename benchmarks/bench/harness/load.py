@@ -57,6 +57,9 @@ class Stats:
     latency, hardly changed by other processes competing for the CPUs."""
     front_cpu_ms_per_call: float | None = None
     """CPU time per sequential call of the HTTP server's own process (not its kernels)."""
+    cpu_ms_per_call_concurrent: float | None = None
+    """CPU time of the server and everything it started, per call of the concurrent
+    clients (the throughput's cost)."""
     first_error: str | None = None
     note: str | None = None
 
@@ -74,6 +77,7 @@ class Recorder:
         self.rates: dict[str, float | None] = {}
         self.cpu_ms_per_call: float | None = None
         self.front_cpu_ms_per_call: float | None = None
+        self.cpu_ms_per_call_concurrent: float | None = None
 
     def check(self, values: dict[str, Any], value: Any) -> None:
         """Raise CallFailed unless ``value`` is what the notebook gives for ``values``."""
@@ -110,6 +114,7 @@ class Recorder:
             server_p50_ms=percentile(self.server_ms, 50),
             cpu_ms_per_call=self.cpu_ms_per_call,
             front_cpu_ms_per_call=self.front_cpu_ms_per_call,
+            cpu_ms_per_call_concurrent=self.cpu_ms_per_call_concurrent,
             first_error=self.first_error,
         )
 
@@ -174,9 +179,15 @@ async def measure_async(
             except Exception as exc:
                 rec.failed(exc)
 
+    cpu_before = cpu() if cpu else None
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(CONCURRENT_CLIENTS)))
     rec.rates[str(CONCURRENT_CLIENTS)] = plan.concurrent / (time.perf_counter() - started)
+    if cpu and cpu_before is not None:
+        # The last children may still be exiting: their CPU counts once they are reaped.
+        await asyncio.sleep(0.5)
+        spent = cpu().total - cpu_before.total
+        rec.cpu_ms_per_call_concurrent = spent * 1000 / max(1, plan.concurrent)
     return rec.stats()
 
 

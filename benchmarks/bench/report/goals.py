@@ -1,4 +1,4 @@
-"""The goals of issue 6 for the default (fork) endpoint, checked against a run."""
+"""The goals of issues 6 and 17 for the default (fork) endpoint, checked against a run."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ ISSUE_KG_P50_MS = {"trivial": 8.0, "pandas_groupby": 12.9}
 GOAL_P95_OVER_P50 = 2.0
 GOAL_THROUGHPUT_OVER_KG = 1.5
 GOAL_SAVE_EXTRA_MS = 1000.0
+# Issue 17: p50 as a share of Kernel Gateway's, and the CPU per trivial call halved from
+# the run recorded before it (benchmarks/README.md, 2026-12-01: 9.7 ms, sequential calls).
+GOAL_P50_OVER_KG = {"trivial": 0.5, "pandas_groupby": 0.6}
+CPU_BEFORE_ISSUE_17_MS = 9.7
 
 
 def evaluate_goals(report: Report) -> None:
@@ -57,6 +61,7 @@ def evaluate_goals(report: Report) -> None:
                 else ours >= GOAL_THROUGHPUT_OVER_KG * theirs,
             }
         )
+    _issue_17(report)
     for nb, kinds in report.first_call_after_save_ms.items():
         setup = report.setup_ms.get(nb, 0.0)
         for where, times in kinds.items():
@@ -69,3 +74,42 @@ def evaluate_goals(report: Report) -> None:
                     "met": None if worst is None else worst <= setup + GOAL_SAVE_EXTRA_MS,
                 }
             )
+
+
+def _issue_17(report: Report) -> None:
+    """Issue 17: trivial p50 at most 0.5x Kernel Gateway's and its CPU per call halved;
+    pandas with warm-up declared at most 0.6x Kernel Gateway's p50 and at least 1.5x its
+    calls/s at 8 clients."""
+    kg = report.rows.get("kernel_gateway")
+    rows = {"trivial": report.rows.get("restified_fork")}
+    rows["pandas_groupby"] = report.rows.get("restified_fork_warmup")
+    for nb, share in GOAL_P50_OVER_KG.items():
+        row = rows[nb]
+        which = "with warm-up" if nb == "pandas_groupby" else "fork"
+        ours, theirs = get(row, nb, "p50_ms"), get(kg, nb, "p50_ms")
+        report.goals.append(
+            {
+                "goal": f"{nb} ({which}) p50 <= {share}x Kernel Gateway's",
+                "measured": f"{fmt(ours)} vs {fmt(theirs)} ms = {ratio(ours, theirs)}",
+                "met": None if ours is None or not theirs else ours <= share * theirs,
+            }
+        )
+    ours, theirs = get(rows["pandas_groupby"], "pandas_groupby", "rate" + C8), None
+    theirs = get(kg, "pandas_groupby", "rate" + C8)
+    report.goals.append(
+        {
+            "goal": f"pandas_groupby (with warm-up) calls/s at 8 clients >="
+            f" {GOAL_THROUGHPUT_OVER_KG}x Kernel Gateway",
+            "measured": f"{fmt(ours)} vs {fmt(theirs)} = {ratio(ours, theirs)}",
+            "met": None if ours is None or not theirs else ours >= GOAL_THROUGHPUT_OVER_KG * theirs,
+        }
+    )
+    cpu = get(rows["trivial"], "trivial", "cpu_ms_per_call")
+    report.goals.append(
+        {
+            "goal": f"trivial CPU per call <= half of {CPU_BEFORE_ISSUE_17_MS} ms (recorded"
+            " before issue 17, on a quiet machine)",
+            "measured": f"{fmt(cpu)} ms",
+            "met": None if cpu is None else cpu <= CPU_BEFORE_ISSUE_17_MS / 2,
+        }
+    )

@@ -11,6 +11,7 @@ from .results import Report, Row
 
 ROW_ORDER = (
     "restified_fork",
+    "restified_fork_warmup",
     "restified_kernel",
     "kernel_gateway",
     "papermill",
@@ -111,6 +112,26 @@ def ratios_table(report: Report, rows: list[Row]) -> list[str]:
     return lines
 
 
+def cpu_table(rows: list[Row]) -> list[str]:
+    """CPU time per call (every process of the server counted) next to the calls/s."""
+    lines = [
+        "CPU time per call (ms; the server and every process it started: kernels, forks)"
+        f" next to calls/s, sequential and with {C8} clients",
+        _line("", ["triv CPU", "c/s", "CPU@8", "c/s@8", "pand CPU", "c/s", "CPU@8", "c/s@8"]),
+    ]
+    for row in rows:
+        if row.skipped:
+            continue
+        values = [
+            get(row, nb, what)
+            for nb in (TRIVIAL, PANDAS)
+            for what in ("cpu_ms_per_call", "rate1", "cpu_ms_per_call_concurrent", "rate" + C8)
+        ]
+        if any(values[i] is not None for i in (0, 2, 4, 6)):
+            lines.append(_line(row.label, [fmt(v) for v in values]))
+    return lines
+
+
 def paced_table(rows: list[Row]) -> list[str]:
     """Sequential calls with a pause between them."""
     lines = [
@@ -177,6 +198,7 @@ def format_report(report: Report) -> str:
         )
     rows = [report.rows[k] for k in ROW_ORDER if k in report.rows]
     lines += ["", *results_table(rows), "", *ratios_table(report, rows), ""]
+    lines += [*cpu_table(rows), ""]
     lines += [*paced_table(rows), ""]
     lines += [*diagnostics_table(rows), ""]
     starts = report.kernel_start_ms
@@ -217,7 +239,7 @@ def format_report(report: Report) -> str:
     for key, seconds in report.server_start_s.items():
         lines.append(f"Ready after start, {key}: {seconds:.1f} s")
 
-    lines += ["", "Goals of issue 6 (fork endpoint):"]
+    lines += ["", "Goals of issues 6 and 17 (fork endpoint):"]
     for goal in report.goals:
         mark = {True: "PASS", False: "FAIL", None: "n/a "}[goal["met"]]
         lines.append(f"  [{mark}] {goal['goal']}: {goal['measured']}")
