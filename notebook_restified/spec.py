@@ -18,6 +18,7 @@ from typing import Any
 from .declarations import Parameter, read_foreign_parameters, read_python_parameters
 from .errors import InvalidNotebook, NotFound
 from .tags import TaggedCells, cells_phrase, read_tags
+from .values import json_form
 
 __all__ = [
     "RESERVED",
@@ -93,7 +94,7 @@ class NotebookSpec:
             "kernel": {"name": self.kernel_name, "language": self.language},
             "isolation": self.isolation,
             "cache": {"ttl": self.cache_ttl} if self.cache_ttl is not None else None,
-            "warmup": [dict(entry) for entry in self.warmup],
+            "warmup": [{k: json_form(v) for k, v in entry.items()} for entry in self.warmup],
             "warnings": list(self.warnings),
         }
 
