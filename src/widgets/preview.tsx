@@ -8,10 +8,11 @@ import * as React from 'react';
 
 import { IEndpointSpec } from '../api';
 import { CommandIDs } from '../commands';
-import { formatDefault } from '../core/form';
+import { describeType, formatDefault } from '../core/form';
 import {
   buildSnippets,
   CREDENTIAL_PLACEHOLDER,
+  exampleFiles,
   exampleValues,
   SnippetLanguage
 } from '../core/snippets';
@@ -187,7 +188,8 @@ function SpecErrorText(props: { model: EndpointModel }): JSX.Element {
 }
 
 /**
- * The parameters table: name, type, default, help.
+ * The parameters table: name, type (with its bounds, lengths or choices),
+ * default, help.
  */
 function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
   const { parameters } = props.spec;
@@ -223,7 +225,7 @@ function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
                   </td>
                   <td>
                     <span className="jp-RestifiedPanel-type">
-                      {parameter.type}
+                      {describeType(parameter)}
                     </span>
                   </td>
                   <td>
@@ -254,7 +256,12 @@ function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
 function Snippets(props: { spec: IEndpointSpec }): JSX.Element {
   const { spec } = props;
   const [language, setLanguage] = React.useState<SnippetLanguage>('curl');
-  const snippets = buildSnippets(spec.url, exampleValues(spec.parameters));
+  const snippets = buildSnippets(
+    spec.url,
+    exampleValues(spec.parameters),
+    CREDENTIAL_PLACEHOLDER,
+    exampleFiles(spec.parameters)
+  );
   const current = snippets.find(s => s.language === language) ?? snippets[0];
   const tabs = React.useRef<(HTMLButtonElement | null)[]>([]);
 
