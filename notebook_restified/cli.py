@@ -13,7 +13,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InvalidRequest, RestifiedError
-from .parameters import check_json, coerce_query
+from .parameters import check_json, coerce_query, merge_once
 from .spec import load_spec
 
 log = logging.getLogger("notebook_restified.cli")
@@ -65,7 +65,17 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar=("NAME", "VALUE"),
-        help="a parameter as text, coerced to its declared type (repeatable)",
+        help="a parameter as text, coerced to its declared type (repeatable; a name given"
+        " twice, here or in --params-json or -f, is an error)",
+    )
+    run.add_argument(
+        "-f",
+        "--file",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "PATH"),
+        help="a bytes parameter: the file's contents (repeatable)",
     )
     run.add_argument(
         "--params-json", default=None, metavar="JSON", help="parameters as a JSON object"
@@ -134,19 +144,35 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
     return serve(args.directory, argv=[*argv, *extra])
 
 
+def _file_parts(files: list[list[str]]) -> dict[str, list[str | bytes]]:
+    parts: dict[str, list[str | bytes]] = {}
+    for name, path in files:
+        try:
+            data = Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            raise InvalidRequest(f"-f {name}: cannot read {path}: {exc.strerror}") from None
+        parts.setdefault(name, []).append(data)
+    return parts
+
+
 def _values(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+    """The run's values, checked once: ``--params-json`` as a JSON body, ``-p`` as query
+    text, ``-f`` as file parts; a name given twice anywhere is an error."""
+    body: dict[str, Any] = {}
     if args.params_json is not None:
         try:
-            body = json.loads(args.params_json)
+            raw = json.loads(args.params_json)
         except ValueError as exc:
             raise InvalidRequest(f"--params-json is not JSON: {exc}") from None
-        if not isinstance(body, dict):
+        if not isinstance(raw, dict):
             raise InvalidRequest("--params-json must be a JSON object")
-        values.update(check_json(spec, body))
-    if args.parameter:
-        values.update(coerce_query(spec, dict(args.parameter)))
-    return values
+        body = check_json(spec, raw)
+    texts: dict[str, list[str | bytes]] = {}
+    for name, text in args.parameter:
+        texts.setdefault(name, []).append(text)
+    given = coerce_query(spec, texts) if texts else {}
+    files = coerce_query(spec, _file_parts(args.file)) if args.file else {}
+    return merge_once(body, given, files)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -155,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
     spec = load_spec(args.notebook)
     values = _values(args, spec)
     with KernelModel(args.notebook, time_limit=args.time_limit, isolation=args.isolation) as model:
-        result = model.call(values)
+        result = model.call_checked(spec, values)
     if result.kind == "image" and result.png is not None:
         if args.output is None:
             sys.stdout.buffer.write(result.png)

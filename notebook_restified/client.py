@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from .errors import RestifiedError, RunCancelled, error_from_json
+from .parameters import json_values, merge_once
 from .results import CallResult
 from .runs.handle import RunHandle
 from .runs.model import RunEvent
@@ -104,9 +105,9 @@ class Endpoint:
 
     @staticmethod
     def _values(parameters: Mapping[str, Any] | None, values: Mapping[str, Any]) -> dict[str, Any]:
-        merged = dict(parameters or {})
-        merged.update(values)
-        return merged
+        """The JSON body: a name given twice refused, as everywhere; dates and times as
+        ISO 8601 text, paths as text, bytes as base64, tuples as lists."""
+        return json_values(merge_once(parameters or {}, values))
 
     def call(self, parameters: Mapping[str, Any] | None = None, /, **values: Any) -> CallResult:
         """Run one call; its result (value, or PNG for an image). Over HTTP the call's

@@ -8,18 +8,31 @@ translator for it.
 from __future__ import annotations
 
 import ast
+import datetime
 import io
 import json
 import keyword
 import logging
 import math
+import pathlib
 import re
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InvalidNotebook
-from .parameter_types import NONE_NAMES, annotation_type, fits, type_of
+from .parameter_types import (
+    JSON_KINDS,
+    NONE_NAMES,
+    ValueType,
+    annotation_value_type,
+    fits,
+    json_schema,
+    range_comment,
+    type_of,
+    value_type_of,
+)
+from .values import ValueProblem, check_value, json_form
 
 __all__ = ["Parameter", "read_foreign_parameters", "read_python_parameters"]
 
@@ -31,8 +44,10 @@ class Parameter:
     """One input of the notebook, declared in its ``parameters`` cell.
 
     ``type`` is one of :data:`~notebook_restified.parameter_types.PARAMETER_TYPES`;
-    ``default`` is JSON-able (tuples and sets become lists); ``help`` is the trailing comment
-    of the assignment; ``annotation`` the annotation's source text, if any.
+    ``default`` is its JSON form (tuples and sets become lists, dates ISO text, bytes base64);
+    ``help`` is the trailing comment of the assignment; ``annotation`` the annotation's source
+    text, if any. ``value_type`` is what request values are checked against: read from the
+    annotation (else the default) and the help comment's range, unless given.
     """
 
     name: str
@@ -40,6 +55,19 @@ class Parameter:
     default: Any
     help: str
     annotation: str | None = None
+    value_type: ValueType = field(default=None, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        value_type = self.value_type
+        if value_type is None:
+            declared = annotation_value_type(self.annotation) if self.annotation else None
+            value_type = declared or ValueType(self.type, nullable=self.type == "any")
+            value_type = range_comment(self.help, value_type)
+        if value_type.kind != self.type:
+            value_type = ValueType(self.type, nullable=self.type == "any")
+        if self.default is None and not value_type.nullable:
+            value_type = replace(value_type, nullable=True)
+        object.__setattr__(self, "value_type", value_type)
 
     @property
     def nullable(self) -> bool:
@@ -48,13 +76,36 @@ class Parameter:
         True when the default is ``None``, the type is ``any``, or the annotation admits
         ``None`` (``Optional[int]``, ``int | None``, ...).
         """
-        if self.default is None or self.type == "any":
-            return True
-        return self.annotation is not None and annotation_type(self.annotation)[1]
+        return self.value_type.nullable or self.type == "any"
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of a value (as in a JSON body), with the default and the help:
+        the same object in the spec JSON and the OpenAPI document."""
+        schema = json_schema(self.value_type)
+        if _schema_admits(schema, self.default):
+            schema["default"] = self.default
+        if self.help:
+            schema["description"] = self.help
+        return schema
 
     def to_json(self) -> dict[str, Any]:
-        """``{"name", "type", "default", "help"}``."""
-        return {"name": self.name, "type": self.type, "default": self.default, "help": self.help}
+        """``{"name", "type", "default", "help", "nullable", "schema"}``."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "help": self.help,
+            "nullable": self.nullable,
+            "schema": self.schema(),
+        }
+
+
+def _schema_admits(schema: dict[str, Any], default: Any) -> bool:
+    """Whether a default may stand in the schema: a date-time or time without an offset is
+    not RFC 3339's (the spec's ``default`` still gives it)."""
+    if not isinstance(default, str) or schema.get("format") not in ("date-time", "time"):
+        return True
+    return bool(re.search(r"(?:[zZ]|[+-]\d\d:?\d\d)$", default))
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,8 +116,9 @@ class _NotJSON(ValueError):
     """A literal default that JSON cannot represent."""
 
 
-def _jsonable(value: Any) -> Any:
-    """Convert a literal to its JSON-able form (tuples and sets become lists)."""
+def _jsonable(value: Any, top: bool = True) -> Any:
+    """Convert a literal to its JSON-able form (tuples and sets become lists; a date, time,
+    path or bytes default its text, though not inside a list or dict)."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -74,9 +126,9 @@ def _jsonable(value: Any) -> Any:
             raise _NotJSON("it is not a finite number")
         return value
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, False) for v in value]
     if isinstance(value, set):
-        items = [_jsonable(v) for v in value]
+        items = [_jsonable(v, False) for v in value]
         try:
             return sorted(items)
         except TypeError:
@@ -84,7 +136,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise _NotJSON("its dict keys are not all strings")
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: _jsonable(v, False) for k, v in value.items()}
+    if top and isinstance(value, (datetime.date, datetime.time, pathlib.PurePath, bytes)):
+        return json_form(value)
     raise _NotJSON(f"a {type(value).__name__} has no JSON form")
 
 
@@ -149,22 +203,74 @@ def _assignment(stmt: ast.stmt, cell: int) -> tuple[str, ast.expr, ast.expr | No
     return name, value_node, annotation_node
 
 
+# Constructor calls a default may be written as: `datetime.date(2024, 1, 31)`,
+# `dt.datetime(2024, 1, 31, 12, minute=30)`, `time(12, 30)`, `Path("data.csv")`.
+_CONSTRUCTORS: dict[str, Any] = {
+    "date": datetime.date,
+    "datetime": datetime.datetime,
+    "time": datetime.time,
+    "Path": pathlib.PurePosixPath,
+    "PurePath": pathlib.PurePosixPath,
+    "PosixPath": pathlib.PurePosixPath,
+    "PurePosixPath": pathlib.PurePosixPath,
+}
+_DATE_ARGUMENTS = frozenset({"year", "month", "day", "hour", "minute", "second", "microsecond"})
+
+
+def _call_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)):
+        return node.attr
+    return None
+
+
+def _constructed(node: ast.Call) -> Any:
+    """The value of a date, datetime, time or path constructor call with literal arguments
+    (integers for the dates, one string for a path); :class:`ValueError` for any other call.
+    Read from the syntax tree: nothing is called but the constructor itself."""
+    name = _call_name(node.func)
+    constructor = _CONSTRUCTORS.get(name or "")
+    if constructor is None:
+        raise ValueError("not a constructor call")
+    args = [ast.literal_eval(a) for a in node.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+    if len(kwargs) != len(node.keywords):
+        raise ValueError("**arguments")
+    if constructor is pathlib.PurePosixPath:
+        if kwargs or not all(isinstance(a, str) for a in args):
+            raise ValueError("a path from strings only")
+        return constructor(*args)
+    if set(kwargs) - _DATE_ARGUMENTS or not all(type(v) is int for v in [*args, *kwargs.values()]):
+        raise ValueError("integer arguments only")
+    return constructor(*args, **kwargs)
+
+
+def _literal(value_node: ast.expr) -> Any:
+    if isinstance(value_node, ast.Call) and _call_name(value_node.func) in _CONSTRUCTORS:
+        return _constructed(value_node)
+    return ast.literal_eval(value_node)  # set() included
+
+
 def _default(source: str, cell: int, line: int, name: str, value_node: ast.expr) -> Any:
-    """The JSON-able default a literal assigns; anything else is an invalid parameters cell."""
+    """The default a literal (or a date/time/path constructor call) assigns, as a Python
+    value; anything else is an invalid parameters cell."""
     try:
-        literal = ast.literal_eval(value_node)
-    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        literal = _literal(value_node)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, OverflowError):
         segment = ast.get_source_segment(source, value_node) or ""
         raise _invalid_line(
             cell,
             line,
-            f"the value of {name!r} is not a literal ({segment[:60]!r}); "
-            "only numbers, strings, booleans, None and lists/dicts/tuples of those",
+            f"the value of {name!r} is not a literal ({segment[:60]!r}); only numbers, "
+            "strings, bytes, booleans, None, lists/dicts/tuples of those, and "
+            "date/datetime/time/Path calls with literal arguments",
         ) from None
     try:
-        return _jsonable(literal)
+        _jsonable(literal)
     except _NotJSON as exc:
         raise _invalid_line(cell, line, f"the default of {name!r} cannot be JSON: {exc}") from None
+    return literal
 
 
 def _help_and_annotation(comment: str | None, annotation: str | None) -> tuple[str, str | None]:
@@ -177,6 +283,32 @@ def _help_and_annotation(comment: str | None, annotation: str | None) -> tuple[s
     if type_comment:
         return type_comment["help"].strip(), annotation or type_comment["type"]
     return help_text, annotation
+
+
+def _value_type(default: Any, annotation: str | None, help_text: str) -> tuple[ValueType, str]:
+    """What a parameter takes (its annotation's type, else its default's, with the help
+    comment's range), and a problem with its default, if any."""
+    declared = annotation_value_type(annotation) if annotation else None
+    value_type = range_comment(help_text, declared or value_type_of(default))
+    if default is None and not value_type.nullable:
+        value_type = replace(value_type, nullable=True)
+    if declared is None or default is None or declared.kind == "any":
+        return value_type, ""
+    if not fits(declared.kind, default):
+        return value_type, (
+            f"it is annotated {annotation}, but its default {_shown(default)} does not "
+            f"match; request values are checked as {declared.kind}."
+        )
+    try:
+        check_value(value_type, default)
+    except ValueProblem as exc:
+        return value_type, f"its default {_shown(default)} does not fit its type: {exc}."
+    return value_type, ""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def read_python_parameters(source: str, cell: int) -> tuple[list[Parameter], list[str]]:
@@ -204,19 +336,17 @@ def read_python_parameters(source: str, cell: int) -> tuple[list[Parameter], lis
         comment = comments.get(end) if last_on_line[end] is stmt else None
         help_text, annotation = _help_and_annotation(comment, annotation)
 
-        declared = annotation_type(annotation)[0] if annotation else None
-        type_ = declared or type_of(default)
-        if declared and not fits(declared, default):
-            warnings.append(
-                f"Parameter {name!r} is annotated {annotation}, but its default "
-                f"{default!r} does not match; request values are checked as {declared}."
-            )
+        value_type, problem = _value_type(default, annotation, help_text)
+        if problem:
+            warnings.append(f"Parameter {name!r}: {problem}")
         if name in found:
             warnings.append(
                 f"Parameter {name!r} is assigned more than once in the parameters cell; "
                 "the last assignment is its default."
             )
-        found[name] = Parameter(name, type_, default, help_text, annotation)
+        found[name] = Parameter(
+            name, value_type.kind, _jsonable(default), help_text, annotation, value_type
+        )
     return list(found.values()), warnings
 
 
@@ -299,7 +429,9 @@ def read_foreign_parameters(
         inferred = str(item.inferred_type_name or "None")
         annotation = None if inferred in NONE_NAMES else inferred
         default = _foreign_default(str(item.default))
-        declared = annotation_type(annotation)[0] if annotation else None
-        type_ = declared or (type_of(default) if default is not None else "any")
+        declared = annotation_value_type(annotation) if annotation else None
+        if declared is not None and declared.kind not in JSON_KINDS:
+            declared = None  # dates, paths and bytes are Python's; other kernels get JSON kinds
+        type_ = declared.kind if declared else (type_of(default) if default is not None else "any")
         parameters[name] = Parameter(name, type_, default, str(item.help or ""), annotation)
     return list(parameters.values()), warnings

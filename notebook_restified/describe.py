@@ -7,7 +7,6 @@ Pure: no kernel, no server. Text is returned as text; whoever shows it escapes i
 
 from __future__ import annotations
 
-import ast
 import posixpath
 import re
 from collections.abc import Mapping
@@ -53,60 +52,32 @@ def describe_notebook(nb: Mapping[str, Any], path: str) -> tuple[str, str]:
     return title.strip(), description
 
 
-def _literal_choices(annotation: str | None) -> list[Any] | None:
-    """The values of a ``Literal[...]`` annotation (possibly inside ``Optional``/``| None``)."""
-    if not annotation:
-        return None
-    try:
-        node = ast.parse(annotation, mode="eval").body
-    except SyntaxError:
-        return None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # Literal[...] | None
-        sides = [node.left, node.right]
-        node = next((s for s in sides if isinstance(s, ast.Subscript)), node)
-    if not isinstance(node, ast.Subscript):
-        return None
-    name = ast.unparse(node.value).rsplit(".", 1)[-1]
-    if name == "Optional" and isinstance(node.slice, ast.Subscript):
-        return _literal_choices(ast.unparse(node.slice))
-    if name != "Literal":
-        return None
-    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    values = []
-    for item in items:
-        if not isinstance(item, ast.Constant) or item.value is None:
-            continue
-        if not isinstance(item.value, (str, int, float, bool)):
-            return None
-        values.append(item.value)
-    return values or None
-
-
-_DATE_ANNOTATIONS = {"date": "date", "datetime": "datetime"}
+_INPUTS = {
+    "bool": "checkbox",
+    "int": "integer",
+    "float": "number",
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+    "bytes": "file",
+    "list": "json",
+    "dict": "json",
+    "any": "json",
+}
 
 
 def form_fields(spec: NotebookSpec) -> list[dict[str, Any]]:
-    """The spec's parameters as form fields: ``{"name", "type", "default", "help",
-    "nullable", "input", "choices"?}`` where ``input`` is ``checkbox``, ``number``,
-    ``integer``, ``select``, ``date``, ``datetime``, ``json`` or ``text``."""
+    """The spec's parameters as form fields: the spec JSON's ``{"name", "type", "default",
+    "help", "nullable", "schema"}`` and ``input``: ``checkbox``, ``number``, ``integer``,
+    ``select`` (with ``choices``), ``date``, ``datetime``, ``time``, ``file``, ``json`` or
+    ``text``."""
     fields = []
     for parameter in spec.parameters:
-        field = {**parameter.to_json(), "nullable": parameter.nullable}
-        choices = _literal_choices(parameter.annotation)
-        annotation = (parameter.annotation or "").rsplit(".", 1)[-1].strip()
+        field = parameter.to_json()
+        choices = parameter.value_type.choices
         if choices:
-            field.update(input="select", choices=choices)
-        elif parameter.type == "bool":
-            field["input"] = "checkbox"
-        elif parameter.type == "int":
-            field["input"] = "integer"
-        elif parameter.type == "float":
-            field["input"] = "number"
-        elif annotation in _DATE_ANNOTATIONS and parameter.type in ("str", "any"):
-            field["input"] = _DATE_ANNOTATIONS[annotation]
-        elif parameter.type in ("list", "dict", "any"):
-            field["input"] = "json"
+            field.update(input="select", choices=list(choices))
         else:
-            field["input"] = "text"
+            field["input"] = _INPUTS.get(parameter.type, "text")
         fields.append(field)
     return fields

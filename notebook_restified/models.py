@@ -24,7 +24,7 @@ from .engine import Engine
 from .engine.plan import call_cells, setup_cells
 from .errors import CallTimeout, NotFound
 from .kernelside.runner import run_request
-from .parameters import check_json
+from .parameters import check_json, merge_once
 from .results import CallResult
 from .runs.handle import RunHandle
 from .spec import NotebookSpec, load_spec
@@ -58,10 +58,10 @@ class NotebookFile:
 def merge_values(
     spec: NotebookSpec, parameters: Mapping[str, Any] | None, keywords: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Values given as a mapping and as keywords, checked like a JSON body."""
-    values = dict(parameters or {})
-    values.update(keywords)
-    return check_json(spec, values)
+    """Values given as a mapping and as keywords, checked like a JSON body; a name given in
+    both is an error (:class:`~notebook_restified.errors.InvalidParameters`), as a
+    parameter given twice is everywhere."""
+    return check_json(spec, merge_once(parameters or {}, keywords))
 
 
 class NotebookFunction:
@@ -192,9 +192,20 @@ class KernelModel(NotebookFunction):
         if self._closed:
             raise RuntimeError("this KernelModel is closed")
         spec = self.spec
-        checked = merge_values(spec, parameters, values)
+        return self.call_checked(
+            spec, merge_values(spec, parameters, values), time_limit=time_limit
+        )
+
+    def call_checked(
+        self, spec: NotebookSpec, values: Mapping[str, Any], *, time_limit: float | None = None
+    ) -> CallResult:
+        """Run one call with ``values`` already checked against ``spec`` (what
+        :func:`~notebook_restified.parameters.check_json` and
+        :func:`~notebook_restified.parameters.coerce_query` return), as the CLI does."""
+        if self._closed:
+            raise RuntimeError("this KernelModel is closed")
         return self._run(
-            self._engine.call(self.path, spec, checked, cwd=self.cwd, time_limit=time_limit)
+            self._engine.call(self.path, spec, values, cwd=self.cwd, time_limit=time_limit)
         )
 
     def submit(

@@ -6,51 +6,15 @@ from typing import Any
 from urllib.parse import quote
 
 from . import __version__
+from .contract import ERRORS, security, security_schemes
 from .declarations import Parameter
 from .spec import NotebookSpec
 
-JSON_TYPES = {
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "str": "string",
-    "list": "array",
-    "dict": "object",
-}
-
-# (status, contract type, when) — the contract's error table.
-ERRORS: tuple[tuple[int, str, str], ...] = (
-    (400, "invalid_request", "The body is not JSON, or not a JSON object."),
-    (403, "forbidden", "Missing or insufficient credentials."),
-    (404, "not_found", "No such notebook."),
-    (406, "not_acceptable", "The result cannot be given in a type the Accept header allows."),
-    (409, "invalid_notebook", "The notebook's tags make no function."),
-    (413, "too_large", "The request body is larger than the server accepts."),
-    (422, "invalid_parameters", "Unknown, unparsable or ill-typed parameters (see details)."),
-    (
-        429,
-        "rate_limited",
-        "An endpoint key made too many calls this minute, or has too many in flight; retry"
-        " after the Retry-After header's seconds.",
-    ),
-    (500, "execution_error", "A cell raised (see cell_index, ename, evalue, traceback)."),
-    (502, "kernel_died", "The process running the call died."),
-    (502, "result_too_large", "The call's result is larger than the server accepts."),
-    (503, "busy", "The call queue is full; retry after the Retry-After header's seconds."),
-    (504, "timeout", "The call ran past its time limit and was stopped."),
-)
-
 
 def parameter_schema(parameter: Parameter) -> dict[str, Any]:
-    """JSON Schema of one parameter: its type (nullable where allowed), default and help."""
-    schema: dict[str, Any] = {}
-    json_type = JSON_TYPES.get(parameter.type)
-    if json_type is not None:
-        schema["type"] = [json_type, "null"] if parameter.nullable else json_type
-    schema["default"] = parameter.default
-    if parameter.help:
-        schema["description"] = parameter.help
-    return schema
+    """JSON Schema of one parameter's value in a JSON body: the same object as the spec
+    JSON's ``schema`` (type, nullable, choices, element types, bounds, default, help)."""
+    return parameter.schema()
 
 
 def parameters_schema(spec: NotebookSpec) -> dict[str, Any]:
@@ -62,6 +26,11 @@ def parameters_schema(spec: NotebookSpec) -> dict[str, Any]:
     }
 
 
+def _json_text(parameter: Parameter) -> bool:
+    """Whether the parameter's text (query, form field) is JSON: lists, dicts, ``any``."""
+    return parameter.type in ("list", "dict", "any")
+
+
 def _query_parameter(parameter: Parameter) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": parameter.name,
@@ -69,11 +38,47 @@ def _query_parameter(parameter: Parameter) -> dict[str, Any]:
         "required": False,
         "description": parameter.help or f"{parameter.type} (default {parameter.default!r})",
     }
-    if parameter.type in ("list", "dict", "any"):
+    if _json_text(parameter):
         entry["content"] = {"application/json": {"schema": parameter_schema(parameter)}}
     else:
         entry["schema"] = parameter_schema(parameter)
     return entry
+
+
+def _multipart_schema(spec: NotebookSpec) -> dict[str, Any]:
+    """A multipart form's schema: a ``bytes`` parameter is a file part."""
+    properties = {}
+    for p in spec.parameters:
+        if p.type == "bytes":
+            file_part: dict[str, Any] = {"type": "string", "format": "binary"}
+            if p.help:
+                file_part["description"] = p.help
+            properties[p.name] = file_part
+        else:
+            properties[p.name] = parameter_schema(p)
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def _request_body(spec: NotebookSpec) -> dict[str, Any]:
+    body = parameters_schema(spec)
+    # A form field of a list/dict parameter holds JSON text.
+    json_fields = {
+        p.name: {"contentType": "application/json"} for p in spec.parameters if _json_text(p)
+    }
+    content: dict[str, Any] = {
+        "application/json": {"schema": body},
+        "application/x-www-form-urlencoded": {"schema": body, "encoding": json_fields},
+    }
+    multipart: dict[str, Any] = {"schema": _multipart_schema(spec)}
+    file_parts = {
+        p.name: {"contentType": "application/octet-stream"}
+        for p in spec.parameters
+        if p.type == "bytes"
+    }
+    if json_fields or file_parts:
+        multipart["encoding"] = {**json_fields, **file_parts}
+    content["multipart/form-data"] = multipart
+    return {"required": False, "content": content}
 
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -93,6 +98,11 @@ ERROR_SCHEMA: dict[str, Any] = {
                         "properties": {"name": {"type": "string"}, "problem": {"type": "string"}},
                     },
                 },
+                "cells": {"type": "array", "items": {"type": "integer"}},
+                "retry_after": {"type": "integer"},
+                "time_limit": {"type": "number"},
+                "limit": {"type": "integer"},
+                "size": {"type": ["integer", "null"]},
                 "cell_index": {"type": ["integer", "null"]},
                 "cell_id": {"type": ["string", "null"]},
                 "ename": {"type": "string"},
@@ -161,12 +171,6 @@ RUN_SCHEMA: dict[str, Any] = {
     },
 }
 
-RUN_ERRORS: tuple[tuple[int, str, str], ...] = (
-    (403, "forbidden", "No or insufficient credentials."),
-    (404, "not_found", "No such run, or not one of this key's runs."),
-    (409, "not_finished", "The run is queued or running (cancelled: it was cancelled)."),
-)
-
 
 def _error_response(description: str) -> dict[str, Any]:
     return {
@@ -179,7 +183,7 @@ def runs_paths() -> dict[str, Any]:
     """The runs routes: what a client follows after a 202."""
     run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
     run_json = {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}
-    errors = {str(status): _error_response(f"{kind}: {when}") for status, kind, when in RUN_ERRORS}
+    errors = _error_responses(("call", "runs"))
     return {
         "/api/restified/runs": {
             "get": {
@@ -303,6 +307,27 @@ def _accepted() -> dict[str, Any]:
     }
 
 
+def _error_responses(scopes: tuple[str, ...]) -> dict[str, Any]:
+    """One response per status of the contract's errors in ``scopes`` (its types' descriptions
+    joined), with ``Retry-After`` where an error carries it."""
+    responses: dict[str, Any] = {}
+    for kind in ERRORS:
+        if kind.scope not in scopes:
+            continue
+        when = kind.when.replace("`", "")
+        response = responses.get(str(kind.status))
+        if response is not None:
+            response["description"] += f" Or {kind.type}: {when}."
+        else:
+            response = _error_response(f"{kind.type}: {when}.")
+            responses[str(kind.status)] = response
+        if kind.retry_after:
+            response["headers"] = {
+                "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+            }
+    return responses
+
+
 def _responses() -> dict[str, Any]:
     responses: dict[str, Any] = {
         "200": {
@@ -315,19 +340,7 @@ def _responses() -> dict[str, Any]:
             },
         }
     }
-    for status, kind, when in ERRORS:
-        if str(status) in responses:  # one response per status: its types' descriptions join
-            responses[str(status)]["description"] += f" Or {kind}: {when}"
-            continue
-        response: dict[str, Any] = {
-            "description": f"{kind}: {when}",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        if status in (429, 503):
-            response["headers"] = {
-                "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
-            }
-        responses[str(status)] = response
+    responses.update(_error_responses(("call",)))
     return responses
 
 
@@ -347,11 +360,12 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
             " notebook_restified.",
         },
         "servers": [{"url": server_url.rstrip("/") or "/"}],
-        "security": [{"token": []}, {"tokenQuery": []}],
+        "security": security(),
         "paths": {
             f"/restified/{quote(path)}": {
                 "get": {
                     "operationId": "call_get",
+                    "security": security("GET"),
                     "summary": f"Call {path} with query parameters",
                     "description": operation_doc,
                     "parameters": [
@@ -362,24 +376,11 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
                 },
                 "post": {
                     "operationId": "call_post",
+                    "security": security("POST"),
                     "summary": f"Call {path} with a JSON object",
                     "description": operation_doc,
                     "parameters": [PREFER_PARAMETER],
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {"schema": body},
-                            "application/x-www-form-urlencoded": {
-                                "schema": body,
-                                # A form field of a list/dict parameter holds JSON text.
-                                "encoding": {
-                                    p.name: {"contentType": "application/json"}
-                                    for p in spec.parameters
-                                    if p.type in ("list", "dict", "any")
-                                },
-                            },
-                        },
-                    },
+                    "requestBody": _request_body(spec),
                     "responses": call_responses,
                 },
             },
@@ -387,14 +388,6 @@ def openapi_document(spec: NotebookSpec, path: str, server_url: str) -> dict[str
         },
         "components": {
             "schemas": {"Error": ERROR_SCHEMA, "Parameters": body, "Run": RUN_SCHEMA},
-            "securitySchemes": {
-                "token": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "Authorization",
-                    "description": "`token <server token>`",
-                },
-                "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
-            },
+            "securitySchemes": security_schemes(),
         },
     }

@@ -1,21 +1,20 @@
 """Turn request values into checked parameter values: query text coerced, JSON checked.
 
-Pure: no kernel, no server. What leaves here is plain data: only declared names, and values
-rebuilt from exact JSON types (never subclasses), which :mod:`notebook_restified.inject`
-writes into the injected cell as literals.
+Pure: no kernel, no server. What leaves here holds only declared names, each with the value
+:mod:`notebook_restified.values` checked and rebuilt from exact types (never subclasses),
+which :mod:`notebook_restified.inject` writes into the injected cell as literals. A name
+given twice, wherever, is refused (:func:`merge_once`).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .declarations import Parameter
 from .errors import InvalidParameters, InvalidRequest
-from .parameter_types import JSON_KINDS, TYPE_WORDS, json_kind, json_name
+from .parameter_types import json_name
 from .spec import RESERVED, NotebookSpec
+from .values import MAX_DEPTH, ValueProblem, check_value, coerce_text, json_form, plain_value
 
 __all__ = [
     "MAX_DEPTH",
@@ -23,62 +22,11 @@ __all__ = [
     "ValueProblem",
     "check_json",
     "coerce_query",
+    "json_values",
+    "merge_once",
     "plain_value",
     "unknown_parameter",
 ]
-
-
-MAX_DEPTH = 100
-"""How deeply lists and dicts may nest in a value (Python's parser refuses ~200 brackets)."""
-
-_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_FLOAT = re.compile(
-    r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)",
-    re.ASCII | re.IGNORECASE,
-)
-_BOOLS = {
-    "true": True,
-    "yes": True,
-    "on": True,
-    "1": True,
-    "false": False,
-    "no": False,
-    "off": False,
-    "0": False,
-}
-_WHITESPACE = " \t\r\n"
-
-
-class ValueProblem(Exception):
-    """A value that does not fit its parameter; the message is the per-field problem."""
-
-
-def plain_value(value: Any, depth: int = 0) -> Any:
-    """``value`` rebuilt from plain JSON types (exact ``int``/``float``/``str``/``list``/
-    ``dict``, never subclasses); :class:`ValueProblem` for anything else, non-string keys, or
-    nesting deeper than :data:`MAX_DEPTH` (counted from ``depth``)."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        # The base-class methods give exact ints/floats/strs even from subclasses that
-        # override __int__/__repr__, so nothing but plain data reaches the renderer.
-        return int.__int__(value)
-    if isinstance(value, float):
-        return float.__float__(value)
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, (list, dict)):
-        if depth >= MAX_DEPTH:
-            raise ValueProblem(f"lists/objects nest more than {MAX_DEPTH} levels deep")
-        if isinstance(value, list):
-            return [plain_value(v, depth + 1) for v in value]
-        result: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueProblem(f"object keys must be strings, not {json_name(key)}")
-            result[str.__str__(key)] = plain_value(item, depth + 1)
-        return result
-    raise ValueProblem(f"contains {json_name(value)}, which is not a JSON value")
 
 
 def unknown_parameter(spec: NotebookSpec, name: str) -> dict[str, str]:
@@ -92,68 +40,14 @@ def unknown_parameter(spec: NotebookSpec, name: str) -> dict[str, str]:
     return {"name": name, "problem": problem}
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_json(text: str) -> Any:
-    """Strict JSON (no NaN/Infinity); :class:`ValueError` if it does not parse."""
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueProblem(f"lists/objects nest more than {MAX_DEPTH} levels deep") from None
-
-
-def _coerce_text(parameter: Parameter, text: str) -> Any:
-    """One query-string value, coerced to the parameter's type."""
-    type_ = parameter.type
-    if type_ == "str":
-        return text  # even "null": text is what a str parameter takes
-    if parameter.nullable and text.strip(_WHITESPACE) == "null":  # as in a JSON body
-        return None
-    if type_ == "int":
-        stripped = text.strip(_WHITESPACE)
-        if not _INT.fullmatch(stripped):
-            raise ValueProblem(f"expected an integer, got {text!r}")
-        try:
-            return int(stripped)
-        except ValueError:  # beyond sys.get_int_max_str_digits()
-            raise ValueProblem("the integer has too many digits") from None
-    if type_ == "float":
-        stripped = text.strip(_WHITESPACE)
-        if not _FLOAT.fullmatch(stripped):
-            raise ValueProblem(f"expected a number, got {text!r}")
-        return float(stripped)
-    if type_ == "bool":
-        try:
-            return _BOOLS[text.strip(_WHITESPACE).lower()]
-        except KeyError:
-            raise ValueProblem(
-                f"expected a boolean (true/false, yes/no, on/off, 1/0), got {text!r}"
-            ) from None
-    if type_ in ("list", "dict"):
-        try:
-            value = _parse_json(text)
-        except ValueError:
-            raise ValueProblem(f"expected {TYPE_WORDS[type_]} as JSON text") from None
-        if value is None and parameter.nullable:
-            return None
-        if json_kind(value) != type_:
-            raise ValueProblem(f"expected {TYPE_WORDS[type_]} as JSON text, got {json_name(value)}")
-        return plain_value(value)
-    # "any": JSON if it parses, else the text itself.
-    try:
-        value = _parse_json(text)
-    except ValueError:
-        return text
-    return plain_value(value)
-
-
-def coerce_query(spec: NotebookSpec, query: Mapping[str, str | Sequence[str]]) -> dict[str, Any]:
+def coerce_query(
+    spec: NotebookSpec, query: Mapping[str, str | bytes | Sequence[str | bytes]]
+) -> dict[str, Any]:
     """Coerce query-string (or form) text to the declared parameter types.
 
     Each value may be a string or a sequence of strings (as a web framework collects
-    repeated arguments); a name given more than once is a problem. :data:`RESERVED` names are
+    repeated arguments); a name given more than once is a problem. ``bytes`` stand for a
+    multipart form's file part, which only a ``bytes`` parameter takes. :data:`RESERVED` names are
     dropped. Parameters that are not given are left out (they keep their defaults).
 
     Raises :class:`~notebook_restified.errors.InvalidParameters` listing every problem.
@@ -163,7 +57,7 @@ def coerce_query(spec: NotebookSpec, query: Mapping[str, str | Sequence[str]]) -
     for name, raw in query.items():
         if name in RESERVED:
             continue
-        texts = [raw] if isinstance(raw, str) else list(raw)
+        texts = [raw] if isinstance(raw, (str, bytes)) else list(raw)
         if not texts:
             continue
         parameter = spec.parameter(name)
@@ -174,11 +68,16 @@ def coerce_query(spec: NotebookSpec, query: Mapping[str, str | Sequence[str]]) -
             problems.append({"name": name, "problem": "given more than once"})
             continue
         text = texts[0]
-        if not isinstance(text, str):
+        if not isinstance(text, (str, bytes)):
             problems.append({"name": name, "problem": "the value is not text"})
             continue
         try:
-            values[name] = _coerce_text(parameter, text)
+            if isinstance(text, bytes):  # a file part of a multipart form
+                if parameter.type != "bytes":
+                    raise ValueProblem("a file was sent, but this parameter is not bytes")
+                values[name] = check_value(parameter.value_type, text)
+            else:
+                values[name] = coerce_text(parameter.value_type, text)
         except ValueProblem as exc:
             problems.append({"name": name, "problem": str(exc)})
     if problems:
@@ -186,32 +85,16 @@ def coerce_query(spec: NotebookSpec, query: Mapping[str, str | Sequence[str]]) -
     return values
 
 
-def _check_value(parameter: Parameter, value: Any) -> Any:
-    """One JSON value checked against the parameter's type (an int is a valid float)."""
-    type_ = parameter.type
-    if value is None:
-        if parameter.nullable:
-            return None
-        raise ValueProblem(f"expected {TYPE_WORDS[type_]}, got null")
-    kind = json_kind(value)
-    if type_ == "float" and kind == "int":
-        try:
-            return float(int.__int__(value))
-        except OverflowError:
-            raise ValueProblem("the number is too large for a float") from None
-    if kind == type_ or type_ not in JSON_KINDS:  # "any" takes every JSON value
-        return plain_value(value)
-    raise ValueProblem(f"expected {TYPE_WORDS[type_]}, got {json_name(value)}")
-
-
 def check_json(spec: NotebookSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     """Check the values of a JSON object body against the declared parameter types.
 
     ``int`` takes an integer (not a boolean); ``float`` an integer or a number (returned as
-    a float); ``bool``, ``str``, ``list`` and ``dict`` their JSON kind; ``any`` any JSON value.
-    ``None`` is accepted only by nullable parameters (default ``None``, type ``any``, or an
-    ``Optional`` annotation). :data:`RESERVED` names are dropped. The result holds plain
-    Python values (exact ``int``/``float``/``str``/``list``/``dict``, never subclasses).
+    a float); ``bool``, ``str``, ``list`` and ``dict`` their JSON kind, with element types,
+    choices and bounds checked; ``any`` any JSON value; the dates ISO 8601 text, ``bytes``
+    base64 text (or, from Python, objects of those types). ``None`` is accepted only by
+    nullable parameters (default ``None``, type ``any``, or an ``Optional`` annotation).
+    :data:`RESERVED` names are dropped. The result holds the values the kernel gets
+    (see :func:`~notebook_restified.values.check_value`).
 
     Raises :class:`~notebook_restified.errors.InvalidParameters` listing every problem, or
     :class:`~notebook_restified.errors.InvalidRequest` if ``values`` is not an object.
@@ -231,9 +114,33 @@ def check_json(spec: NotebookSpec, values: Mapping[str, Any]) -> dict[str, Any]:
             problems.append(unknown_parameter(spec, name))
             continue
         try:
-            checked[name] = _check_value(parameter, value)
+            checked[name] = check_value(parameter.value_type, value)
         except ValueProblem as exc:
             problems.append({"name": name, "problem": str(exc)})
     if problems:
         raise InvalidParameters(problems)
     return checked
+
+
+def merge_once(*sources: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of several sources (a query and a body, a mapping and keywords, the CLI's
+    options) as one mapping; a name given in more than one is a problem (the one rule for
+    a parameter given twice, wherever it is given)."""
+    merged: dict[str, Any] = {}
+    twice: list[str] = []
+    for source in sources:
+        for name, value in source.items():
+            if name in merged:
+                twice.append(name)
+            merged[name] = value
+    if twice:
+        raise InvalidParameters(
+            [{"name": n, "problem": "given more than once"} for n in dict.fromkeys(twice)]
+        )
+    return merged
+
+
+def json_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Checked values as JSON data (for run records and logs): see
+    :func:`~notebook_restified.values.json_form`."""
+    return {name: json_form(value) for name, value in values.items()}

@@ -38,7 +38,7 @@ COMMANDS: dict[str, list[str]] = {
         "run",
         "typed.ipynb",
         "--params-json",
-        '{"label": "from json", "count": 1}',
+        '{"label": "from json"}',
         "-p",
         "count",
         "7",
@@ -54,6 +54,20 @@ COMMANDS: dict[str, list[str]] = {
     ],
     "execution_error": [*CLI, "run", "error_path.ipynb", "-p", "divisor", "0"],
     "image": [*CLI, "run", "matplotlib_plot.ipynb", "-p", "points", "10", "--output", "plot.png"],
+    "file": [
+        *CLI,
+        "run",
+        "parameter_types.ipynb",
+        "-f",
+        "data",
+        "upload.bin",
+        "-p",
+        "start",
+        "2024-03-01",
+        "-p",
+        "size",
+        "[2, 5]",
+    ],
 }
 
 
@@ -78,8 +92,9 @@ class Runs:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     work = tmp_path_factory.mktemp("cli")
-    for name in ("fibonacci", "text_repeat", "error_path", "matplotlib_plot"):
+    for name in ("fibonacci", "text_repeat", "error_path", "matplotlib_plot", "parameter_types"):
         shutil.copy(EXAMPLES / f"{name}.ipynb", work)
+    (work / "upload.bin").write_bytes(b"\x00\x01 file bytes")
     write_notebook(
         work / "typed.ipynb",
         (
@@ -133,10 +148,50 @@ def test_text_and_json_values_are_coerced_to_declared_types(runs: Runs) -> None:
     proc = runs["typed"]
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {
-        # count: -p wins over --params-json; label: from --params-json
+        # label: from --params-json, the others from -p
         "values": [7, 2.5, True, [1, "a", None], "from json"],
         "types": ["int", "float", "bool", "list", "str"],
     }
+
+
+def test_a_file_is_a_bytes_parameter(runs: Runs) -> None:
+    proc = runs["file"]
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["data"] == {"bytes": 13, "head": b"\x00\x01 file bytes".hex()}
+    assert result["first_weekday"] == "Friday"
+    assert result["area"] == 10
+
+
+@pytest.mark.parametrize(
+    ("argv", "name", "words"),
+    [
+        (["-p", "n", "1", "-p", "n", "2"], "n", "given more than once"),
+        (["--params-json", '{"n": 1}', "-p", "n", "2"], "n", "given more than once"),
+        (["-f", "n", "fibonacci.ipynb"], "n", "a file was sent, but this parameter is not bytes"),
+    ],
+)
+def test_a_parameter_given_twice_or_a_file_for_text_is_refused(
+    runs: Runs,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    name: str,
+    words: str,
+) -> None:
+    error = main_error(runs, capsys, monkeypatch, "run", "fibonacci.ipynb", *argv)
+    assert error["type"] == "invalid_parameters"
+    assert error["details"] == [{"name": name, "problem": words}]
+
+
+def test_an_unreadable_file_is_a_clear_error(
+    runs: Runs, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    error = main_error(
+        runs, capsys, monkeypatch, "run", "parameter_types.ipynb", "-f", "data", "missing.bin"
+    )
+    assert error["type"] == "invalid_request"
+    assert "-f data: cannot read missing.bin" in error["message"]
 
 
 def test_execution_error_is_json_on_stderr_with_exit_1(runs: Runs) -> None:
@@ -210,7 +265,7 @@ def test_spec_prints_the_spec(
     monkeypatch.chdir(runs.cwd)
     assert main(["spec", "text_repeat.ipynb"]) == 0
     spec = json.loads(capsys.readouterr().out)
-    assert spec["parameters"] == [
+    assert [{k: p[k] for k in ("name", "type", "default", "help")} for p in spec["parameters"]] == [
         {"name": "text", "type": "str", "default": "hello", "help": "what to repeat"},
         {
             "name": "multiplier",
@@ -219,6 +274,7 @@ def test_spec_prints_the_spec(
             "help": 'how many times to repeat it (0 or less gives "")',
         },
     ]
+    assert spec["parameters"][1]["schema"]["type"] == "integer"
     assert spec["return_cell"] == 4
     assert spec["skip_cells"] == [3]
     assert spec["kernel"] == {"name": "python3", "language": "python"}

@@ -57,7 +57,13 @@ def test_read_python_parameters_warns_about_mismatch_and_reassignment() -> None:
         ("a = float('nan')", 1, "is not a literal"),
         ("a = 1e999", 1, "cannot be JSON: it is not a finite number"),
         ("a = {1: 2}", 1, "cannot be JSON: its dict keys are not all strings"),
-        ("a = b'x'", 1, "cannot be JSON: a bytes has no JSON form"),
+        ("a = 1j", 1, "cannot be JSON: a complex has no JSON form"),
+        ("a = datetime.date(2024, month=1)", 1, "is not a literal"),
+        ("a = datetime.date(2024, 1, x)", 1, "is not a literal"),
+        ("a = datetime.date(2024, 13, 1)", 1, "is not a literal"),
+        ("a = date(2024, 1, 1.5)", 1, "is not a literal"),
+        ("a = Path(os.sep)", 1, "is not a literal"),
+        ("a = datetime.datetime(2024, 1, 1, tzinfo=utc)", 1, "is not a literal"),
     ],
 )
 def test_read_python_parameters_refuses(source: str, line: int, words: str) -> None:

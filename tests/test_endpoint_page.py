@@ -171,6 +171,7 @@ async def test_page_data_for_a_server_user(
             "default": 1,
             "help": "what to double",
             "nullable": False,
+            "schema": {"type": "integer", "default": 1, "description": "what to double"},
             "input": "integer",
         }
     ]

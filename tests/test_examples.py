@@ -239,6 +239,10 @@ SERVED: dict[str, tuple[str, Callable[[bytes], bool]]] = {
     "legacy_2019.ipynb": ("application/json", lambda body: json.loads(body) == 610),
     "matplotlib_plot.ipynb": ("image/png", lambda body: body.startswith(b"\x89PNG\r\n\x1a\n")),
     "pandas_summary.ipynb": ("application/json", lambda body: len(json.loads(body)) == 5),
+    "parameter_types.ipynb": (
+        "application/json",
+        lambda body: json.loads(body)["days"] == 30 and json.loads(body)["size_is_tuple"],
+    ),
     "text_repeat.ipynb": ("application/json", lambda body: json.loads(body) == "hellohello"),
     # A View, not a model: no return cell, so its answer is null; but its widgets (an
     # ipywidgets Output used during the call) must not break the call.

@@ -445,7 +445,17 @@ def test_displays_in_calls_stay_out_of_results_and_later_calls(
 
 
 def _socket_dirs() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "restified-*")))
+    """The private socket directories (``restified-<kind>-<pid ns>-<pid>-*``) of this test:
+    those of another living process (a test run beside this one) left out."""
+    found = set()
+    ours = descendants() | {os.getpid()}
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "restified-*")):
+        parts = os.path.basename(path).split("-")
+        pid = int(parts[3]) if len(parts) > 4 and parts[3].isdigit() else None
+        if pid is not None and pid not in ours and alive(pid):
+            continue
+        found.add(path)
+    return found
 
 
 def test_a_killed_kernel_leaves_nothing_behind(tmp_path: Path) -> None:

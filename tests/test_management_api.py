@@ -57,7 +57,7 @@ async def test_spec_describes_the_endpoint(
         f"{jp_base_url.rstrip('/')}/restified/dir%20with%20space/model.ipynb"
     )
     assert spec["kernel"] == {"name": "python3", "language": "python"}
-    assert spec["parameters"] == [
+    assert [{k: p[k] for k in ("name", "type", "default", "help")} for p in spec["parameters"]] == [
         {"name": "n", "type": "int", "default": 10, "help": "how many"},
         {"name": "scale", "type": "float", "default": 1.5, "help": "a factor"},
         {"name": "label", "type": "str", "default": "x", "help": ""},
@@ -65,6 +65,12 @@ async def test_spec_describes_the_endpoint(
         {"name": "weights", "type": "list", "default": [1, 2], "help": ""},
         {"name": "extra", "type": "any", "default": None, "help": ""},
     ]
+    assert [p["nullable"] for p in spec["parameters"]] == [False] * 5 + [True]
+    assert spec["parameters"][0]["schema"] == {
+        "type": "integer",
+        "default": 10,
+        "description": "how many",
+    }
     assert spec["return_cell"] == 3
     assert spec["skip_cells"] == [2]
     assert spec["warnings"] == []
@@ -119,10 +125,25 @@ async def test_openapi_document_is_valid_and_typed(jp_fetch: Fetch, notebooks: P
     assert query["n"]["schema"]["type"] == "integer"
     assert "application/json" in query["weights"]["content"]
     for operation in item.values():
-        assert {"200", "400", "403", "404", "406", "409", "422", "500", "502", "503", "504"} <= set(
-            operation["responses"]
-        )
+        assert {
+            "200",
+            "400",
+            "403",
+            "404",
+            "405",
+            "406",
+            "409",
+            "413",
+            "422",
+            "429",
+            "500",
+            "502",
+            "503",
+            "504",
+        } <= set(operation["responses"])
     assert "Retry-After" in item["get"]["responses"]["503"]["headers"]
+    assert "Retry-After" in item["get"]["responses"]["429"]["headers"]
+    assert "keys_unavailable" in item["get"]["responses"]["503"]["description"]
     # The body schema accepts what the endpoint accepts and refuses what it refuses.
     jsonschema.validate({"n": 3, "scale": 2, "extra": {"a": 1}}, body)
     with pytest.raises(jsonschema.ValidationError):

@@ -11,6 +11,7 @@ import pytest
 from notebook_restified.parameter_types import (
     JSON_KINDS,
     PARAMETER_TYPES,
+    TEXT_TYPES,
     TYPE_WORDS,
     fits,
     json_kind,
@@ -67,7 +68,8 @@ def test_json_kind(value: Any, kind: str | None) -> None:
         (Pair(1, 2), "list"),
         ({"a": 1}, "dict"),
         (None, "any"),
-        (b"x", "any"),
+        (b"x", "bytes"),
+        (1j, "any"),
     ],
 )
 def test_type_of(value: Any, type_: str) -> None:
@@ -113,4 +115,4 @@ def test_json_name(value: Any, words: str) -> None:
 
 def test_every_type_has_words_and_kinds_are_types() -> None:
     assert set(TYPE_WORDS) == set(PARAMETER_TYPES)
-    assert set(JSON_KINDS) == set(PARAMETER_TYPES) - {"any"}
+    assert set(JSON_KINDS) == set(PARAMETER_TYPES) - {"any", *TEXT_TYPES}

@@ -312,8 +312,9 @@ def test_coerce_accepts(spec: NotebookSpec, name: str, text: str, expected: Any)
     ("name", "text", "words"),
     [
         ("i", "", "expected an integer"),
-        ("i", "1.0", "expected an integer"),
-        ("i", "1e3", "expected an integer"),
+        ("i", "1.5", "expected an integer"),
+        ("i", "1e400", "expected an integer"),
+        ("i", "1e3x", "expected an integer"),
         ("i", "1_000", "expected an integer"),
         ("i", "0x10", "expected an integer"),
         ("i", "abc", "expected an integer"),
@@ -524,7 +525,7 @@ def test_check_json_accepts(spec: NotebookSpec, name: str, value: Any, expected:
     ("name", "value", "words"),
     [
         ("i", True, "expected an integer, got a boolean"),
-        ("i", 1.0, "expected an integer, got a number"),
+        ("i", 1.5, "expected an integer, got a number"),
         ("i", "1", "expected an integer, got a string"),
         ("i", None, "expected an integer, got null"),
         ("i", [1], "expected an integer, got a list"),
@@ -540,7 +541,7 @@ def test_check_json_accepts(spec: NotebookSpec, name: str, value: Any, expected:
         ("s", b"bytes", "got a bytes"),
         ("l", {}, "expected a list, got an object"),
         ("l", "[]", "expected a list, got a string"),
-        ("l", (1, 2), "expected a list, got a tuple"),
+        ("l", "[1]", "expected a list, got a string"),
         ("l", None, "got null"),
         ("l", [{1, 2}], "contains a set"),
         ("l", [object()], "contains a object"),
@@ -726,7 +727,7 @@ def test_render_refuses_too_deep(spec: NotebookSpec) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [{1, 2}, (1, 2), b"x", object(), 1j, [(1,)], {"k": {1}}, {1: "a"}, Path("x")],
+    [{1, 2}, object(), 1j, [{1}], {"k": {1}}, {1: "a"}, bytearray(b"x")],
     ids=repr,
 )
 def test_render_refuses_non_json_values(spec: NotebookSpec, value: Any) -> None:

@@ -38,6 +38,8 @@ async def test_status_reports_version_and_effective_config(jp_fetch: Fetch) -> N
     assert config["time_limit"] == 7.5
     assert config["pool_size"] == 3
     assert config["queue_size"] == RestifiedApp.queue_size.default_value
+    # 0 (the default) means half the pool: the status says what is in effect.
+    assert config["key_max_concurrent"] == 1
 
 
 async def test_status_refused_without_token(jp_fetch: Fetch) -> None:

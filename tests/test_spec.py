@@ -233,7 +233,14 @@ def test_annotation_over_default_keeps_the_literal_default() -> None:
     parameter = only(params_spec("x: float = 1"))
     assert parameter.type == "float"
     assert parameter.default == 1
-    assert parameter.to_json() == {"name": "x", "type": "float", "default": 1, "help": ""}
+    assert parameter.to_json() == {
+        "name": "x",
+        "type": "float",
+        "default": 1,
+        "help": "",
+        "nullable": False,
+        "schema": {"type": "number", "default": 1},
+    }
 
 
 @pytest.mark.parametrize(
@@ -349,10 +356,10 @@ def test_help_belongs_to_its_own_line() -> None:
         ("n = lambda: 1", 1, "not a literal"),
         ("(n := 1)", 1, "Expr"),
         ("n = 1j", 1, "cannot be JSON"),
-        ("n = b'x'", 1, "cannot be JSON"),
         ("n = {1: 'a'}", 1, "cannot be JSON"),
         ("n = 1e999", 1, "cannot be JSON"),
         ("n = [1, {2j}]", 1, "cannot be JSON"),
+        ("n = [1, b'x']", 1, "cannot be JSON"),
         ("%matplotlib inline\nn = 1", 1, "syntax error"),
         ("n = 1\n!ls", 2, "syntax error"),
         ("n = __import__('os').system('touch X')", 1, "not a literal"),
@@ -908,8 +915,22 @@ def test_spec_to_json_and_lookup() -> None:
     body = spec.to_json()
     assert body == {
         "parameters": [
-            {"name": "n", "type": "int", "default": 10, "help": "how many"},
-            {"name": "x", "type": "any", "default": None, "help": ""},
+            {
+                "name": "n",
+                "type": "int",
+                "default": 10,
+                "help": "how many",
+                "nullable": False,
+                "schema": {"type": "integer", "default": 10, "description": "how many"},
+            },
+            {
+                "name": "x",
+                "type": "any",
+                "default": None,
+                "help": "",
+                "nullable": True,
+                "schema": {"default": None},
+            },
         ],
         "parameters_cell": 1,
         "setup_cells": [0],

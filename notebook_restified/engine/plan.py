@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..inject import render_injected
+from ..inject import render_injected, typed_defaults
 from ..spec import NotebookSpec
 
 ISOLATION_MODES = ("fork", "kernel")
@@ -24,10 +24,22 @@ def _cell(spec: NotebookSpec, index: int) -> dict[str, Any]:
 
 
 def setup_cells(spec: NotebookSpec) -> list[dict[str, Any]]:
-    """The cells a warm kernel runs ahead of any call: setup, then the parameters cell."""
+    """The cells a warm kernel runs ahead of any call: setup, then the parameters cell, then
+    (where a default is written as text) the defaults given their declared types."""
     cells = [_cell(spec, i) for i in spec.setup_cells]
     if spec.parameters_cell is not None:
         cells.append(_cell(spec, spec.parameters_cell))
+        typed = typed_defaults(spec)
+        if typed:
+            cells.append(
+                {
+                    "index": None,
+                    "id": "typed-defaults",
+                    "source": typed,
+                    "return": False,
+                    "plain": True,
+                }
+            )
     return cells
 
 

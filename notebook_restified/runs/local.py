@@ -12,6 +12,7 @@ from ..engine import Engine
 from ..engine.observe import CallObserver
 from ..engine.plan import call_cells
 from ..errors import CallTimeout, RestifiedError, RunCancelled
+from ..parameters import json_values
 from ..results import CallResult
 from ..spec import NotebookSpec
 from .handle import RunHandle
@@ -38,7 +39,7 @@ class LocalRun(RunHandle):
         self.run = Run(
             id=self.id,
             path=path,
-            parameters=dict(values),
+            parameters=json_values(values),
             notebook_sha256=sha256,
             asynchronous=True,
         )

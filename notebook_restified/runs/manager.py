@@ -25,6 +25,7 @@ from ..errors import (
     error_from_json,
 )
 from ..keys import EndpointKey
+from ..parameters import json_values
 from ..results import CallResult
 from ..server.endpoints import EndpointService, SavedNotebook
 from ..spec import NotebookSpec
@@ -113,7 +114,7 @@ class RunManager:
         run = Run(
             id=new_run_id(),
             path=path,
-            parameters=dict(values),
+            parameters=json_values(values),
             notebook_sha256=saved.sha256,
             asynchronous=True,
             key_id=key.id if key else None,
@@ -346,7 +347,7 @@ class RunManager:
         run = Run(
             id=new_run_id(),
             path=path,
-            parameters=dict(values),
+            parameters=json_values(values),
             notebook_sha256=saved.sha256,
             asynchronous=False,
             created=started_at,

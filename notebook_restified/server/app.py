@@ -313,8 +313,11 @@ class RestifiedApp(ExtensionApp):
         await self.service.close()
 
     def effective_config(self) -> dict[str, Any]:
-        """The value of every configurable trait this extension defines."""
-        return {name: getattr(self, name) for name in sorted(self.class_own_traits(config=True))}
+        """The value in effect of every configurable trait this extension defines (a
+        trait whose 0 means "derived" shows what it is derived to: ``key_max_concurrent``)."""
+        config = {name: getattr(self, name) for name in sorted(self.class_own_traits(config=True))}
+        config["key_max_concurrent"] = self.key_concurrency()
+        return config
 
     async def status(self) -> dict[str, Any]:
         """What ``GET /api/restified/status`` answers."""

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..contract import http_error_type
 from ..errors import RestifiedError, RetryLater
 
 log = logging.getLogger("notebook_restified.server")
@@ -20,14 +21,6 @@ AUTH_RESOURCE = "restified"
 
 #: A notebook path in a route: one or more non-empty segments.
 PATH = r"(?P<path>(?:[^/]+/)*[^/]+)"
-
-_HTTP_ERROR_TYPES = {
-    400: "invalid_request",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-}
 
 
 class RestifiedHandler(APIHandler):
@@ -57,7 +50,7 @@ class RestifiedHandler(APIHandler):
             message = self._reason
             if isinstance(exc, web.HTTPError) and exc.log_message:
                 message = exc.log_message % exc.args if exc.args else exc.log_message
-            kind = _HTTP_ERROR_TYPES.get(status_code, "error" if status_code < 500 else "internal")
+            kind = http_error_type(status_code)
             body = {"error": {"type": kind, "message": message}}
         self.finish(json.dumps(body, allow_nan=False, ensure_ascii=False))
 

@@ -9,9 +9,9 @@ from typing import Any
 from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import httputil, web
 
-from ..errors import ExecutionError, InvalidParameters, NotAcceptable, RestifiedError, TooLarge
+from ..errors import ExecutionError, NotAcceptable, RestifiedError, TooLarge
 from ..keys import EndpointKey
-from ..parameters import check_json, coerce_query
+from ..parameters import check_json, coerce_query, merge_once
 from ..results import CallResult
 from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key, refuse_cross_site
 from .base import RestifiedHandler, log
@@ -209,12 +209,7 @@ class CallHandler(RestifiedHandler):
         if body is not None:
             kind, raw = body
             given = coerce_query(spec, raw) if kind == "form" else check_json(spec, raw)
-            twice = sorted(set(values) & set(given))
-            if twice:
-                raise InvalidParameters(
-                    [{"name": n, "problem": "given in both the query and the body"} for n in twice]
-                )
-            values.update(given)
+            values = merge_once(values, given)
         if self._client_left:  # gone while its request was read: nothing to run for it
             self._end_abandoned()
             return

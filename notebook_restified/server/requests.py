@@ -86,8 +86,8 @@ def parse_json_body(body: bytes) -> Any:
 
 
 def body_values(request: HTTPServerRequest, max_body_size: int) -> tuple[str, Any]:
-    """The body's values: ``("form", {name: [text]})`` to coerce like a query, or
-    ``("json", object)`` to check as JSON."""
+    """The body's values: ``("form", {name: [text or a file part's bytes]})`` to coerce
+    like a query, or ``("json", object)`` to check as JSON."""
     if len(request.body) > max_body_size:
         raise TooLarge(f"the body is {len(request.body)} bytes; the limit is {max_body_size}")
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -96,11 +96,15 @@ def body_values(request: HTTPServerRequest, max_body_size: int) -> tuple[str, An
     if content_type == "multipart/form-data" or (
         content_type == "application/x-www-form-urlencoded" and not looks_like_json
     ):
-        form = {
+        form: dict[str, list[str | bytes]] = {
             name: [v.decode("utf-8", "replace") for v in values]
             for name, values in request.body_arguments.items()
             if name not in RESERVED
         }
+        # A multipart form's file parts: their bytes, for `bytes` parameters.
+        for name, files in request.files.items():
+            if name not in RESERVED:
+                form.setdefault(name, []).extend(bytes(f["body"]) for f in files)
         return "form", form
     if not request.body.strip():
         return "json", {}

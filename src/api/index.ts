@@ -3,5 +3,6 @@
  * TypeScript mirrors of the server's JSON.
  */
 export * from './client';
+export * from './contract';
 export * from './errors';
 export * from './types';

@@ -1,7 +1,9 @@
 /**
- * TypeScript mirrors of the server's JSON (notebook_restified/handlers.py,
+ * TypeScript mirrors of the server's JSON (notebook_restified/server/,
  * spec.py, errors.py, keys.py). Keep them 1:1 with the server.
  */
+
+import type { ErrorType } from './contract';
 
 /**
  * A JSON value, as the server sends it.
@@ -119,28 +121,6 @@ export interface IEndpointSpec {
   isolation: 'fork' | 'kernel' | null;
   warnings: string[];
 }
-
-/**
- * The error types of the contract (`RestifiedError.type` and the handlers'
- * own HTTP errors).
- */
-export type ErrorType =
-  | 'invalid_request'
-  | 'forbidden'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'not_acceptable'
-  | 'too_large'
-  | 'invalid_notebook'
-  | 'invalid_parameters'
-  | 'execution_error'
-  | 'kernel_died'
-  | 'busy'
-  | 'timeout'
-  | 'rate_limited'
-  | 'keys_unavailable'
-  | 'error'
-  | 'internal';
 
 /**
  * `details` of an `invalid_parameters` error.

@@ -1,0 +1,151 @@
+/**
+ * The contract's error types and auth schemes, made from
+ * notebook_restified/contract.py by `python -m notebook_restified.contract
+ * --write`. Do not edit: a test fails when this file is stale.
+ */
+
+/**
+ * Every error type a caller can get (`error.type` of an error body).
+ */
+export type ErrorType =
+  | 'busy'
+  | 'cancelled'
+  | 'execution_error'
+  | 'forbidden'
+  | 'internal'
+  | 'interrupted'
+  | 'invalid_notebook'
+  | 'invalid_parameters'
+  | 'invalid_request'
+  | 'kernel_died'
+  | 'keys_unavailable'
+  | 'method_not_allowed'
+  | 'not_acceptable'
+  | 'not_finished'
+  | 'not_found'
+  | 'rate_limited'
+  | 'result_too_large'
+  | 'timeout'
+  | 'too_large';
+
+/**
+ * One error of the contract: its HTTP status, when it happens, and the
+ * fields its JSON object carries beyond `type` and `message`.
+ */
+export interface IErrorKind {
+  status: number;
+  when: string;
+  fields: readonly string[];
+}
+
+/**
+ * Every error of the contract, by type.
+ */
+export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
+  busy: {
+    status: 503,
+    when: 'the queue is full; Retry-After says when to retry',
+    fields: ['retry_after']
+  },
+  cancelled: {
+    status: 409,
+    when: 'the result of a cancelled run',
+    fields: []
+  },
+  execution_error: {
+    status: 500,
+    when: 'a cell raised: cell_index, cell_id, ename, evalue, traceback (plain text lines; for a key holder only where key_tracebacks allows)',
+    fields: ['cell_index', 'cell_id', 'ename', 'evalue', 'traceback']
+  },
+  forbidden: {
+    status: 403,
+    when: 'no or insufficient credentials, or a key that does not open this endpoint (nothing runs)',
+    fields: []
+  },
+  internal: {
+    status: 500,
+    when: 'a fault of the server itself (it is logged)',
+    fields: []
+  },
+  interrupted: {
+    status: 500,
+    when: 'the server stopped while the run was in flight',
+    fields: []
+  },
+  invalid_notebook: {
+    status: 409,
+    when: 'tags make no function (two return or parameters cells, a parameters cell that is not plain literal assignments); cells lists them',
+    fields: ['cells']
+  },
+  invalid_parameters: {
+    status: 422,
+    when: 'unknown names, a name given twice, values that do not coerce, have the wrong type, are not one of the choices or are out of bounds; details: [{name, problem}] per field',
+    fields: ['details']
+  },
+  invalid_request: {
+    status: 400,
+    when: 'the body is not JSON, or not an object',
+    fields: []
+  },
+  kernel_died: {
+    status: 502,
+    when: 'the process running the call died (os._exit, a crash, out of memory)',
+    fields: []
+  },
+  keys_unavailable: {
+    status: 503,
+    when: 'the keys file cannot be read, so an endpoint key can be neither checked nor changed',
+    fields: []
+  },
+  method_not_allowed: {
+    status: 405,
+    when: 'the route does not answer this HTTP method',
+    fields: []
+  },
+  not_acceptable: {
+    status: 406,
+    when: "Accept allows none of the result's types",
+    fields: []
+  },
+  not_finished: {
+    status: 409,
+    when: "the run's result or notebook was asked for while it is queued or running",
+    fields: []
+  },
+  not_found: {
+    status: 404,
+    when: "no such notebook under the server's root (directories, other files, ..)",
+    fields: []
+  },
+  rate_limited: {
+    status: 429,
+    when: 'an endpoint key made more than key_rate_limit calls this minute, or has key_max_concurrent calls in flight; Retry-After says when',
+    fields: ['retry_after']
+  },
+  result_too_large: {
+    status: 502,
+    when: "the call's result, encoded as JSON, PNG or CSV, is larger than max_result_size; limit gives it, and nothing of it is sent",
+    fields: ['limit', 'size']
+  },
+  timeout: {
+    status: 504,
+    when: 'the call ran past the time limit; it was stopped',
+    fields: ['time_limit']
+  },
+  too_large: {
+    status: 413,
+    when: 'the body is larger than max_body_size',
+    fields: []
+  }
+};
+
+/**
+ * The ways to authenticate a call (OpenAPI security schemes).
+ */
+export type AuthScheme =
+  'token' | 'tokenQuery' | 'endpointKey' | 'endpointKeyQuery';
+
+/**
+ * The endpoint key's prefix (`Authorization: Bearer nrk_...`).
+ */
+export const ENDPOINT_KEY_PREFIX = 'nrk_';
