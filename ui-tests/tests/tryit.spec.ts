@@ -260,7 +260,7 @@ test.describe('Try it', () => {
   test('choices, bounds, dates and times, and a file (multipart)', async ({
     page,
     tmpPath
-  }) => {
+  }, testInfo) => {
     await uploadExample(
       page,
       'parameter_types.ipynb',
@@ -320,6 +320,7 @@ test.describe('Try it', () => {
       mimeType: 'application/octet-stream',
       buffer: Buffer.from([0, 1, 255])
     });
+    await attachScreenshot(tryIt, testInfo, 'tryit-types');
     await send.click();
     await expect(tryIt.locator('.jp-RestifiedPanel-status')).toHaveText(
       '200 OK',
