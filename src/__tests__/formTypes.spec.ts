@@ -223,6 +223,19 @@ describe('bounds on numbers', () => {
   });
 });
 
+describe('multiples', () => {
+  const step = parameter('float', 0.5, { type: 'number', multipleOf: 0.25 });
+
+  it('accepts multiples, floats included, and says the step otherwise', () => {
+    expect(readField(step, typed('0.75'))).toEqual({ ok: true, value: 0.75 });
+    expect(readField(step, typed('0.3'))).toEqual({
+      ok: false,
+      problem: 'must be a multiple of 0.25.'
+    });
+    expect(describeType(step)).toBe('float, multiple of 0.25');
+  });
+});
+
 describe('lengths of text', () => {
   it('counts characters, not UTF-16 units', () => {
     expect(readField(label, typed('😀😀😀'))).toEqual({

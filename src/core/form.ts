@@ -421,6 +421,15 @@ export function schemaProblem(
     ) {
       return `${at}must be less than ${schema.exclusiveMaximum}.`;
     }
+    if (schema.multipleOf !== undefined && schema.multipleOf > 0) {
+      const ratio = value / schema.multipleOf;
+      if (
+        Math.abs(ratio - Math.round(ratio)) >
+        1e-9 * Math.max(1, Math.abs(ratio))
+      ) {
+        return `${at}must be a multiple of ${schema.multipleOf}.`;
+      }
+    }
   }
   if (typeof value === 'string') {
     // JSON Schema counts characters (code points), not UTF-16 units.
@@ -684,6 +693,9 @@ export function describeType(parameter: IParameter): string {
         .map(([bound, sign]) => `${sign} ${bound}`)
         .join(' and ')
     );
+  }
+  if (schema.multipleOf !== undefined) {
+    parts.push(`multiple of ${schema.multipleOf}`);
   }
   for (const [low, high, unit] of [
     [schema.minLength, schema.maxLength, 'length '],

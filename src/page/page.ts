@@ -235,7 +235,12 @@ function fieldControl(parameter: IParameter, id: string): HTMLElement {
       });
       if (kind === 'integer' || kind === 'number') {
         const schema = schemaOf(parameter);
-        input.step = kind === 'integer' ? '1' : 'any';
+        input.step =
+          schema.multipleOf !== undefined
+            ? String(schema.multipleOf)
+            : kind === 'integer'
+              ? '1'
+              : 'any';
         const low = schema.minimum ?? schema.exclusiveMinimum;
         const high = schema.maximum ?? schema.exclusiveMaximum;
         if (low !== undefined) {

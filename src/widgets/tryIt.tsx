@@ -181,7 +181,7 @@ function Field(props: {
         <input
           {...common}
           type="number"
-          step={kind === 'integer' ? 1 : 'any'}
+          step={schema.multipleOf ?? (kind === 'integer' ? 1 : 'any')}
           min={schema.minimum ?? schema.exclusiveMinimum}
           max={schema.maximum ?? schema.exclusiveMaximum}
           inputMode={kind === 'integer' ? 'numeric' : 'decimal'}
