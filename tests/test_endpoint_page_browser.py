@@ -57,6 +57,9 @@ def examples(jp_root_dir: Path) -> Path:
         ("x = 1", ["parameters"]),
         ("'<script>window.pwned = 3</script>'", ["return"]),
     )
+    write_notebook(
+        jp_root_dir / "anything.ipynb", ("value = None", ["parameters"]), ("value", ["return"])
+    )
     return jp_root_dir
 
 
@@ -184,6 +187,15 @@ async def server_user(browser: Any, server: str, token: str, shots: Path) -> Non
     assert "ValueError" in await failure.inner_text()
     assert "safe_divide" in await page.locator(".rp-cell").inner_text()
     await page.screenshot(path=str(shots / "page-error.png"), full_page=True)
+
+    # A value only the server refuses: the field's error from the 422.
+    await page.goto(f"{server}restified/anything.ipynb")
+    await field(page, "value", "textarea").fill("[" * 101 + "]" * 101)
+    await page.get_by_role("button", name="Run").click()
+    refused = page.locator('.rp-field[data-name="value"] .rp-field-error')
+    await refused.wait_for(timeout=120_000)
+    assert "nest" in await refused.inner_text()
+    assert await field(page, "value", "textarea").get_attribute("aria-invalid") == "true"
 
     # The index lists the examples.
     await page.goto(f"{server}restified/")
