@@ -174,9 +174,9 @@ class Client:
     """One concurrent client: a keep-alive connection with the token; keyed calls with
     the key, on a connection of their own unless ``keyed_keepalive``.
 
-    A key's 429 is decided before the request is read, and tornado then closes the
-    connection without saying so (no ``Connection: close``): a keep-alive client that
-    reuses it at once loses its next call, as ``--keyed-keepalive`` shows."""
+    A key's 429 is decided before the request is read: the server then closes the
+    connection and says so (``Connection: close``), and a keep-alive client opens a new one
+    for its next call (``--keyed-keepalive`` keeps keyed calls on one connection)."""
 
     def __init__(self, run: Run, port: int, keyed_keepalive: bool) -> None:
         self.run, self.port = run, port
@@ -524,7 +524,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keyed-keepalive",
         action="store_true",
-        help="keyed calls reuse their connection (a 429 closes it unannounced: lost calls)",
+        help="keyed calls reuse their connection (a 429 closes it, with Connection: close)",
     )
     parser.add_argument("--pool-size", type=int, default=4, help="--RestifiedApp.pool_size")
     args = parser.parse_args(argv)

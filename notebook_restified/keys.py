@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "nrk"
 #: 2: each key is bound to the root directory of the server that made it (``root``).
-FILE_VERSION = 2
-_READABLE_VERSIONS = (1, 2)
+#: 3: each key records who made it (``creator``).
+FILE_VERSION = 3
+_READABLE_VERSIONS = (1, 2, 3)
 
 
 def _now() -> datetime:
@@ -72,6 +73,9 @@ class EndpointKey:
     calls: int = 0
     #: :func:`root_id` of the server the key opens; ``None``: made before keys were bound.
     root: str | None = None
+    #: Who made the key: ``{"username", "display_name"}`` of the server user who created
+    #: it; ``None``: not known (made before keys recorded it, or by no known user).
+    creator: dict[str, str] | None = None
 
     def public(self) -> dict[str, Any]:
         """What the keys API shows: everything but the salt, hash and root."""
@@ -83,7 +87,13 @@ class EndpointKey:
             "expires": self.expires,
             "last_used": self.last_used,
             "calls": self.calls,
+            "creator": dict(self.creator) if self.creator else None,
         }
+
+    @property
+    def creator_username(self) -> str | None:
+        """The username of whoever made the key, if known (for the log)."""
+        return self.creator.get("username") if self.creator else None
 
     def expired(self, now: datetime) -> bool:
         """Whether the key is past its expiry."""
@@ -116,6 +126,11 @@ def _parse(text: str) -> dict[str, EndpointKey]:
                 raise ValueError(f"not a key entry: {entry!r:.80}")
             key = EndpointKey(**entry)
             bytes.fromhex(key.salt)
+            if key.creator is not None and not (
+                isinstance(key.creator, dict)
+                and all(isinstance(v, str) for v in key.creator.values())
+            ):
+                raise ValueError(f"not a key's creator: {key.creator!r:.80}")
             keys[key.id] = key
     except (ValueError, KeyError, TypeError) as exc:
         raise _Unreadable(str(exc)) from None
@@ -298,9 +313,14 @@ class KeyStore:
     # --- API --------------------------------------------------------------------------
 
     def create(
-        self, path: str, label: str, expires: datetime | None = None
+        self,
+        path: str,
+        label: str,
+        expires: datetime | None = None,
+        creator: dict[str, str] | None = None,
     ) -> tuple[EndpointKey, str]:
-        """A new key for ``path`` on this server; returns it and its secret (shown once)."""
+        """A new key for ``path`` on this server, made by ``creator`` (``{"username",
+        "display_name"}``, if known); returns it and its secret (shown once)."""
         made: list[tuple[EndpointKey, str]] = []
 
         def add(entries: dict[str, EndpointKey]) -> bool:
@@ -318,6 +338,7 @@ class KeyStore:
                 salt=salt,
                 hash=_digest(salt, secret),
                 root=self.root,
+                creator=dict(creator) if creator else None,
             )
             entries[key_id] = key
             made.append((key, secret))
@@ -396,10 +417,9 @@ class KeyStore:
             raise KeyRefused("this key does not open this notebook")
         return key
 
-    def label_of(self, key_id: str) -> str | None:
-        """The label of the key ``key_id`` (for the log), ``None`` if there is no such key."""
-        key = self._entries.get(key_id)
-        return key.label if key else None
+    def get(self, key_id: str) -> EndpointKey | None:
+        """The key ``key_id`` as last read (no I/O; for the log), ``None`` if none."""
+        return self._entries.get(key_id)
 
     def record_use(self, key: EndpointKey) -> bool:
         """Count a call (in memory, no I/O); ``True`` when the counts are due to be written

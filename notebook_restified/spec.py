@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ class NotebookSpec:
     isolation: str | None = None
     """The notebook's own choice (``metadata.restified.isolation``): ``"kernel"`` opts out
     of forking, for setup state that cannot survive a fork (sockets, threads, GPUs)."""
+    cache_ttl: float | None = None
+    """Seconds a call's answer may be answered again to the same call
+    (``metadata.restified.cache.ttl``); ``None``: every call runs."""
 
     def parameter(self, name: str) -> Parameter | None:
         """The declared parameter called ``name``, or ``None``."""
@@ -84,6 +88,7 @@ class NotebookSpec:
             "return_cell": self.return_cell,
             "kernel": {"name": self.kernel_name, "language": self.language},
             "isolation": self.isolation,
+            "cache": {"ttl": self.cache_ttl} if self.cache_ttl is not None else None,
             "warnings": list(self.warnings),
         }
 
@@ -171,6 +176,28 @@ def _isolation(metadata: Mapping[str, Any], warnings: list[str]) -> str | None:
         warnings.append(
             f"metadata.restified.isolation is {isolation!r}; expected 'fork' or 'kernel' (ignored)"
         )
+    return None
+
+
+def _cache_ttl(metadata: Mapping[str, Any], warnings: list[str]) -> float | None:
+    """The notebook's ``metadata.restified.cache.ttl`` (seconds, a positive number); anything
+    else is warned about, and nothing is cached."""
+    restified = metadata.get("restified") or {}
+    cache = restified.get("cache") if isinstance(restified, Mapping) else None
+    if cache is None:
+        return None
+    ttl = cache.get("ttl") if isinstance(cache, Mapping) else None
+    if (
+        isinstance(ttl, (int, float))
+        and not isinstance(ttl, bool)
+        and math.isfinite(ttl)
+        and ttl > 0
+    ):
+        return float(ttl)
+    warnings.append(
+        f"metadata.restified.cache is {json.dumps(cache, default=repr)}; expected"
+        ' {"ttl": seconds} with a positive number of seconds (nothing is cached)'
+    )
     return None
 
 
@@ -289,6 +316,7 @@ def load_spec(
     kernel_name, language = _kernel(metadata)
     warnings: list[str] = []
     isolation = _isolation(metadata, warnings)
+    cache_ttl = _cache_ttl(metadata, warnings)
     sources = tuple(_cell_source(c) for c in cells)
     cell_ids = tuple((str(c["id"]) if c.get("id") is not None else None) for c in cells)
 
@@ -312,4 +340,5 @@ def load_spec(
         sources=sources,
         cell_ids=cell_ids,
         isolation=isolation,
+        cache_ttl=cache_ttl,
     )

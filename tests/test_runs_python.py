@@ -4,7 +4,10 @@ which is also restarted here, to see run records survive it."""
 
 from __future__ import annotations
 
+import datetime
 import os
+import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +32,8 @@ from notebook_restified.errors import (
 )
 
 from .notebooks import alive, write_notebook
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -196,10 +201,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             ["return"],
         ),
     )
+    shutil.copy(EXAMPLES / "parameter_types.ipynb", root / "kinds.ipynb")
     server = Server(root, tmp_path_factory.mktemp("data"))
     server.start()
     yield server
     server.stop()
+
+
+def test_the_client_sends_dates_paths_tuples_and_bytes_as_the_contract_says(
+    server: Server,
+) -> None:
+    with Endpoint(f"{server.url}/restified/kinds.ipynb", token=TOKEN) as endpoint:
+        result = endpoint.execute(
+            start=datetime.date(2024, 2, 1),
+            until=datetime.datetime(2024, 2, 11, tzinfo=datetime.timezone.utc),
+            output=pathlib.PurePosixPath("out/x.txt"),
+            size=(3, 4),
+            data=b"\x00\x01\x02",
+        )
+        assert result["days"] == 10
+        assert result["output"] == {"name": "x.txt", "suffix": ".txt", "is_path": True}
+        assert result["area"] == 12
+        assert result["data"] == {"bytes": 3, "head": "000102"}
+        with pytest.raises(InvalidParameters, match="given more than once"):
+            endpoint.execute({"percent": 1}, percent=2)
 
 
 def test_the_client_calls_submits_and_raises_the_same_errors(server: Server) -> None:

@@ -26,6 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from .notebooks import write_notebook
+from .test_parameter_kinds import DECLARATIONS, PARAMETERS, RESULT, SHOWN
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -61,7 +62,14 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ["return"],
         ),
     )
-    shutil.copy(EXAMPLES / "parameter_types.ipynb", root / "kinds.ipynb")
+    shutil.copy(EXAMPLES / "parameter_types.ipynb", root / "example_kinds.ipynb")
+    # Every parameter type at once, Annotated bounds included.
+    write_notebook(
+        root / "kinds.ipynb",
+        PARAMETERS + SHOWN + f"MARKER = {str(root.parent / 'ran')!r}",
+        (DECLARATIONS, ["parameters"]),
+        (RESULT, ["return"]),
+    )
     port = _free_port()
     log = (root.parent / "server.log").open("w")
     server = subprocess.Popen(
@@ -105,7 +113,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="module", params=["echo.ipynb", "kinds.ipynb"])
+@pytest.fixture(scope="module", params=["echo.ipynb", "kinds.ipynb", "example_kinds.ipynb"])
 def operations(base_url: str, request: pytest.FixtureRequest) -> list[Any]:
     document = requests.get(
         f"{base_url}/api/restified/openapi/{request.param}", headers=HEADERS, timeout=30

@@ -939,6 +939,7 @@ def test_spec_to_json_and_lookup() -> None:
         "return_cell": 3,
         "kernel": {"name": "python3", "language": "python"},
         "isolation": None,
+        "cache": None,
         "warnings": [],
     }
     json.dumps(body, allow_nan=False)

@@ -164,6 +164,26 @@ async def read_frame(reader: asyncio.StreamReader, limit: int) -> dict[str, Any]
     return json.loads(body)  # type: ignore[no-any-return]
 
 
+async def read_parts(
+    reader: asyncio.StreamReader, reply: dict[str, Any], limit: int
+) -> dict[str, bytes]:
+    """The raw frames of the result's encoded forms that follow a reply (``result.parts``:
+    ``[name, size]`` each, see ``kernelside/wire.send_reply``), at most ``limit`` bytes in
+    all; :class:`FrameTooLarge` before reading past it. The bytes are kept as they come:
+    the JSON text is the body the endpoint sends."""
+    result = reply.get("result")
+    listed = result.get("parts") if isinstance(result, dict) else None
+    parts: dict[str, bytes] = {}
+    total = 0
+    for name, _ in listed or ():
+        (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
+        total += size
+        if total > limit:
+            raise FrameTooLarge(total)
+        parts[str(name)] = await reader.readexactly(size)
+    return parts
+
+
 class ForkedCallLost(Exception):
     """The connection to the fork server ended before the call's reply."""
 
@@ -179,10 +199,13 @@ async def call_forked(
     time_limit: float,
     limits: Limits,
     observer: CallObserver | None = None,
+    media: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """One call through the fork server at ``socket_path``: a waiting child takes it, runs
-    ``cells`` and answers with the runner's reply. Past ``time_limit`` (or when cancelled)
-    the child and whatever it started are killed; a connection that ends before the reply
+    ``cells`` and answers with the runner's reply, its result's encoded forms as bytes in
+    ``result["payload"]`` (``media``: the one form wanted of each kind of result, else
+    every form). Past ``time_limit`` (or when cancelled) the child and whatever it started
+    are killed; a connection that ends before the reply
     raises :class:`ForkedCallLost`. A reply larger than ``limits`` allow is not read: the
     child is killed and :class:`ResultTooLarge` raised. An ``observer`` gets the events the
     child sends before its reply (``{"event": {...}}`` frames), and its per-cell record."""
@@ -196,6 +219,8 @@ async def call_forked(
         request = {
             "cells": cells,
             "limits": limits.request(),
+            "payload": True,
+            **({"media": dict(media)} if media is not None else {}),
             **(observer.request_options() if observer else {}),
         }
         body = json.dumps(request, allow_nan=False).encode("utf-8")
@@ -209,6 +234,8 @@ async def call_forked(
             frame = await read_frame(reader, limits.reply_bytes())
         if observer is not None:
             observer.take_reply(frame)
+        if isinstance(frame.get("result"), dict):
+            frame["result"]["payload"] = await read_parts(reader, frame, limits.result)
         return frame
 
     try:

@@ -132,11 +132,13 @@ class Engine:
         time_limit: float | None = None,
         observer: CallObserver | None = None,
         pooled: bool = True,
+        media: Mapping[str, str | None] | None = None,
     ) -> CallResult:
         """Run the notebook ``name`` (its path: the pool's key) as described by ``spec``.
 
         ``values`` must already be validated against ``spec``. ``observer`` watches the
-        call (events, per-cell record). ``pooled=False``: the call takes none of the pool's
+        call (events, per-cell record). ``media``: the one media type wanted of each kind
+        of result (the result is encoded only in that form), else every form is. ``pooled=False``: the call takes none of the pool's
         slots (the caller holds slots of its own, as asynchronous runs do).
         """
         if self._closed:
@@ -149,7 +151,7 @@ class Engine:
             if pooled:
                 await self._enter()
             try:
-                return await warm.call(cells, limit, observer)
+                return await warm.call(cells, limit, observer, media)
             finally:
                 warm.last_used = time.monotonic()
                 if pooled:

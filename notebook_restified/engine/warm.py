@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
 from ..errors import CallTimeout, KernelDied
@@ -124,8 +124,10 @@ class WarmNotebook:
         cells: list[dict[str, Any]],
         time_limit: float,
         observer: CallObserver | None = None,
+        media: Mapping[str, str | None] | None = None,
     ) -> CallResult:
-        """Run one call's cells in isolation (``observer``: its events and record)."""
+        """Run one call's cells in isolation (``observer``: its events and record;
+        ``media``: the one form wanted of each kind of result, else every form)."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -184,12 +186,15 @@ class ForkWarmNotebook(WarmNotebook):
         cells: list[dict[str, Any]],
         time_limit: float,
         observer: CallObserver | None = None,
+        media: Mapping[str, str | None] | None = None,
     ) -> CallResult:
         """Hand the cells to a waiting child; kill it past the time limit or on cancel."""
         assert self.socket_path is not None
         started = time.perf_counter()
         try:
-            reply = await call_forked(self.socket_path, cells, time_limit, self.limits, observer)
+            reply = await call_forked(
+                self.socket_path, cells, time_limit, self.limits, observer, media
+            )
         except ForkedCallLost as exc:
             if not exc.taken and not await self.healthy():
                 raise KernelDied("the notebook's kernel died") from exc
@@ -241,6 +246,7 @@ class FreshWarmNotebook(WarmNotebook):
         cells: list[dict[str, Any]],
         time_limit: float,
         observer: CallObserver | None = None,
+        media: Mapping[str, str | None] | None = None,
     ) -> CallResult:
         """Take a spare kernel, run the call in it, discard it. (An ``observer`` hears
         Python kernels only: other languages run without the kernel-side runtime.)"""
@@ -254,6 +260,8 @@ class FreshWarmNotebook(WarmNotebook):
                 # The kernel is discarded after: orphans of the call come back to it, so
                 # that its process tree, killed with it, holds them.
                 request = {"cells": cells, "limits": self.limits.request(), "subreaper": True}
+                if media is not None:
+                    request["media"] = dict(media)
                 reply = await run_in_kernel(session, request, time_limit, observer)
             else:
                 reply = await run_generic(session, cells, time_limit, self.limits.result)

@@ -76,10 +76,15 @@ from collections.abc import Generator, Mapping, Sequence, Set, ValuesView
 from typing import Any
 
 __all__ = [
+    "CSV_MEDIA",
+    "JSON_MEDIA",
     "MAX_DEPTH",
+    "PNG_MEDIA",
     "ResultTooLarge",
     "decode_png",
+    "encode_parts",
     "encode_result",
+    "json_bytes",
     "json_size",
     "to_json_text",
 ]
@@ -118,10 +123,20 @@ class ResultTooLarge(Exception):
         self.limit = limit
 
 
+#: The media type of each form a result is encoded as.
+JSON_MEDIA = "application/json"
+CSV_MEDIA = "text/csv"
+PNG_MEDIA = "image/png"
+
+
 def encode_result(
-    value: object, *, csv: bool = True, limit: int | None = None
+    value: object,
+    *,
+    csv: bool = True,
+    limit: int | None = None,
+    media: Mapping[str, str | None] | None = None,
 ) -> dict[str, object]:
-    """Encode a notebook's return value for every representation the endpoint can send.
+    """Encode a notebook's return value for the representations the endpoint can send.
 
     Returns a dict, itself strict-JSON serialisable, with the keys:
 
@@ -134,6 +149,13 @@ def encode_result(
     - ``repr``: ``True`` when some part had no JSON form and became a string (its repr,
       a cycle or depth marker), so the caller can warn.
 
+    ``media``: the one media type wanted for each kind of result (``{"json":
+    "application/json", "table": "text/csv", "image": None}``; ``None`` for a kind the
+    caller accepts in no form). Given, the value is encoded once, in the form wanted of its
+    kind (``json`` or ``csv`` or ``png``, the others ``None``; nothing at all for a kind
+    without one), and the dict says which in ``media``. Without it, every form of the
+    value's kind is encoded (JSON, and CSV for a table).
+
     With ``limit`` (bytes), :class:`ResultTooLarge` is raised as soon as the encoded forms
     (the JSON text as the wire writes it, the PNG's base64, the CSV) pass it together: the
     size of a JSON value is counted without writing its text, and stops past the limit.
@@ -141,38 +163,113 @@ def encode_result(
     Converting to JSON never raises: a part whose conversion fails becomes its repr. Errors
     while rendering a matplotlib figure or PIL image (e.g. bad mathtext) propagate.
     """
+    encoded = _encode(value, csv=csv, limit=limit, media=media)
+    png = encoded["png"]
+    if isinstance(png, bytes):
+        encoded["png"] = base64.b64encode(png).decode("ascii")
+    return encoded
+
+
+def encode_parts(
+    value: object, *, limit: int | None = None, media: Mapping[str, str | None] | None = None
+) -> tuple[dict[str, object], list[tuple[str, bytes]]]:
+    """Encode the return value as :func:`encode_result` does, each form as the bytes that
+    are sent: ``(result, parts)``, where ``result`` has ``kind``, ``repr`` (and ``media``
+    when ``media`` is given) and ``parts`` lists ``("json" | "csv" | "png", bytes)``: the
+    JSON text (UTF-8, as compact as the endpoint writes it), the CSV (UTF-8), the PNG."""
+    encoded = _encode(value, csv=True, limit=limit, media=media, exact=True)
+    parts: list[tuple[str, bytes]] = []
+    if encoded["png"] is not None:
+        parts.append(("png", encoded["png"]))  # type: ignore[arg-type]
+    elif encoded["kind"] != "image" and (media is None or encoded.get("media") == JSON_MEDIA):
+        parts.append(("json", json_bytes(encoded["json"])))
+    if isinstance(encoded["csv"], str):
+        parts.append(("csv", encoded["csv"].encode("utf-8", "surrogateescape")))
+    size = sum(len(data) for _, data in parts)
+    if limit is not None and size > limit:  # the bytes sent, exactly
+        raise ResultTooLarge(size, limit)
+    result = {k: v for k, v in encoded.items() if k not in ("json", "png", "csv")}
+    return result, parts
+
+
+def json_bytes(data: object) -> bytes:
+    """The JSON text of converted ``data`` as UTF-8, as the endpoint sends it (non-ASCII
+    characters as they are; a lone surrogate, which UTF-8 cannot hold, as an escape)."""
+    text = json.dumps(data, allow_nan=False, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, allow_nan=False).encode("ascii")
+
+
+def _encode(
+    value: object,
+    *,
+    csv: bool,
+    limit: int | None,
+    media: Mapping[str, str | None] | None,
+    exact: bool = False,
+) -> dict[str, object]:
+    """:func:`encode_result`'s work, with the PNG as bytes. ``exact``: the caller measures
+    the text it writes, so the JSON of plain data known to be about within ``limit`` is
+    not measured here."""
     png = _png_bytes(value)
     if png is not None:
-        text = base64.b64encode(png).decode("ascii")
-        if limit is not None and len(text) + 2 > limit:
-            raise ResultTooLarge(len(text) + 2, limit)
-        return {"kind": "image", "json": None, "png": text, "csv": None, "repr": False}
-    if limit is not None and isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
-        raise ResultTooLarge(len(value), limit)  # known before copying it
-    encoder = _Encoder()
-    data = encoder.encode(value)
-    size = 0
-    if limit is not None:
-        size = json_size(data, limit)
-        if size > limit:
-            raise ResultTooLarge(size, limit)
+        wanted = media is None or media.get("image") == PNG_MEDIA
+        if wanted and limit is not None and 4 * ((len(png) + 2) // 3) + 2 > limit:
+            raise ResultTooLarge(4 * ((len(png) + 2) // 3) + 2, limit)
+        encoded: dict[str, object] = {
+            "kind": "image",
+            "json": None,
+            "png": png if wanted else None,
+            "csv": None,
+            "repr": False,
+        }
+        if media is not None:
+            encoded["media"] = PNG_MEDIA if wanted else None
+        return encoded
     table = _is_table(value)
-    csv_text = _csv_text(value) if csv and table else None
+    kind = "table" if table else "json"
+    if media is None:
+        want_json, want_csv = True, csv and table
+    else:
+        want_json, want_csv = media.get(kind) == JSON_MEDIA, table and media.get(kind) == CSV_MEDIA
+    data: object = None
+    used_repr = False
+    size = 0
+    if want_json:
+        if limit is not None and isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
+            raise ResultTooLarge(len(value), limit)  # known before copying it
+        encoder = _Encoder()
+        data = encoder.encode(value)
+        used_repr = encoder.used_repr
+        bound = encoder.text_bound
+        known = limit is None or (bound is not None and bound <= limit + (_SLACK if exact else 0))
+        if not known and exact and type(data) is list:
+            known = _fits(data, limit)  # type: ignore[arg-type]  # rows made of a table
+        if limit is not None and not known:
+            size = json_size(data, limit)
+            if size > limit:
+                raise ResultTooLarge(size, limit)
+    csv_text = _csv_text(value) if want_csv else None
     if limit is not None and csv_text is not None:
         size += _str_size(csv_text, limit - size)
         if size > limit:
             raise ResultTooLarge(size, limit)
-    return {
-        "kind": "table" if table else "json",
-        "json": data,
-        "png": None,
-        "csv": csv_text,
-        "repr": encoder.used_repr,
-    }
+    encoded = {"kind": kind, "json": data, "png": None, "csv": csv_text, "repr": used_repr}
+    if media is not None:
+        chosen = media.get(kind)
+        # A table whose CSV could not be written still has its JSON form to offer.
+        if want_csv and csv_text is None:
+            chosen = None
+        encoded["media"] = chosen if (want_json or want_csv) else None
+    return encoded
 
 
 _FLAT_TYPES = frozenset((int, float, bool, type(None)))
 _SLICE = 4096  # list items measured by the C encoder at a time
+# Text the C encoder may write past the budget to measure plain items at once.
+_SLACK = 1 << 20
 
 
 class _Rest:
@@ -216,13 +313,28 @@ def json_size(data: object, limit: int) -> int:
             chunk = items[start : start + _SLICE]
             if start + _SLICE < len(items):
                 stack.append(_Rest(items, start + _SLICE))
-            if set(map(type, chunk)) <= _FLAT_TYPES:  # numbers: the C encoder, a slice at once
+            if set(map(type, chunk)) <= _FLAT_TYPES or _fits(chunk, limit - total):
+                # numbers, or plain rows: the C encoder, a slice at once
                 total += len(json.dumps(chunk)) - 2 - max(0, 2 * len(chunk) - 2)
             else:
                 stack.extend(chunk)
         else:
             total += len(json.dumps(item))
     return total
+
+
+def _fits(items: list[object], budget: int) -> bool:
+    """Whether each item is plain (see :func:`_plain_data_bound`) and their text together is
+    known to stay within ``budget`` (and a little more)."""
+    total = 0
+    for item in items:
+        bound = _plain_data_bound(item)
+        if bound is None:
+            return False
+        total += bound
+        if total > budget + _SLACK:
+            return False
+    return True
 
 
 def to_json_text(value: object) -> str:
@@ -243,6 +355,10 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.used_repr = False
+        self.text_bound: int | None = None
+        """After :meth:`encode`: an upper bound of the bytes of the JSON text when the value
+        was a scalar, plain data, or a list of them (a table's rows); else ``None``."""
+        self._top_list = False  # the value is a list whose items are being bounded
         self._active: set[int] = set()  # ids of the containers being converted (cycles)
         self._np: Any = sys.modules.get("numpy")
         self._pd: Any = sys.modules.get("pandas")
@@ -250,7 +366,12 @@ class _Encoder:
     def encode(self, value: object) -> object:
         first = self._scalar_or_repr(value)
         if first is not _NOT_SCALAR:
+            self.text_bound = _plain_data_bound(first)
             return first
+        bound = _plain_data_bound(value)
+        if bound is not None:
+            self.text_bound = bound
+            return value
         stack: list[tuple[_Work, object]] = [(self._compound(value, 0), value)]
         sent: object = None
         while True:
@@ -436,16 +557,32 @@ class _Encoder:
         return self._repr(value)
 
     def _child(self, item: object, depth: int) -> _Work:
-        # Converting scalars in place spares a round trip through the driver per element.
-        out = self._scalar_or_repr(item)
+        # Converting scalars in place spares a round trip through the driver per element,
+        # and a dict or list of plain values (a row) is its own JSON data.
+        kind = type(item)
+        out = _NOT_SCALAR if kind is dict or kind is list else self._scalar_or_repr(item)
+        bound = None
         if out is _NOT_SCALAR:
-            out = yield (item, depth)
+            bound = _plain_data_bound(item) if depth + 1 < MAX_DEPTH else None
+            if bound is None:
+                self._top_list = self._top_list and depth > 1
+                out = yield (item, depth)
+            else:
+                out = item
+        elif self._top_list and depth == 1:
+            bound = _plain_data_bound(out)
+        if self._top_list and depth == 1 and self.text_bound is not None and bound is not None:
+            self.text_bound += bound + 2
         return out
 
     def _list(self, items: Any, depth: int) -> _ListWork:
+        if depth == 1:  # the value itself: its text is bounded by its items'
+            self._top_list, self.text_bound = True, 2
         out: list[object] = []
         for item in items:
             out.append((yield from self._child(item, depth)))
+        if depth == 1 and not self._top_list:
+            self.text_bound = None
         return out
 
     def _fields(self, value: object, names: list[str], depth: int) -> _Work:
@@ -500,6 +637,47 @@ class _Encoder:
         if isinstance(dtype, self._np.dtype) and _is_plain(dtype):
             return _plain_list(self._np, series.to_numpy())
         return (yield from self._list(series.tolist(), depth))
+
+
+def _plain_data_bound(item: object, nested: bool = True) -> int | None:
+    """For ``item`` that is its own JSON data, needing no conversion (str, bool, None, int
+    of a safe size, finite float, or a dict (str keys) or list of them; with ``nested``, of
+    such dicts and lists too): an upper bound of the bytes of its JSON text. Else ``None``."""
+    kind = type(item)
+    if kind is str:
+        return 12 * len(item) + 2  # type: ignore[arg-type]  # at most two escapes each
+    if kind is bool or item is None:
+        return 5
+    if kind is int:
+        bits = item.bit_length()  # type: ignore[attr-defined]
+        return bits // 3 + 2 if bits < _SAFE_INT_BITS else None
+    if kind is float:
+        return 32 if math.isfinite(item) else None  # type: ignore[arg-type]
+    if kind is dict:
+        total = 2
+        for key, value in item.items():  # type: ignore[attr-defined]
+            inner = _inner_bound(value, nested) if type(key) is str else None
+            if inner is None:
+                return None
+            total += 12 * len(key) + 6 + inner
+        return total
+    if kind is list:
+        total = 2
+        for value in item:  # type: ignore[attr-defined]
+            inner = _inner_bound(value, nested)
+            if inner is None:
+                return None
+            total += inner + 2
+        return total
+    return None
+
+
+def _inner_bound(value: object, nested: bool) -> int | None:
+    """:func:`_plain_data_bound` of a value inside plain data (a container only if
+    ``nested``, and then of scalars only)."""
+    if not nested and (type(value) is dict or type(value) is list):
+        return None
+    return _plain_data_bound(value, False)
 
 
 def _is_plain(dtype: Any) -> bool:

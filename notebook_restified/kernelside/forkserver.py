@@ -50,8 +50,8 @@ from .processes import (
     scratch_file,
     write_all,
 )
-from .runner import OUTPUT_LIMIT, BoundedText, prepare_captures, run_request
-from .wire import recv_message, send_message
+from .runner import OUTPUT_LIMIT, PARTS, BoundedText, prepare_captures, run_request
+from .wire import recv_message, send_message, send_reply
 
 
 class ForkServer:
@@ -271,7 +271,7 @@ class ForkServer:
                 stream.gap(unread)  # bytes, counted as characters
                 stream.write(tail.decode("utf-8", "replace"))
             reply[name] = stream.getvalue()
-        send_message(conn, reply)
+        send_reply(conn, reply, PARTS)
         faults = page_faults(thread=copier is not None) - faults
         conn.close()
         # Done: what is left (the report, the exit's teardown) must not slow the next call.

@@ -19,7 +19,7 @@ import time
 import traceback
 from typing import Any
 
-from .encoder import ResultTooLarge, encode_result
+from .encoder import ResultTooLarge, encode_parts, encode_result
 from .processes import become_subreaper
 from .trace import EVENT_MIME, CallTrace, Sink
 
@@ -334,7 +334,9 @@ def run_request(
     process is discarded after the call: orphans of what it starts come back to it, so
     that whoever kills its process tree finds them), ``"events": true`` (live events of each
     cell and of output as it is written, sent to ``emit``) and ``"record": true`` (the
-    reply's ``"cells"``: each cell's outputs and timing; see ``trace.py``). The reply is
+    reply's ``"cells"``: each cell's outputs and timing; see ``trace.py``), ``"media"`` (the
+    media type wanted of each kind of result: the result is encoded once, in that form) and
+    ``"payload": true`` (the result's forms as bytes under :data:`PARTS`). The reply is
     ``{"status": "ok", "has_value", "result", "stdout", "stderr", "displays", "duration"}``,
     ``{"status": "error", "error": {...contract fields...}, "stdout", "stderr"}``, or, for a
     result whose encoding passed the limit, ``{"status": "too_large", "error": {"size",
@@ -363,8 +365,10 @@ def run_request(
     with capture as (_, _, displays):
         try:
             has_value, value = run_cells(request["cells"], namespace, shell, trace)
-            result = encode_result(value, limit=limits.get("result"))
-            reply = {"status": "ok", "has_value": has_value, "result": result}
+            reply = {"status": "ok", "has_value": has_value}
+            reply["result"], parts = _encoded(value, request, limits.get("result"))
+            if parts is not None:
+                reply[PARTS] = parts
         except _CellError as exc:
             reply = {"status": "error", "error": _bounded_error(exc.fields, output_limit)}
         except ResultTooLarge as exc:
@@ -387,6 +391,23 @@ def run_request(
     if trace is not None and trace.record:
         reply["cells"] = trace.cells
     return reply
+
+
+#: Where :func:`run_request` leaves a result's encoded forms (bytes) when the request asks
+#: for ``"payload"``: taken out of the reply and sent after it (``wire.send_reply``).
+PARTS = "_parts"
+
+
+def _encoded(
+    value: Any, request: dict[str, Any], limit: int | None
+) -> tuple[dict[str, object], list[tuple[str, bytes]] | None]:
+    """The reply's ``result``, encoded in the forms the request wants (``"media"``: one per
+    kind of result; else every form), with the bytes of each form apart when the request
+    asks for ``"payload"`` (else within ``result``, as JSON data, base64 PNG, CSV text)."""
+    media = request.get("media")
+    if request.get("payload"):
+        return encode_parts(value, limit=limit, media=media)
+    return encode_result(value, limit=limit, media=media), None
 
 
 def _iopub_sink(shell: Any) -> Sink | None:

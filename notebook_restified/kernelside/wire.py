@@ -1,7 +1,8 @@
 """Length-prefixed JSON messages on the fork server's Unix socket.
 
-A frame is an 8-byte big-endian length, then that many bytes of UTF-8 JSON. Lengths make
-the reader independent of end-of-file, which a call's own subprocesses may hold off.
+A frame is an 8-byte big-endian length, then that many bytes of UTF-8 JSON, or, after a
+call's reply, of a result's encoded form as it is sent (see :func:`send_reply`). Lengths
+make the reader independent of end-of-file, which a call's own subprocesses may hold off.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
     """Send one length-prefixed JSON message."""
     body = json.dumps(message, allow_nan=False).encode("utf-8")
     sock.sendall(HEADER.pack(len(body)) + body)
+
+
+def send_reply(sock: socket.socket, reply: dict[str, Any], parts_key: str) -> None:
+    """Send a call's reply, then each of its result's encoded forms as a frame of raw bytes
+    (taken out of ``reply[parts_key]``; the reply lists them as ``[name, size]`` in
+    ``result.parts``), so that a large result is neither escaped into the reply's JSON nor
+    decoded by the reader. Each form is written from its own buffer, without a copy."""
+    parts: list[tuple[str, bytes]] = reply.pop(parts_key, None) or []
+    result = reply.get("result")
+    if isinstance(result, dict):
+        result["parts"] = [[name, len(data)] for name, data in parts]
+    send_message(sock, reply)
+    for _, data in parts:
+        sock.sendall(HEADER.pack(len(data)))
+        sock.sendall(data)
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes:

@@ -296,16 +296,21 @@ class RunManager:
         spec: NotebookSpec,
         values: Mapping[str, Any],
         key: EndpointKey | None = None,
+        media: Mapping[str, str | None] | None = None,
     ) -> CallResult:
         """A synchronous call (exactly as the endpoint made it before runs existed),
-        recorded as ``record_calls`` says: errors (not a full queue), or every call."""
+        recorded as ``record_calls`` says: errors (not a full queue), or every call.
+        ``media``: the one form wanted of each kind of result; a call whose result is
+        recorded (``all``) encodes every form, as the record keeps them."""
         saved = self.service.saved_for(path, spec) if self.record_calls != "none" else None
         if saved is None:
-            return await self.service.call(path, spec, values)
+            return await self.service.call(path, spec, values, media=media)
+        if self.record_calls == "all":
+            media = None
         observer = CallObserver(record=True)
         started_at, started = now_iso(), time.perf_counter()
         try:
-            result = await self.service.call(path, spec, values, observer=observer)
+            result = await self.service.call(path, spec, values, observer=observer, media=media)
         except RetryLater:
             raise  # nothing ran
         except RestifiedError as exc:

@@ -4,6 +4,7 @@ key store it makes, and the routes, each given its collaborators."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 from typing import Any
@@ -16,14 +17,16 @@ from .. import __version__
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT, MAX_OUTPUT_SIZE, MAX_RESULT_SIZE
+from ..errors import RestifiedError
 from ..keys import KeyStore, RateLimiter, root_id
 from ..runs.manager import RECORD_CALLS, RunManager
 from ..runs.store import RunStore
 from . import logs
-from .auth import KeyAccess
+from .auth import KeyAccess, keep_keys_from
 from .base import PATH
+from .cache import ResultCache
 from .calls import CallHandler
-from .endpoints import EndpointService, EndpointsIndex
+from .endpoints import EndpointService, EndpointsIndex, normalize_path
 from .keys_api import KeyHandler, KeysHandler
 from .page import (
     STATIC_DIR,
@@ -118,6 +121,14 @@ class RestifiedApp(ExtensionApp):
         " the first and the last half are kept around a marker saying how much was cut.",
     )
 
+    cache_max_bytes = Int(
+        64 * 1024 * 1024,
+        config=True,
+        help="Bytes of answers kept in memory for notebooks that keep their results"
+        ' (metadata "restified": {"cache": {"ttl": seconds}}); past it the least recently'
+        " used are dropped (0: nothing is kept, every call runs).",
+    )
+
     keys_file = Unicode(
         "",
         config=True,
@@ -186,11 +197,13 @@ class RestifiedApp(ExtensionApp):
     runs: RunManager
     keys: KeyStore
     key_limiter: RateLimiter
+    result_cache: ResultCache
 
     def initialize_settings(self) -> None:
         """Create the engine and the service the handlers use."""
         assert self.serverapp is not None
         logs.install(self.serverapp.log)
+        keep_keys_from(self.serverapp.identity_provider)  # on the server's every route
         # Kernels are the server's: its kernel specs, and only those it allows.
         kernel_spec_manager = self.serverapp.kernel_spec_manager
         factory = None
@@ -217,6 +230,8 @@ class RestifiedApp(ExtensionApp):
         )
         self.service = EndpointService(self.serverapp.contents_manager, self.engine)
         self.service.watch_saves()
+        self.result_cache = ResultCache(self.cache_max_bytes)
+        self._drop_kept_answers_on_save()
         self.keys = KeyStore(self.keys_path(), root=self.key_root())
         self._report_unbound_default_file()
         self.key_limiter = RateLimiter(self.key_rate_limit)
@@ -229,6 +244,22 @@ class RestifiedApp(ExtensionApp):
             record_calls=self.record_calls,
         )
         self.runs.start()
+
+    def _drop_kept_answers_on_save(self) -> None:
+        """A saved notebook's kept answers go at once (a call would not find them anyway:
+        the notebook's hash is part of their key)."""
+        assert self.serverapp is not None
+        register = getattr(self.serverapp.contents_manager, "register_post_save_hook", None)
+        if not callable(register):
+            return
+
+        def saved(model: dict[str, Any], **_: Any) -> None:
+            path = str(model.get("path") or "")
+            if path.endswith(".ipynb"):
+                with contextlib.suppress(RestifiedError):
+                    self.result_cache.drop_path(normalize_path(path))
+
+        register(saved)
 
     def runs_path(self) -> str:
         """The directory of run records in effect."""
@@ -278,6 +309,7 @@ class RestifiedApp(ExtensionApp):
             "max_body_size": self.max_body_size,
             "runs": runs,
             "key_tracebacks": self.key_tracebacks,
+            "cache": self.result_cache,
         }
         self.handlers.extend(
             [
@@ -326,6 +358,7 @@ class RestifiedApp(ExtensionApp):
         for warm in pool["warm_notebooks"]:
             warm["fork"] = forks.get(warm["path"])
         pool["runs"] = {**self.runs.counts(), "pool_size": self.runs.pool_size}
+        pool["cache"] = self.result_cache.stats()
         report = {"version": __version__, "config": self.effective_config(), "pool": pool}
         serving = getattr(self.serverapp, "serve_status", None)  # jupyter restified serve
         if callable(serving):

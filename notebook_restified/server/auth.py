@@ -1,6 +1,11 @@
 """Who may call an endpoint: the server's own users (token or login cookie, then the
 server's authorizer for ``execute``), or holders of an endpoint key for that notebook
-(``Authorization: Bearer nrk_...``, or ``?key=`` on a GET)."""
+(``Authorization: Bearer nrk_...``, or ``?key=`` on a GET).
+
+A request that presents an endpoint key is never shown to the server's identity provider
+(:class:`KeyHolderIdentity`): behind JupyterHub that provider would send the key to the hub
+as a token to check, so the secret would leave the server.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,10 @@ from tornado.httputil import HTTPServerRequest
 
 from ..errors import KeyRefused, RateLimited
 from ..keys import PREFIX, EndpointKey, KeyStore, RateLimiter, split_secret
-from .base import AUTH_RESOURCE
 from .endpoints import normalize_path
+
+#: The resource the server's authorizer is asked about (``read``, ``write``, ``execute``).
+AUTH_RESOURCE = "restified"
 
 _KEY_ID = re.compile(r"[0-9a-f]{1,32}")
 
@@ -29,6 +36,79 @@ def presented_key(request: HTTPServerRequest) -> tuple[str, str] | None:
     if values:
         return values[-1].decode("utf-8", "replace"), "query"
     return None
+
+
+class KeyHolderIdentity:
+    """The server's identity provider as a request presenting an endpoint key sees it: it
+    knows no user and the request is not token-authenticated, and the key is never handed
+    to the provider (nor, through it, to a hub or any other service that checks tokens).
+    Everything else (cookie names, the login URL, settings) is the provider's own."""
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+
+    def get_user(self, handler: Any) -> None:
+        """No user: a key holder is no user of the server."""
+        return None
+
+    def is_token_authenticated(self, handler: Any) -> bool:
+        """A key is not the server's token."""
+        return False
+
+    def should_check_origin(self, handler: Any) -> bool:
+        """Origins are checked as for any request that is not token-authenticated."""
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider, name)
+
+
+def carries_key(request: HTTPServerRequest) -> bool:
+    """Whether ``request`` carries an endpoint key (an ``nrk_`` secret) in its
+    ``Authorization`` header or its ``key`` query argument, whatever its route."""
+    presented = presented_key(request)
+    return presented is not None and presented[0].startswith(f"{PREFIX}_")
+
+
+def keep_keys_from(provider: Any) -> None:
+    """Make the server's identity provider know no user, without looking further, for any
+    request of the server (any route, not only the extension's) that carries an endpoint
+    key (:func:`carries_key`): a key is never a token of the server, and a provider that
+    checks tokens elsewhere (JupyterHub's asks the hub) must not send it there. Other
+    requests go to the provider as they are."""
+    if getattr(provider, "_restified_keeps_keys", False):
+        return
+    get_user = provider.get_user
+
+    def get_user_without_keys(handler: Any) -> Any:
+        if carries_key(handler.request):
+            return None
+        return get_user(handler)
+
+    provider.get_user = get_user_without_keys
+    provider._restified_keeps_keys = True
+
+
+def identity_for(request: HTTPServerRequest, provider: Any) -> Any:
+    """The identity provider that may see ``request``: the server's own, or, for a request
+    that presents an endpoint key, one that never sees it (:class:`KeyHolderIdentity`)."""
+    if presented_key(request) is None:
+        return provider
+    return KeyHolderIdentity(provider)
+
+
+def creator_of(user: Any) -> dict[str, str] | None:
+    """Who makes a key, as recorded on it: the server user's username and display name
+    (``None``: no user known)."""
+    if not user:
+        return None
+    if isinstance(user, str):  # an identity provider of the old kind
+        return {"username": user, "display_name": user}
+    username = str(getattr(user, "username", "") or "")
+    if not username:
+        return None
+    shown = getattr(user, "display_name", "") or getattr(user, "name", "") or username
+    return {"username": username, "display_name": str(shown)}
 
 
 def loggable_key_id(secret: str) -> str:
@@ -131,6 +211,14 @@ class KeyAccess:
             await asyncio.to_thread(self.store.flush)
         finally:
             self._flushing = None
+
+    def describe(self, key_id: str, key: EndpointKey | None = None) -> str:
+        """How the log names the key ``key_id`` (``key``: as admitted): its label and who
+        made it, never its secret; ``no such key`` when this server has none by that id."""
+        found = key or self.store.get(key_id)
+        if found is None or found.root != self.store.root:
+            return "no such key"
+        return f"{found.label}, made by {found.creator_username or 'unknown'}"
 
     def release(self, key: EndpointKey) -> None:
         """The call admitted with ``key`` is over."""

@@ -13,11 +13,10 @@ from tornado import web
 
 from ..contract import http_error_type
 from ..errors import RestifiedError, RetryLater
+from .auth import AUTH_RESOURCE as AUTH_RESOURCE  # where page.py and others import it
+from .auth import identity_for
 
 log = logging.getLogger("notebook_restified.server")
-
-#: The resource the server's authorizer is asked about (``read``, ``write``, ``execute``).
-AUTH_RESOURCE = "restified"
 
 #: A notebook path in a route: one or more non-empty segments.
 PATH = r"(?P<path>(?:[^/]+/)*[^/]+)"
@@ -32,6 +31,23 @@ class RestifiedHandler(APIHandler):
     """
 
     auth_resource = AUTH_RESOURCE
+
+    @property
+    def identity_provider(self) -> Any:
+        """The server's identity provider, which never sees a request presenting an
+        endpoint key (``auth.KeyHolderIdentity``): the key is ours to check, not a token
+        for the server, or the hub, to look up."""
+        return identity_for(self.request, super().identity_provider)
+
+    #: Set when a page sends a browser to log in (``page.py``).
+    login_redirect = False
+
+    def get_login_url(self) -> str:
+        """The server's login URL when a page sends a browser to log in; else, as for any
+        API route, 403 instead of a redirect."""
+        if self.login_redirect:
+            return str(web.RequestHandler.get_login_url(self))
+        return str(super().get_login_url())
 
     def write_json(self, body: Any, status: int = 200) -> None:
         """Answer with ``body`` as strict JSON."""

@@ -1,4 +1,6 @@
-"""``GET|POST /restified/<path>``: the endpoint itself."""
+"""``GET|POST /restified/<path>``: the endpoint itself: who calls, the values, the call
+(or, for a notebook that keeps its results, the answer kept), and the answer with its
+validator (``ETag``) and ``Cache-Control``."""
 
 from __future__ import annotations
 
@@ -15,13 +17,29 @@ from ..parameters import check_json, coerce_query, merge_once
 from ..results import CallResult
 from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key, refuse_cross_site
 from .base import RestifiedHandler, log
-from .endpoints import EndpointService
+from .cache import CachedAnswer, CacheKey, ResultCache, body_digest, etag_matches, strong_etag
+from .endpoints import EndpointService, normalize_path
 from .page import endpoint_page, prefers_html
-from .requests import OFFERS, accepts_any_result, body_values, negotiate, query_values
+from .requests import (
+    CONTENT_TYPES,
+    OFFERS,
+    accepts_any_result,
+    body_values,
+    negotiate,
+    query_values,
+    wanted_media,
+)
 from .runs_api import RunsAccess, parse_prefer, respond_async
 
 #: What a key holder is told of a cell that raised (without ``key_tracebacks``).
 KEY_HOLDER_FIELDS = ("type", "message", "cell_index", "ename", "evalue")
+
+#: A body this large (bytes) is digested for its ``ETag`` in a thread, off the event loop.
+_LOOP_DIGEST_LIMIT = 1 << 20
+
+#: ``Cache-Control`` of an answer of a notebook that keeps no results: a client may keep
+#: it, but asks again (with ``If-None-Match``: 304 when the call gives the same bytes).
+NOT_KEPT = "private, no-cache"
 
 
 @web.stream_request_body
@@ -42,6 +60,7 @@ class CallHandler(RestifiedHandler):
     _abandoned: bool = False
     _body_size: int = 0
     _page: bool = False
+    _closing: bool = False
 
     def initialize(
         self,
@@ -50,9 +69,12 @@ class CallHandler(RestifiedHandler):
         max_body_size: int,
         runs: RunsAccess,
         key_tracebacks: bool = False,
+        cache: ResultCache | None = None,
     ) -> None:
-        """The route's collaborators (``runs``: asynchronous runs and call records), and
-        whether key holders see tracebacks."""
+        """The route's collaborators (``runs``: asynchronous runs and call records;
+        ``cache``: the answers kept for notebooks that ask for it), and whether key holders
+        see tracebacks."""
+        self.cache = cache if cache is not None else ResultCache(0)
         self.service = service
         self.keys = keys
         self.max_body_size = max_body_size
@@ -68,6 +90,14 @@ class CallHandler(RestifiedHandler):
         if isinstance(exc, ExecutionError) and self.key is not None and not self.key_tracebacks:
             body["error"] = {k: v for k, v in body["error"].items() if k in KEY_HOLDER_FIELDS}
         return body
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """As every route's; a call refused before its body was read also says
+        ``Connection: close``: tornado closes the connection after such an answer, and a
+        client keeping it alive would otherwise send its next request into it."""
+        if self._closing:
+            self.set_header("Connection", "close")
+        super().write_error(status_code, **kwargs)
 
     def check_xsrf_cookie(self) -> None:
         """A key in a header is no ambient credential: nothing to forge; else as usual."""
@@ -96,12 +126,11 @@ class CallHandler(RestifiedHandler):
         self._release_key()
         elapsed = (time.perf_counter() - self._started) * 1000
         outcome = "client left, call stopped" if self._abandoned else str(self.get_status())
-        if self._key_id is not None:
-            label = self.key.label if self.key else self.keys.store.label_of(self._key_id)
+        if self._key_id is not None:  # the key's id, label and maker; never its secret
             log.info(
                 "keyed call: key %s (%s) %s %s -> %s in %.1f ms",
                 self._key_id,
-                label if label is not None else "no such key",
+                self.keys.describe(self._key_id, self.key),
                 self.request.method,
                 self.path_kwargs.get("path", ""),
                 outcome,
@@ -136,6 +165,13 @@ class CallHandler(RestifiedHandler):
         """Decide who calls before the body is read: a caller without credentials gets its
         403 without the server taking its body; a body announced larger than
         ``max_body_size`` is refused (413) before it is sent."""
+        try:
+            await self._prepare()
+        except BaseException:
+            self._closing = True  # refused before the body was read
+            raise
+
+    async def _prepare(self) -> None:
         self._started = time.perf_counter()
         presented = presented_key(self.request)
         if presented is not None:  # logged even if refused before it is checked (XSRF)
@@ -160,6 +196,7 @@ class CallHandler(RestifiedHandler):
         self._body_size += len(chunk)
         if self._body_size > self.max_body_size:
             self._chunks.clear()
+            self._closing = True
             error = self._too_large(self._body_size, so_far=True)
             self.send_error(error.status, exc_info=(type(error), error, None))
             return
@@ -218,8 +255,38 @@ class CallHandler(RestifiedHandler):
         if preference.respond_async:
             await respond_async(self, self.runs, path, spec, values, preference, self.key)
             return
-        # A synchronous call, recorded as record_calls says.
-        self._task = asyncio.ensure_future(self.runs.manager.call(path, spec, values, self.key))
+        # A synchronous call: the one form of each kind of result that Accept prefers is
+        # all that is encoded.
+        media = wanted_media(accept)
+        saved = self.service.saved_for(path, spec)  # what load read: its content's hash
+        ttl = spec.cache_ttl if self.cache.enabled and saved is not None else None
+        key = CacheKey.of(
+            normalize_path(path),
+            saved.sha256 if saved is not None else "",
+            values,
+            media,
+            # Holders of one key share its answers; the server's users share theirs.
+            self.key.id if self.key is not None else None,
+        )
+        if ttl is None:
+            self.cache.drop_path(key.path)  # the notebook no longer keeps results
+        else:
+            self.cache.drop_path(key.path, keep_sha256=key.notebook_sha256)  # older versions
+            kept = self.cache.get(key)
+            if kept is not None:
+                self._answer_kept(kept)
+                log.info(
+                    "restified %s %s -> %d from the cache in %.1f ms",
+                    self.request.method,
+                    path,
+                    self.get_status(),
+                    (time.perf_counter() - started) * 1000,
+                )
+                return
+        # Run, recorded as record_calls says.
+        self._task = asyncio.ensure_future(
+            self.runs.manager.call(path, spec, values, self.key, media=media)
+        )
         try:
             result = await self._task
         except asyncio.CancelledError:
@@ -230,7 +297,9 @@ class CallHandler(RestifiedHandler):
             return
         finally:
             self._task = None
-        self._respond(result, accept)
+        await self._respond(result, accept, key, ttl)
+        if self._abandoned:
+            return
         log.info(
             "restified %s %s -> %d in %.1f ms",
             self.request.method,
@@ -245,16 +314,58 @@ class CallHandler(RestifiedHandler):
         self.set_status(499, reason="Client Closed Request")
         self.finish()
 
-    def _respond(self, result: CallResult, accept: str | None) -> None:
-        media = negotiate(accept, OFFERS.get(result.kind, OFFERS["json"]))
+    async def _respond(
+        self, result: CallResult, accept: str | None, key: CacheKey, ttl: float | None
+    ) -> None:
+        """Answer with the result in the form negotiated (406 if none), with its ``ETag``;
+        keep it when the notebook keeps results (``ttl``)."""
+        media = (
+            result.media
+            if result.narrowed
+            else negotiate(accept, OFFERS.get(result.kind, OFFERS["json"]))
+        )
         if media is None:
             offered = ", ".join(OFFERS.get(result.kind, OFFERS["json"]))
             raise NotAcceptable(f"this result is {offered}; Accept: {accept} allows none of it")
-        self.set_header("X-Restified-Duration", f"{result.duration * 1000:.1f}ms")
-        # APIHandler.finish sets the Content-Type itself: say which.
-        if media == "image/png":
-            self.finish(result.png or b"", set_content_type="image/png")
-        elif media == "text/csv":
-            self.finish(result.csv or "", set_content_type="text/csv; charset=utf-8")
+        body = result.body(media)
+        if len(body) > _LOOP_DIGEST_LIMIT:
+            digest = await asyncio.to_thread(body_digest, body)
+            if self._client_left:
+                self._end_abandoned()
+                return
         else:
-            self.write_json(result.value)
+            digest = body_digest(body)
+        answer = CachedAnswer(
+            body=body,
+            content_type=CONTENT_TYPES[media],
+            etag=strong_etag(key, media, digest),
+            duration=result.duration,
+        )
+        if ttl is None:
+            self._answer(answer, NOT_KEPT)
+            return
+        kept = self.cache.put(key, answer, ttl)
+        self.set_header("X-Restified-Cache", "miss")
+        self._answer(kept or answer, f"private, max-age={int(ttl)}")
+
+    def _answer_kept(self, kept: CachedAnswer) -> None:
+        """Answer from the cache: nothing runs."""
+        now = self.cache.clock()
+        self.set_header("X-Restified-Cache", "hit")
+        self.set_header("Age", str(int(now - kept.stored)))
+        self._answer(kept, f"private, max-age={int(kept.remaining(now))}")
+
+    def _answer(self, answer: CachedAnswer, cache_control: str) -> None:
+        """Send ``answer`` (or 304 to a GET whose ``If-None-Match`` names its tag)."""
+        self.set_header("ETag", answer.etag)
+        self.set_header("Cache-Control", cache_control)
+        self.set_header("Vary", "Accept")
+        self.set_header("X-Restified-Duration", f"{answer.duration * 1000:.1f}ms")
+        if self.request.method == "GET" and etag_matches(
+            self.request.headers.get("If-None-Match"), answer.etag
+        ):
+            self.set_status(304)
+            self.finish()
+            return
+        # APIHandler.finish sets the Content-Type itself: say which.
+        self.finish(answer.body, set_content_type=answer.content_type)

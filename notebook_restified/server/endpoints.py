@@ -169,9 +169,10 @@ class EndpointService:
         observer: CallObserver | None = None,
         time_limit: float | None = None,
         pooled: bool = True,
+        media: Mapping[str, str | None] | None = None,
     ) -> CallResult:
         """Run one call of the notebook at ``path`` (values already checked); see
-        :meth:`Engine.call` for ``observer``, ``time_limit`` and ``pooled``."""
+        :meth:`Engine.call` for ``observer``, ``time_limit``, ``pooled`` and ``media``."""
         path = normalize_path(path)
         return await self.engine.call(
             path,
@@ -181,6 +182,7 @@ class EndpointService:
             time_limit=time_limit,
             observer=observer,
             pooled=pooled,
+            media=media,
         )
 
 

@@ -1,5 +1,6 @@
 """``/api/restified/keys``: the endpoint keys of the server's notebooks, listed, created
-and revoked by the server's users (the Lab panel's Share section)."""
+and revoked by the server's users (the Lab panel's Share section). Each key records who
+made it: on a JupyterHub, every user the hub lets use the server may make keys on it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tornado import web
 
 from ..errors import InvalidNotebook, InvalidParameters, InvalidRequest, NotFound
 from ..keys import KeyStore
+from .auth import creator_of
 from .base import RestifiedHandler, log
 from .endpoints import EndpointService, normalize_path
 from .requests import parse_json_body
@@ -48,7 +50,8 @@ class KeysHandler(RestifiedHandler):
     @web.authenticated
     @authorized("read")
     async def get(self) -> None:
-        """Keys without their secrets, of one notebook (``?path=``) or all."""
+        """Keys without their secrets (each with who made it), of one notebook (``?path=``)
+        or all."""
         path = self.get_query_argument("path", None)
         keys = await asyncio.to_thread(self.keys.list, normalize_path(path) if path else None)
         self.write_json({"keys": [k.public() for k in keys]})
@@ -74,9 +77,18 @@ class KeysHandler(RestifiedHandler):
         path = normalize_path(str(path))
         with contextlib.suppress(InvalidNotebook):  # a key may come before the tags are right
             await self.service.load(path)
-        key, secret = await asyncio.to_thread(self.keys.create, path, str(label).strip(), expires)
+        creator = creator_of(self.current_user)
+        key, secret = await asyncio.to_thread(
+            self.keys.create, path, str(label).strip(), expires, creator
+        )
         url = self.endpoint_url(path)
-        log.info("endpoint key %s (%s) created for %s", key.id, key.label, path)
+        log.info(
+            "endpoint key %s (%s) created for %s by %s",
+            key.id,
+            key.label,
+            path,
+            key.creator_username or "unknown",
+        )
         self.write_json(
             {**key.public(), "secret": secret, "url": url, "link": f"{url}?shared#key={secret}"},
             status=201,

@@ -33,8 +33,9 @@ _PARAMETER = re.compile(
 _AUTHORIZATION = re.compile(
     r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(?!\[secret\])[^'\"\r\n,;}]+"
 )
-# An endpoint key anywhere: its id is not secret, the rest is.
-_ENDPOINT_KEY = re.compile(r"\b(nrk_[0-9a-f]{1,32}_)[A-Za-z0-9_-]+")
+# An endpoint key anywhere, even glued to what precedes it (`next=%2Flab%3Fkey%3Dnrk_...`
+# in a redirect's URL): its id is not secret, the rest is.
+_ENDPOINT_KEY = re.compile(r"(nrk_[0-9a-f]{1,32}_)[A-Za-z0-9_-]+")
 # C0 and C1 control characters and Unicode line separators: each could end a log line.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 

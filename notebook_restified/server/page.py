@@ -91,9 +91,14 @@ def _send_shell(handler: Any, view: str, path: str = "") -> None:
 
 
 def _login_redirect(handler: Any) -> None:
-    """302 to the server's login page, back to this page after (as ``@web.authenticated``)."""
-    url = web.RequestHandler.get_login_url(handler)  # APIHandler's own refuses with 403
-    handler.redirect(f"{url}{'&' if '?' in url else '?'}{urlencode({'next': handler.request.uri})}")
+    """302 to the server's login page, back to this page after (as ``@web.authenticated``).
+    The login URL is the handler's own, which an identity provider may have set (behind
+    JupyterHub: the hub's OAuth URL, which carries the way back itself)."""
+    handler.login_redirect = True  # RestifiedHandler.get_login_url: a URL, not a 403
+    url = handler.get_login_url()
+    if "?" not in url:
+        url = f"{url}?{urlencode({'next': handler.request.uri})}"
+    handler.redirect(url)
 
 
 def _has_login_page(handler: Any) -> bool:

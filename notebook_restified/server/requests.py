@@ -19,6 +19,14 @@ OFFERS = {
 }
 
 
+#: The ``Content-Type`` each media type is sent with.
+CONTENT_TYPES = {
+    "application/json": "application/json",
+    "text/csv": "text/csv; charset=utf-8",
+    "image/png": "image/png",
+}
+
+
 def _media_ranges(accept: str) -> list[tuple[str, float]]:
     ranges = []
     for item in accept.split(","):
@@ -57,6 +65,12 @@ def negotiate(accept: str | None, offered: list[str]) -> str | None:
 def accepts_any_result(accept: str | None) -> bool:
     """Whether ``Accept`` allows some kind of result at all (else 406 before running)."""
     return any(negotiate(accept, offers) for offers in OFFERS.values())
+
+
+def wanted_media(accept: str | None) -> dict[str, str | None]:
+    """For each kind of result, the one media type ``Accept`` prefers (``None``: it allows
+    none of the kind's): what the call encodes, and nothing else."""
+    return {kind: negotiate(accept, offers) for kind, offers in OFFERS.items()}
 
 
 def _cache_buster(name: str, values: list[bytes]) -> bool:

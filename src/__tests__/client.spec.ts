@@ -19,6 +19,7 @@ const SPEC: IEndpointSpec = {
   skip_cells: [],
   return_cell: 3,
   isolation: null,
+  cache: null,
   warnings: []
 };
 

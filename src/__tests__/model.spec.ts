@@ -5,7 +5,7 @@
  */
 import { IEndpointSpec, IParameter } from '../api/types';
 import { EndpointResource } from '../model/endpoint';
-import { EndpointKeys } from '../model/keys';
+import { EndpointKeys, madeBy } from '../model/keys';
 import { ActiveNotebook } from '../model/notebook';
 import { ServerStatus } from '../model/status';
 import { TryItState } from '../model/tryIt';
@@ -31,6 +31,7 @@ function spec(path: string, parameters: IParameter[] = []): IEndpointSpec {
     skip_cells: [],
     return_cell: null,
     isolation: null,
+    cache: null,
     warnings: []
   };
 }
@@ -166,8 +167,20 @@ describe('EndpointKeys', () => {
     created: '2026-01-01T00:00:00Z',
     expires: null,
     last_used: null,
-    calls: 2
+    calls: 2,
+    creator: { username: 'alice', display_name: 'Alice Liddell' }
   };
+
+  it('says who made each key', () => {
+    expect(madeBy(key)).toBe('Alice Liddell (alice)');
+    expect(madeBy({ creator: { username: 'bob', display_name: 'bob' } })).toBe(
+      'bob'
+    );
+    expect(madeBy({ creator: { username: 'carol', display_name: ' ' } })).toBe(
+      'carol'
+    );
+    expect(madeBy({ creator: null })).toBe('unknown');
+  });
 
   it('lists, and lists again after creating a key', async () => {
     const server = fakeServer();

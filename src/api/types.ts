@@ -120,6 +120,11 @@ export interface IEndpointSpec {
    * or null for the server's default.
    */
   isolation: 'fork' | 'kernel' | null;
+  /**
+   * The notebook's cached results (`metadata.restified.cache`), or null when
+   * every call runs.
+   */
+  cache: { ttl: number } | null;
   warnings: string[];
 }
 
@@ -157,6 +162,15 @@ export interface IErrorBody {
 }
 
 /**
+ * Who made a key: the server user who created it (on a JupyterHub, any user
+ * the hub lets use the server may).
+ */
+export interface IKeyCreator {
+  username: string;
+  display_name: string;
+}
+
+/**
  * An endpoint key as listed: `GET /api/restified/keys?path=`.
  */
 export interface IEndpointKey {
@@ -170,6 +184,8 @@ export interface IEndpointKey {
   /** ISO 8601, or null when never used. */
   last_used: string | null;
   calls: number;
+  /** Null for a key made before keys recorded who made them. */
+  creator: IKeyCreator | null;
 }
 
 /**
@@ -181,7 +197,8 @@ export interface IEndpointKeyList {
 
 /**
  * `POST /api/restified/keys` answers 201 with the key, its secret (shown
- * only once), the endpoint URL and a ready-to-send link (`url?key=secret`).
+ * only once), the endpoint URL and a ready-to-send link
+ * (`url?shared#key=secret`: the secret in the fragment, never sent).
  */
 export interface ICreatedEndpointKey extends IEndpointKey {
   secret: string;

@@ -9,6 +9,22 @@ import { ActiveNotebook } from './notebook';
 import { IResource, LoadState } from './resource';
 
 /**
+ * Who made a key, as the list shows it: the display name, with the username
+ * when it differs; "unknown" for a key made before keys recorded it.
+ */
+export function madeBy(key: Pick<IEndpointKey, 'creator'>): string {
+  const creator = key.creator;
+  if (!creator) {
+    return 'unknown';
+  }
+  const shown = creator.display_name.trim();
+  if (!shown || shown === creator.username) {
+    return creator.username;
+  }
+  return `${shown} (${creator.username})`;
+}
+
+/**
  * This notebook's keys.
  */
 export class EndpointKeys implements IResource {

@@ -11,6 +11,7 @@ import { ICreatedEndpointKey, IEndpointKey } from '../api';
 import { curlWithKey, exampleValues } from '../core/snippets';
 import { formatRelative } from '../core/time';
 import { EndpointModel } from '../model/endpointModel';
+import { madeBy } from '../model/keys';
 import { Callout, CopyButton } from './common';
 import { useSignals } from './useSignals';
 
@@ -309,6 +310,8 @@ function KeyItem(props: {
         <dd>
           <When value={item.created} />
         </dd>
+        <dt>Made by</dt>
+        <dd className="jp-RestifiedPanel-madeBy">{madeBy(item)}</dd>
         <dt>Expires</dt>
         <dd>
           {item.expires === null ? 'never' : <When value={item.expires} />}

@@ -1,0 +1,194 @@
+"""The two checks that stand between a request and a run, each proven by a request that
+only that check refuses: a key in the query of a POST (even with a forged XSRF pair, which
+gets it past the XSRF check), and the server's authorizer (JupyterHub's is one that denies),
+asked for the right action on every route of the extension."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_server.auth import Authorizer
+from tornado.httpclient import HTTPClientError, HTTPResponse
+from tornado.web import RequestHandler
+from traitlets import List, Unicode
+
+from notebook_restified.server.app import RestifiedApp
+
+from .notebooks import write_notebook
+
+Fetch = Callable[..., Awaitable[HTTPResponse]]
+
+pytestmark = pytest.mark.timeout(240)
+
+RESOURCE = "restified"
+
+
+class DenyingAuthorizer(Authorizer):
+    """Allows everything but the actions in ``denied`` on the extension's resource, and
+    writes down every question it is asked."""
+
+    denied = List(Unicode(), config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asked: list[tuple[str, str, str]] = []
+
+    def is_authorized(self, handler: RequestHandler, user: Any, action: str, resource: str) -> bool:
+        self.asked.append((action, resource, handler.request.path))
+        return not (resource == RESOURCE and action in self.denied)
+
+
+def config(*denied: str) -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"notebook_restified": True},
+            "authorizer_class": DenyingAuthorizer,
+        },
+        "DenyingAuthorizer": {"denied": list(denied)},
+    }
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return config()
+
+
+@pytest.fixture
+def marker(jp_root_dir: Path, tmp_path: Path) -> Path:
+    """``a.ipynb`` touches the marker when it runs."""
+    ran = tmp_path / "ran"
+    write_notebook(
+        jp_root_dir / "a.ipynb",
+        "import pathlib",
+        ("n: int = 1", ["parameters"]),
+        (f"pathlib.Path({str(ran)!r}).touch()\nn * 2", ["return"]),
+    )
+    return ran
+
+
+async def fetch(jp_fetch: Fetch, *parts: str, **kwargs: Any) -> tuple[int, Any]:
+    try:
+        response = await jp_fetch(*parts, follow_redirects=False, **kwargs)
+    except HTTPClientError as err:
+        if err.response is None:
+            raise
+        response = err.response
+    try:
+        return response.code, json.loads(response.body)
+    except ValueError:
+        return response.code, response.body.decode("utf-8", "replace")
+
+
+async def test_a_key_in_the_query_of_a_post_is_refused_past_a_forged_xsrf_pair(
+    jp_fetch: Fetch, marker: Path
+) -> None:
+    status, key = await fetch(
+        jp_fetch,
+        "api",
+        "restified",
+        "keys",
+        method="POST",
+        body=json.dumps({"path": "a.ipynb", "label": "for Alice"}),
+    )
+    assert status == 201
+    forged = secrets.token_hex(16)  # a page can set any _xsrf cookie on the victim's site
+    status, body = await fetch(
+        jp_fetch,
+        "restified",
+        "a.ipynb",
+        method="POST",
+        body='{"n": 3}',
+        params={"key": key["secret"], "_xsrf": forged},
+        headers={"Authorization": "", "Cookie": f"_xsrf={forged}", "X-XSRFToken": forged},
+    )
+    assert status == 403
+    # Refused because of where the key is, not by the XSRF check (which the pair passes).
+    assert "in the header" in body["error"]["message"], body
+    assert not marker.exists()
+    # The same key in the header runs the notebook.
+    assert await fetch(
+        jp_fetch,
+        "restified",
+        "a.ipynb",
+        method="POST",
+        body='{"n": 3}',
+        headers={"Authorization": f"Bearer {key['secret']}"},
+    ) == (200, 6)
+    assert marker.exists()
+
+
+#: Every route of the extension a server user reaches, with the action it needs:
+#: (action, method, path parts, request keywords).
+ROUTES: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
+    ("execute", "GET", ("restified", "a.ipynb"), {}),
+    ("execute", "POST", ("restified", "a.ipynb"), {"body": '{"n": 2}'}),
+    (
+        "execute",
+        "POST",
+        ("restified", "a.ipynb"),
+        {"body": '{"n": 2}', "headers": {"Prefer": "respond-async"}},
+    ),
+    ("execute", "GET", ("api", "restified", "page", "a.ipynb"), {}),
+    ("read", "GET", ("api", "restified", "spec", "a.ipynb"), {}),
+    ("read", "GET", ("api", "restified", "openapi", "a.ipynb"), {}),
+    ("read", "GET", ("api", "restified", "keys"), {}),
+    ("read", "GET", ("api", "restified", "runs"), {}),
+    ("read", "GET", ("api", "restified", "status"), {}),
+    ("read", "GET", ("restified",), {"headers": {"Accept": "application/json"}}),
+    ("write", "POST", ("api", "restified", "keys"), {"body": '{"path": "a.ipynb", "label": "x"}'}),
+]
+
+
+async def request(jp_fetch: Fetch, method: str, parts: tuple[str, ...], **kwargs: Any) -> int:
+    if parts == ("restified",):  # the index: a trailing slash
+        parts = ("restified/",)
+    if "headers" in kwargs:  # jp_fetch adds the token to the dict it is given
+        kwargs = {**kwargs, "headers": dict(kwargs["headers"])}
+    status, _ = await fetch(jp_fetch, *parts, method=method, **kwargs)
+    return status
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [config("execute"), config("read"), config("write")],
+    ids=lambda c: c["DenyingAuthorizer"]["denied"][0],
+)
+async def test_an_authorizer_that_denies_an_action_closes_exactly_its_routes(
+    jp_fetch: Fetch,
+    jp_serverapp: Any,
+    jp_server_config: dict[str, Any],
+    marker: Path,
+    app: RestifiedApp,
+) -> None:
+    authorizer = jp_serverapp.authorizer
+    assert isinstance(authorizer, DenyingAuthorizer)
+    (denied,) = jp_server_config["DenyingAuthorizer"]["denied"]
+    for action, method, parts, kwargs in ROUTES:
+        authorizer.asked.clear()
+        status = await request(jp_fetch, method, parts, **kwargs)
+        if action == denied:
+            assert status == 403, (method, parts, kwargs)
+            assert (action, RESOURCE) in {(a, r) for a, r, _ in authorizer.asked}, parts
+        else:
+            assert status in (200, 201, 202), (method, parts, kwargs, status)
+    # Nothing ran, nothing was made, where the action was denied.
+    ran = marker.exists()
+    keys = app.keys.list()
+    if denied == "execute":
+        assert not ran
+        assert app.runs.find(None, None) == []
+    else:
+        assert ran
+    if denied == "write":
+        assert keys == []
+        # Revoking is writing too: a key made before (by the store itself) stays.
+        key, _ = app.keys.create("a.ipynb", "made here")
+        assert await request(jp_fetch, "DELETE", ("api", "restified", "keys", key.id)) == 403
+        assert [k.id for k in app.keys.list()] == [key.id]
+    else:
+        assert [k.label for k in keys] == ["x"]
