@@ -15,7 +15,7 @@ import {
 } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
-import { IRun, ParameterType } from './api';
+import { IParameter, IRun } from './api';
 import { parametersSource } from './core/replay';
 import { EndpointModel } from './model/endpointModel';
 import { RUN_COMMANDS } from './widgets/runs';
@@ -144,9 +144,9 @@ export async function replayRun(
   if (typeof cell !== 'number') {
     throw new Error('This run did not fail in a cell.');
   }
-  const types: Record<string, ParameterType> = {};
+  const types: Record<string, IParameter> = {};
   for (const parameter of model.endpoint.spec?.parameters ?? []) {
-    types[parameter.name] = parameter.type;
+    types[parameter.name] = parameter;
   }
   const code = parametersSource(run.parameters, types, run.id);
   await panel.sessionContext.ready;

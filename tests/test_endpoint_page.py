@@ -11,10 +11,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado.httpclient import HTTPClientError, HTTPResponse
+from traitlets import default
 
-from notebook_restified import endpoints_index
-from notebook_restified.endpoints_index import EndpointsIndex
+from notebook_restified.server import endpoints as server_endpoints
+from notebook_restified.server.endpoints import EndpointsIndex
 from notebook_restified.server.page import CONTENT_SECURITY_POLICY, STATIC_DIR, prefers_html
 
 from .notebooks import write_notebook
@@ -261,31 +263,119 @@ async def test_the_index_is_for_token_holders(jp_fetch: Fetch, notebooks: Path) 
     assert browser.code == 302
 
 
-def test_index_reads_each_notebook_once_per_change(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_the_index_lists_through_the_contents_manager_reading_each_notebook_once(
+    jp_fetch: Fetch, jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for i in range(40):
-        write_notebook(tmp_path / f"d{i % 4}" / f"n{i}.ipynb", (f"x = {i}", ["parameters"]))
-    for i in range(2000):  # other files are only listed
-        (tmp_path / f"file{i}.txt").write_text("x")
+        write_notebook(jp_root_dir / f"d{i % 4}" / f"n{i}.ipynb", (f"x = {i}", ["parameters"]))
+    for i in range(60):  # notebooks without an endpoint
+        write_notebook(jp_root_dir / f"d{i % 4}" / f"plain{i}.ipynb", "1 + 1")
+    for i in range(1900):  # other files are only listed
+        (jp_root_dir / f"file{i}.txt").write_text("x")
+    # Hidden ones are never listed, even tagged.
+    write_notebook(jp_root_dir / ".hidden" / "c.ipynb", ("1", ["return"]))
+    write_notebook(jp_root_dir / ".dotted.ipynb", ("1", ["return"]))
+    write_notebook(
+        jp_root_dir / "d0" / ".ipynb_checkpoints" / "n0-checkpoint.ipynb", ("1", ["return"])
+    )
+    (jp_root_dir / "broken.ipynb").write_text("{not json")
     reads: list[str] = []
-    real = endpoints_index.read_entry
+    real = server_endpoints.index_entry
 
-    def counting(full: str, path: str) -> Any:
+    def counting(nb: Any, path: str) -> Any:
         reads.append(path)
-        return real(full, path)
+        return real(nb, path)
 
-    monkeypatch.setattr(endpoints_index, "read_entry", counting)
-    index = EndpointsIndex(str(tmp_path))
-    assert len(index.list()) == 40
-    assert len(reads) == 40
-    assert len(index.list()) == 40
-    assert len(reads) == 40  # nothing changed: nothing read
-    write_notebook(tmp_path / "d1" / "n1.ipynb", ("y = 2", ["parameters"]))
-    (tmp_path / "d2" / "n2.ipynb").unlink()
-    listed = index.list()
-    assert reads[40:] == ["d1/n1.ipynb"]
-    assert [p["name"] for e in listed if e["path"] == "d1/n1.ipynb" for p in e["parameters"]] == [
-        "y"
+    monkeypatch.setattr(server_endpoints, "index_entry", counting)
+
+    async def listed() -> list[dict[str, Any]]:
+        return json.loads((await jp_fetch("restified/")).body)["endpoints"]  # type: ignore[no-any-return]
+
+    first = await listed()
+    assert sorted(e["path"] for e in first) == sorted(f"d{i % 4}/n{i}.ipynb" for i in range(40))
+    assert len(reads) == 100  # the 40 tagged and the 60 plain notebooks, once each
+    assert await listed() == first
+    assert len(reads) == 100  # nothing changed: nothing read
+    write_notebook(jp_root_dir / "d1" / "n1.ipynb", ("y = 2", ["parameters"]))
+    (jp_root_dir / "d2" / "n2.ipynb").unlink()
+    again = await listed()
+    assert reads[100:] == ["d1/n1.ipynb"]
+    changed = next(e for e in again if e["path"] == "d1/n1.ipynb")
+    assert [p["name"] for p in changed["parameters"]] == ["y"]
+    assert "d2/n2.ipynb" not in [e["path"] for e in again]
+    assert len(again) == 39
+
+
+async def test_the_file_walk_follows_the_contents_managers_rules(
+    jp_serverapp: Any, jp_root_dir: Path
+) -> None:
+    # The walk of a file-backed root follows the manager's own rules: the same endpoints as
+    # its directory models give.
+    cm = jp_serverapp.contents_manager
+    cm.hide_globs = [*cm.hide_globs, "draft_*"]
+    for name in ("a", "sub/b", "sub/deeper/c", "draft_d", "sub/draft_e", ".hidden/f", ".g"):
+        write_notebook(jp_root_dir / f"{name}.ipynb", ("1", ["return"]))
+    write_notebook(jp_root_dir / "plain.ipynb", "1")
+    (jp_root_dir / "notes.txt").write_text("x")
+    (jp_root_dir / "linked").symlink_to(jp_root_dir / "sub")
+    walked = await EndpointsIndex(cm).endpoints()
+    models = EndpointsIndex(cm)
+    assert models.file_backed
+    models_listing = await models._list_models()
+    assert sorted(models_listing) == [
+        "a.ipynb",
+        "linked/b.ipynb",  # the manager follows a link inside its root; the walk does not
+        "linked/deeper/c.ipynb",
+        "plain.ipynb",
+        "sub/b.ipynb",
+        "sub/deeper/c.ipynb",
     ]
-    assert "d2/n2.ipynb" not in [e["path"] for e in listed]
+    assert [e["path"] for e in walked] == ["a.ipynb", "sub/b.ipynb", "sub/deeper/c.ipynb"]
+
+
+class PublishedOnly(AsyncLargeFileManager):  # type: ignore[misc]
+    """A contents manager of its own: rooted at ``published/`` and hiding drafts."""
+
+    @default("root_dir")
+    def _published(self) -> str:
+        return str(Path(self.parent.root_dir) / "published")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hide_globs = [*self.hide_globs, "draft_*"]
+
+
+class TestACustomContentsManager:
+    @pytest.fixture
+    def jp_server_config(self) -> dict[str, Any]:
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"notebook_restified": True},
+                "contents_manager_class": PublishedOnly,
+            }
+        }
+
+    async def test_the_index_lists_what_it_shows(self, jp_root_dir: Path, jp_fetch: Fetch) -> None:
+        write_notebook(jp_root_dir / "outside.ipynb", ("1", ["return"]))
+        write_notebook(jp_root_dir / "published" / "report.ipynb", ("1", ["return"]))
+        write_notebook(jp_root_dir / "published" / "draft_plan.ipynb", ("1", ["return"]))
+        listed = json.loads((await jp_fetch("restified/")).body)["endpoints"]
+        assert [e["path"] for e in listed] == ["report.ipynb"]
+        # The same notebook is the endpoint the index links to.
+        assert json.loads((await jp_fetch("restified", "report.ipynb")).body) == 1
+
+
+async def test_restified_without_its_slash_redirects(jp_fetch: Fetch, jp_base_url: str) -> None:
+    for headers in ({}, NO_TOKEN, {"Accept": BROWSER}):
+        response = await fetch_error(jp_fetch, "restified", params={"x": "1"}, headers=headers)
+        assert response.code == 301
+        assert response.headers["Location"] == f"{jp_base_url}restified/?x=1"
+    # Only GET and HEAD are redirected; nothing else lives there.
+    posted = await fetch_error(jp_fetch, "restified", method="POST", body="{}")
+    assert posted.code in (404, 405)
+
+
+async def test_the_page_sets_the_xsrf_cookie(jp_fetch: Fetch, notebooks: Path) -> None:
+    # The page repeats it in X-XSRFToken when it POSTs a file with the login cookie.
+    response = await jp_fetch("restified", "a.ipynb", headers={"Accept": BROWSER})
+    assert "_xsrf=" in response.headers.get("Set-Cookie", "")

@@ -57,6 +57,9 @@ def examples(jp_root_dir: Path) -> Path:
         ("x = 1", ["parameters"]),
         ("'<script>window.pwned = 3</script>'", ["return"]),
     )
+    write_notebook(
+        jp_root_dir / "anything.ipynb", ("value = None", ["parameters"]), ("value", ["return"])
+    )
     return jp_root_dir
 
 
@@ -185,6 +188,15 @@ async def server_user(browser: Any, server: str, token: str, shots: Path) -> Non
     assert "safe_divide" in await page.locator(".rp-cell").inner_text()
     await page.screenshot(path=str(shots / "page-error.png"), full_page=True)
 
+    # A value only the server refuses: the field's error from the 422.
+    await page.goto(f"{server}restified/anything.ipynb")
+    await field(page, "value", "textarea").fill("[" * 101 + "]" * 101)
+    await page.get_by_role("button", name="Run").click()
+    refused = page.locator('.rp-field[data-name="value"] .rp-field-error')
+    await refused.wait_for(timeout=120_000)
+    assert "nest" in await refused.inner_text()
+    assert await field(page, "value", "textarea").get_attribute("aria-invalid") == "true"
+
     # The index lists the examples.
     await page.goto(f"{server}restified/")
     entries = page.locator(".rp-index-entry")
@@ -225,3 +237,75 @@ async def server_user(browser: Any, server: str, token: str, shots: Path) -> Non
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
     await page.screenshot(path=str(shots / "page-phone-dark.png"))
     await phone.close()
+
+
+async def test_the_form_for_typed_parameters(
+    jp_fetch: Fetch, jp_root_dir: Path, server: str, jp_serverapp: Any, shots: Path
+) -> None:
+    shutil.copy(EXAMPLES / "parameter_types.ipynb", jp_root_dir / "parameter_types.ipynb")
+    async with chromium() as browser:
+        await typed_form(browser, server, jp_serverapp.identity_provider.token, shots)
+
+
+def field(page: Any, name: str, control: str = "input") -> Any:
+    return page.locator(f'.rp-field[data-name="{name}"] {control}')
+
+
+async def typed_form(browser: Any, server: str, token: str, shots: Path) -> None:
+    context = await browser.new_context(
+        extra_http_headers={"Authorization": f"token {token}"},
+        viewport={"width": 900, "height": 1400},
+    )
+    page = await context.new_page()
+    await page.goto(f"{server}restified/parameter_types.ipynb")
+    await page.get_by_role("heading", name="Parameter types").wait_for()
+
+    # A select for the choices (the default first), inputs of the browser's own for dates
+    # and times, a number field with its bounds, a file picker.
+    statistic = field(page, "statistic", "select")
+    options = await statistic.locator("option").all_inner_texts()
+    assert options == ["default (mean)", "mean", "median", "max"]
+    assert await field(page, "start").get_attribute("type") == "date"
+    assert await field(page, "start").input_value() == "2024-01-01"
+    assert await field(page, "until").get_attribute("type") == "datetime-local"
+    assert await field(page, "cutoff").get_attribute("type") == "time"
+    assert await field(page, "data").get_attribute("type") == "file"
+    percent = field(page, "percent")
+    assert (await percent.get_attribute("min"), await percent.get_attribute("max")) == ("0", "100")
+    assert "int, 0..100" in await page.locator('.rp-field[data-name="percent"] label').inner_text()
+
+    # A value out of bounds is refused in the page: the field says why, nothing is sent.
+    await percent.fill("150")
+    await page.get_by_role("button", name="Run").click()
+    error = page.locator('.rp-field[data-name="percent"] .rp-field-error')
+    await error.wait_for()
+    assert "at most 100" in await error.inner_text()
+    assert await page.locator(".rp-tree").count() == 0
+
+    # Chosen values and a file: sent as multipart/form-data, each as the kernel's own type.
+    await percent.fill("40")
+    await statistic.select_option(label="median")
+    await field(page, "start").fill("2024-01-10")
+    await field(page, "until").fill("2024-01-31T08:00")
+    await field(page, "cutoff").fill("07:45")
+    await field(page, "data").set_input_files(
+        files=[
+            {"name": "scan.bin", "mimeType": "application/octet-stream", "buffer": b"\x00\x01\xff"}
+        ]
+    )
+    curl = await page.locator(".rp-snippet-curl").inner_text()
+    assert "-F 'data=@scan.bin'" in curl
+    assert "-F 'statistic=median'" in curl
+    await page.get_by_role("button", name="Run").click()
+    tree = page.locator(".rp-tree")
+    await tree.wait_for(timeout=120_000)
+    result = await tree.inner_text()
+    assert '"median"' in result
+    assert "days: 21" in result
+    assert '"07:45:00"' in result
+    assert "percent: 40" in result
+    assert "bytes: 3" in result
+    assert '"0001ff"' in result
+    assert await page.locator(".rp-field[data-invalid]").count() == 0
+    await page.screenshot(path=str(shots / "page-types.png"), full_page=True)
+    await context.close()

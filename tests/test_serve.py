@@ -462,6 +462,12 @@ def test_the_extension_routes_stay_behind_authentication(scenarios: dict[str, Se
     assert main.get("restified/models/fib.ipynb", auth=False).status_code == 403
 
 
+def test_the_index_without_its_slash_redirects(scenarios: dict[str, Served]) -> None:
+    response = scenarios["main"].get("restified", auth=False, allow_redirects=False)
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/restified/")
+
+
 def test_json_logs_parse_and_hold_no_secret(scenarios: dict[str, Served]) -> None:
     main = scenarios["main"]
     main.wait_readiness(lambda code, _: code == 200)

@@ -14,7 +14,6 @@ from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .. import __version__
-from ..endpoints_index import EndpointsIndex
 from ..engine import Engine
 from ..engine.kernels import gateway_kernel_manager
 from ..engine.warm import COPY_AHEAD_LIMIT, MAX_OUTPUT_SIZE, MAX_RESULT_SIZE
@@ -27,9 +26,15 @@ from .auth import KeyAccess, keep_keys_from
 from .base import PATH
 from .cache import ResultCache
 from .calls import CallHandler
-from .endpoints import EndpointService, normalize_path
+from .endpoints import EndpointService, EndpointsIndex, normalize_path
 from .keys_api import KeyHandler, KeysHandler
-from .page import STATIC_DIR, AssetHandler, IndexHandler, PageDataHandler
+from .page import (
+    STATIC_DIR,
+    AssetHandler,
+    IndexHandler,
+    IndexRedirectHandler,
+    PageDataHandler,
+)
 from .runs_api import RunsAccess, runs_routes
 from .specs import OpenAPIHandler, SpecHandler
 from .status import StatusHandler
@@ -319,7 +324,7 @@ class RestifiedApp(ExtensionApp):
         self.handlers.extend(runs_routes(runs))
         # The endpoint's page and the index of endpoints, for people (server/page.py).
         assert self.serverapp is not None
-        root = getattr(self.serverapp.contents_manager, "root_dir", None)
+        index = EndpointsIndex(self.serverapp.contents_manager)
         self.handlers.extend(
             [
                 (
@@ -328,7 +333,8 @@ class RestifiedApp(ExtensionApp):
                     {**service, "keys": calls["keys"]},
                 ),
                 (r"/api/restified/assets/(.+)", AssetHandler, {"path": STATIC_DIR}),
-                (r"/restified/", IndexHandler, {"index": EndpointsIndex(root) if root else None}),
+                (r"/restified/", IndexHandler, {"index": index}),
+                (r"/restified", IndexRedirectHandler),
             ]
         )
 

@@ -10,14 +10,18 @@ import json
 import logging
 import os
 import posixpath
+import stat
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_core.paths import is_file_hidden
 from jupyter_core.utils import ensure_async
+from jupyter_server.services.contents.fileio import AsyncFileManagerMixin, FileManagerMixin
 from tornado.web import HTTPError
 
+from ..endpoints_index import index_entry
 from ..engine import Engine
 from ..engine.observe import CallObserver
 from ..errors import InvalidNotebook, NotFound, RestifiedError
@@ -185,3 +189,110 @@ class EndpointService:
             pooled=pooled,
             media=media,
         )
+
+
+#: A notebook's stamp in the index: what changes when it is saved.
+Stamp = tuple[Any, Any]
+
+
+def _scan_root(cm: Any, max_files: int) -> dict[str, Stamp]:
+    """Every notebook a file-backed contents manager would list under its root, with its
+    stamp (mtime, size): its own rules (``should_list``: ``hide_globs``; hidden files unless
+    ``allow_hidden``), without a model per file. Symbolic links to directories are not
+    followed; names with a leading dot are never listed."""
+    found: dict[str, Stamp] = {}
+    directories = [""]
+    while directories and len(found) < max_files:
+        relative = directories.pop()
+        try:
+            entries = list(os.scandir(os.path.join(cm.root_dir, *relative.split("/"))))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") or not cm.should_list(name):
+                continue
+            path = f"{relative}/{name}" if relative else name
+            try:
+                st = entry.stat(follow_symlinks=False)
+                if not cm.allow_hidden and is_file_hidden(entry.path, stat_res=st):
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    directories.append(path)
+                elif name.endswith(".ipynb") and entry.is_file():
+                    found[path] = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                continue
+    return found
+
+
+class EndpointsIndex:
+    """The endpoints the server's contents manager shows (hidden files and ``hide_globs``
+    left out, its root and no further), each notebook read through it once per change
+    (cached by modification stamp); no kernel is started.
+
+    A file-backed manager (``FileContentsManager`` and its subclasses) is walked with
+    ``scandir`` in a thread under its own listing rules: asking it for a model of each of
+    thousands of files costs about a millisecond each. Any other manager is asked for
+    each directory's listing."""
+
+    def __init__(self, contents_manager: Any, max_files: int = 100_000) -> None:
+        self.contents_manager = contents_manager
+        self.max_files = max_files
+        self._cache: dict[str, tuple[Stamp, dict[str, Any] | None]] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def file_backed(self) -> bool:
+        """Whether the contents manager serves files under ``root_dir``."""
+        return isinstance(self.contents_manager, (FileManagerMixin, AsyncFileManagerMixin))
+
+    async def endpoints(self) -> list[dict[str, Any]]:
+        """The endpoints, sorted by path (one listing at a time: concurrent callers wait
+        for it and share its reads)."""
+        async with self._lock:
+            if self.file_backed:
+                stamps = await asyncio.to_thread(_scan_root, self.contents_manager, self.max_files)
+            else:
+                stamps = await self._list_models()
+            seen: dict[str, tuple[Stamp, dict[str, Any] | None]] = {}
+            for path, stamp in stamps.items():
+                cached = self._cache.get(path)
+                if cached is not None and cached[0] == stamp and stamp[0] is not None:
+                    seen[path] = cached
+                else:
+                    seen[path] = (stamp, await self._read(path))
+            self._cache = seen  # deleted notebooks leave the cache
+            return [entry for _, (_, entry) in sorted(seen.items()) if entry is not None]
+
+    async def _list_models(self) -> dict[str, Stamp]:
+        """The notebooks and their stamps from the contents manager's directory models."""
+        cm = self.contents_manager
+        found: dict[str, Stamp] = {}
+        directories = [""]
+        while directories and len(found) < self.max_files:
+            directory = directories.pop()
+            try:
+                model = await ensure_async(cm.get(directory, content=True, type="directory"))
+            except HTTPError as exc:
+                log.debug("not listing %r: %s", directory, exc.log_message)
+                continue
+            for child in model.get("content") or []:
+                name, path = str(child.get("name", "")), str(child.get("path", ""))
+                if not name or name.startswith("."):
+                    continue
+                if child.get("type") == "directory":
+                    directories.append(path)
+                elif child.get("type") == "notebook" and name.endswith(".ipynb"):
+                    found[path] = (child.get("last_modified"), child.get("size"))
+        return found
+
+    async def _read(self, path: str) -> dict[str, Any] | None:
+        try:
+            model = await ensure_async(
+                self.contents_manager.get(path, content=True, type="notebook")
+            )
+        except HTTPError as exc:  # not valid notebook JSON, gone meanwhile: not listed
+            log.debug("not listing %s: %s", path, exc.log_message)
+            return None
+        return index_entry(model.get("content"), path)

@@ -253,11 +253,12 @@ class _NotServed(Matcher):
 
     def __init__(self, base_url: str) -> None:
         self.served = (f"{base_url}restified/", f"{base_url}api/restified/")
-        self.health = (f"{base_url}healthz", f"{base_url}readyz")
+        # The index without its slash redirects to it.
+        self.exact = (f"{base_url}healthz", f"{base_url}readyz", f"{base_url}restified")
 
     def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
         path = request.path or ""
-        if path.startswith(self.served) or path in self.health:
+        if path.startswith(self.served) or path in self.exact:
             return None
         return {}
 

@@ -22,10 +22,9 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import web
 
 from ..describe import describe_notebook, form_fields
-from ..endpoints_index import EndpointsIndex
 from .auth import KeyAccess, authorize_user, presented_key
 from .base import AUTH_RESOURCE, RestifiedHandler
-from .endpoints import EndpointService, normalize_path
+from .endpoints import EndpointService, EndpointsIndex, normalize_path
 from .requests import negotiate
 
 #: Where the page's script and style are (built by ``jlpm build:page``).
@@ -81,6 +80,9 @@ def _send_shell(handler: Any, view: str, path: str = "") -> None:
         base_url=html.escape(base_url),
         path=html.escape(path),
     )
+    # The _xsrf cookie: what the page repeats in X-XSRFToken when it POSTs a file with the
+    # login cookie.
+    _ = handler.xsrf_token
     handler.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     handler.set_header("Cache-Control", "no-store")
     handler.set_header("Referrer-Policy", "no-referrer")
@@ -178,7 +180,7 @@ class IndexHandler(RestifiedHandler):
     """``GET /restified/``: every endpoint under the server's root (server users who may
     ``read``), as JSON, or as a page for a browser."""
 
-    def initialize(self, index: EndpointsIndex | None) -> None:
+    def initialize(self, index: EndpointsIndex) -> None:
         """The route's collaborators."""
         self.index = index
 
@@ -192,11 +194,26 @@ class IndexHandler(RestifiedHandler):
             _send_shell(self, "index")
             return
         await authorize_user(self, "read")
-        entries = await asyncio.to_thread(self.index.list) if self.index else []
+        entries = await self.index.endpoints()
         self.set_header("Cache-Control", "no-store")
         self.write_json(
             {"endpoints": [{**e, "url": self.endpoint_url(e["path"])} for e in entries]}
         )
+
+
+class IndexRedirectHandler(RestifiedHandler):
+    """``/restified`` without its slash: a permanent redirect to ``/restified/`` (its query
+    kept), as Tornado's ``addslash`` does; it reveals nothing, so it needs no credentials."""
+
+    @allow_unauthenticated
+    @web.addslash
+    def get(self) -> None:
+        """Redirected by ``addslash`` (the path never ends with a slash here)."""
+
+    @allow_unauthenticated
+    @web.addslash
+    def head(self) -> None:
+        """As ``get``."""
 
 
 class AssetHandler(web.StaticFileHandler):

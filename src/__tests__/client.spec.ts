@@ -273,6 +273,28 @@ describe('RestifiedClient: errors', () => {
 });
 
 describe('RestifiedClient.callEndpoint', () => {
+  it('POSTs a form with a file as multipart/form-data', async () => {
+    const server = fakeServer();
+    server.answer(json({ size: 3 }));
+    await server.client.callEndpoint('scan.ipynb', {
+      values: { n: 3, items: [1, 2], when: '2024-01-31' },
+      files: { data: new File(['abc'], 'scan.bin') }
+    });
+    const [request] = server.requests;
+    expect(request.method).toBe('POST');
+    // The boundary is the browser's: no JSON Content-Type was forced on it.
+    expect(request.headers.get('Content-Type')).toMatch(
+      /^multipart\/form-data; boundary=/
+    );
+    const form = await request.formData();
+    const file = form.get('data') as File;
+    expect(file.name).toBe('scan.bin');
+    expect(await file.text()).toBe('abc');
+    expect(form.get('n')).toBe('3');
+    expect(form.get('items')).toBe('[1,2]');
+    expect(form.get('when')).toBe('2024-01-31');
+  });
+
   it('POSTs the values as JSON and reads a JSON answer', async () => {
     const server = fakeServer();
     server.answer(

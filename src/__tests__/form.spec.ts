@@ -249,6 +249,7 @@ describe('readForm', () => {
   it('sends the defaults of untouched fields, or leaves them out', () => {
     expect(readForm(parameters, {})).toEqual({
       values: { n: 10, items: [1], verbose: false },
+      files: {},
       problems: {}
     });
   });

@@ -305,6 +305,35 @@ describe('TryItState', () => {
     expect(state.failure).toBeNull();
   });
 
+  it('sends a chosen file as multipart/form-data, and JSON again without it', async () => {
+    const server = fakeServer();
+    const state = new TryItState(server.client);
+    state.setParameters([
+      ...parameters,
+      {
+        name: 'data',
+        type: 'bytes',
+        default: '',
+        help: '',
+        nullable: false,
+        schema: { type: 'string', contentEncoding: 'base64' }
+      }
+    ]);
+    state.setPath('dir/a.ipynb');
+    state.update('data', { file: new File(['xyz'], 'in.bin') });
+    server.answer(json({ size: 3 }), json({ size: 0 }));
+    await state.send();
+    const form = await server.requests[0].formData();
+    expect(await (form.get('data') as File).text()).toBe('xyz');
+    expect(form.get('n')).toBe('10');
+    state.update('data', { file: null });
+    await state.send();
+    expect(server.requests[1].headers.get('Content-Type')).toBe(
+      'application/json'
+    );
+    expect(await server.requests[1].json()).toEqual({ n: 10 });
+  });
+
   it('sends nothing while a field is wrong', async () => {
     const { state, server } = tryIt();
     state.update('n', { text: '1.5' });

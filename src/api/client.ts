@@ -7,6 +7,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { formText, IChosenFile, multipartBody } from '../core/form';
 import { compactJSON, parseJSONSource } from '../core/jsonText';
 import { ServerSentEventParser } from '../core/sse';
 import {
@@ -63,6 +64,11 @@ export interface ICallOptions {
   method?: 'GET' | 'POST';
   /** The parameters' values. */
   values?: Record<string, JSONValue>;
+  /**
+   * Files for bytes parameters, by name: with any, a `POST` is sent as
+   * `multipart/form-data` (each file a file part, every value a text field).
+   */
+  files?: Record<string, IChosenFile>;
   /** The `Accept` header. */
   accept?: string;
   /** Aborting cancels the call on the server too. */
@@ -235,14 +241,24 @@ export class RestifiedClient {
     if (options.background) {
       (init.headers as Record<string, string>)['Prefer'] = 'respond-async';
     }
-    if (method === 'POST') {
+    const multipart =
+      method === 'POST'
+        ? multipartBody({
+            values: options.values ?? {},
+            files: options.files ?? {}
+          })
+        : null;
+    if (multipart !== null) {
+      // The browser writes the Content-Type, with the parts' boundary.
+      init.body = multipart;
+    } else if (method === 'POST') {
       init.body = JSON.stringify(options.values ?? {});
       (init.headers as Record<string, string>)['Content-Type'] =
         'application/json';
     } else if (options.values) {
       const query: Record<string, string> = {};
       for (const [name, value] of Object.entries(options.values)) {
-        query[name] = typeof value === 'string' ? value : JSON.stringify(value);
+        query[name] = formText(value);
       }
       url += URLExt.objectToQueryString(query);
     }

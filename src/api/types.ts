@@ -27,16 +27,77 @@ export interface IServerStatus {
  * The declared type of a parameter (`Parameter.type` in spec.py).
  */
 export type ParameterType =
-  'int' | 'float' | 'bool' | 'str' | 'list' | 'dict' | 'any';
+  | 'int'
+  | 'float'
+  | 'bool'
+  | 'str'
+  | 'list'
+  | 'dict'
+  | 'any'
+  | 'date'
+  | 'datetime'
+  | 'time'
+  | 'path'
+  | 'bytes';
 
 /**
- * One declared parameter: `{name, type, default, help}`.
+ * A JSON type name as JSON Schema writes it.
+ */
+export type SchemaType =
+  'integer' | 'number' | 'boolean' | 'string' | 'array' | 'object' | 'null';
+
+/**
+ * The JSON Schema (2020-12) of a parameter's value in a JSON body: the same
+ * object as the OpenAPI document's `Parameters.properties[name]`. Only the
+ * keys the server writes are typed; every key may be absent.
+ */
+export interface IParameterSchema {
+  /** A JSON type, or `[type, 'null']` when nullable; absent for `any`. */
+  type?: SchemaType | SchemaType[];
+  /** `Literal[...]`: the allowed values (`null` among them when nullable). */
+  enum?: JSONValue[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  minProperties?: number;
+  maxProperties?: number;
+  /** A list's items (`list[int]`); `false` after `prefixItems` (a tuple). */
+  items?: IParameterSchema | boolean;
+  /** A fixed tuple's items, in order. */
+  prefixItems?: IParameterSchema[];
+  /** A dict's values (`dict[str, float]`). */
+  additionalProperties?: IParameterSchema | boolean;
+  /** `date`, `date-time`, `time`, `path`. */
+  format?: string;
+  /** `base64` for bytes. */
+  contentEncoding?: string;
+  /** Inside `items`/`prefixItems`: a union of schemas. */
+  anyOf?: IParameterSchema[];
+  default?: JSONValue;
+  description?: string;
+}
+
+/**
+ * One declared parameter: `{name, type, default, help, nullable, schema}`.
  */
 export interface IParameter {
   name: string;
   type: ParameterType;
   default: JSONValue;
   help: string;
+  /**
+   * Whether JSON `null` is accepted (`Optional[...]`, a `None` default,
+   * `any`). Absent from older servers' specs.
+   */
+  nullable?: boolean;
+  /** The value's JSON Schema; absent from older servers' specs. */
+  schema?: IParameterSchema;
   /**
    * The default's JSON text as the server wrote it (`2.0`, which `default`
    * holds as `2`); added by the client.

@@ -2,7 +2,12 @@
  * Replay a run in the editor: its parameters as the Python assignments the
  * server injected (`notebook_restified/inject.py`), literals only. Pure.
  */
-import type { JSONValue, ParameterType } from '../api/types';
+import type {
+  IParameter,
+  IParameterSchema,
+  JSONValue,
+  ParameterType
+} from '../api/types';
 
 /** Python's keywords: never a parameter name. */
 const KEYWORDS = new Set([
@@ -142,15 +147,108 @@ export function pythonLiteral(
 }
 
 /**
+ * The JSON Schema a declared type implies, for a spec without `schema`.
+ */
+function impliedSchema(type: ParameterType | null): IParameterSchema {
+  switch (type) {
+    case 'float':
+      return { type: 'number' };
+    case 'date':
+      return { type: 'string', format: 'date' };
+    case 'datetime':
+      return { type: 'string', format: 'date-time' };
+    case 'time':
+      return { type: 'string', format: 'time' };
+    case 'path':
+      return { type: 'string', format: 'path' };
+    case 'bytes':
+      return { type: 'string', contentEncoding: 'base64' };
+    default:
+      return {};
+  }
+}
+
+/** Python's constructors for the JSON forms of dates, paths and bytes. */
+const TEXT_CONSTRUCTORS: Record<string, string> = {
+  date: '__import__("datetime").date.fromisoformat',
+  'date-time': '__import__("datetime").datetime.fromisoformat',
+  time: '__import__("datetime").time.fromisoformat',
+  path: '__import__("pathlib").Path'
+};
+
+function allows(schema: IParameterSchema, kind: string): boolean {
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  return types.includes(kind as never);
+}
+
+/**
+ * A Python expression for a run's recorded value (its JSON form) that makes
+ * the object the kernel got: a date from its ISO text, a `Path`, bytes from
+ * base64, a tuple, a float; by the parameter's JSON Schema. Names no module
+ * (`__import__`), so no variable of the notebook is rebound.
+ */
+export function pythonValue(
+  value: JSONValue,
+  schema: IParameterSchema | boolean | undefined,
+  depth = 0
+): string {
+  if (depth > MAX_DEPTH) {
+    throw new Error(`The value nests more than ${MAX_DEPTH} levels deep.`);
+  }
+  if (schema === undefined || typeof schema === 'boolean') {
+    return pythonLiteral(value, null, depth);
+  }
+  if (typeof value === 'string') {
+    const constructor = schema.format
+      ? TEXT_CONSTRUCTORS[schema.format]
+      : undefined;
+    if (constructor) {
+      return `${constructor}(${pythonString(value)})`;
+    }
+    if (schema.contentEncoding === 'base64') {
+      return `__import__("base64").b64decode(${pythonString(value)})`;
+    }
+  }
+  if (typeof value === 'number' && allows(schema, 'number')) {
+    return pythonLiteral(value, 'float', depth);
+  }
+  if (Array.isArray(value)) {
+    const prefix = schema.prefixItems;
+    const items = value.map((item, i) =>
+      pythonValue(
+        item,
+        prefix && i < prefix.length ? prefix[i] : schema.items,
+        depth + 1
+      )
+    );
+    if (prefix) {
+      return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
+    }
+    return `[${items.join(', ')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value)
+      .map(
+        ([key, item]) =>
+          `${pythonString(key)}: ${pythonValue(item, schema.additionalProperties, depth + 1)}`
+      )
+      .join(', ')}}`;
+  }
+  return pythonLiteral(value, null, depth);
+}
+
+/**
  * The source that sets a run's parameters in a kernel: one assignment per
  * parameter, in the given order, after a comment naming the run.
  *
- * @param types the declared types by name (to write floats as floats).
+ * @param types the declared parameters (or their types) by name: floats are
+ *   written as floats, dates, paths, bytes and tuples made as the kernel got
+ *   them.
  * @throws Error when a name is not a Python identifier.
  */
 export function parametersSource(
   parameters: Record<string, JSONValue>,
-  types: Record<string, ParameterType> = {},
+  types: Record<string, ParameterType | IParameter> = {},
   runId = ''
 ): string {
   const lines = [
@@ -160,7 +258,14 @@ export function parametersSource(
     if (!isPythonName(name)) {
       throw new Error(`${JSON.stringify(name)} is not a Python name.`);
     }
-    lines.push(`${name} = ${pythonLiteral(value, types[name] ?? null)}`);
+    const declared = types[name];
+    const schema =
+      declared === undefined
+        ? undefined
+        : typeof declared === 'string'
+          ? impliedSchema(declared)
+          : { ...impliedSchema(declared.type), ...declared.schema };
+    lines.push(`${name} = ${pythonValue(value, schema)}`);
   }
   return lines.join('\n') + '\n';
 }

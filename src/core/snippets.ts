@@ -3,6 +3,7 @@
  * fetch), built from its real URL and parameters. Pure functions.
  */
 import { IParameter, JSONValue } from '../api/types';
+import { formText, schemaOf } from './form.js';
 
 /**
  * Stands for the credential in the snippets: the server's token or a key.
@@ -18,18 +19,59 @@ export interface ISnippet {
 }
 
 /**
- * Example values for a call: each parameter's default (nulls left out).
+ * Example values for a call: each parameter's default (nulls left out), or
+ * for a null default the first of its choices, or its lower bound. Files
+ * (bytes) are left out: see `exampleFiles`.
  */
 export function exampleValues(
   parameters: readonly IParameter[]
 ): Record<string, JSONValue> {
   const values: Record<string, JSONValue> = {};
   for (const parameter of parameters) {
-    if (parameter.default !== null) {
-      values[parameter.name] = parameter.default;
+    if (parameter.type === 'bytes') {
+      continue;
+    }
+    const value = exampleValue(parameter);
+    if (value !== null) {
+      values[parameter.name] = value;
     }
   }
   return values;
+}
+
+function exampleValue(parameter: IParameter): JSONValue {
+  if (parameter.default !== null) {
+    return parameter.default;
+  }
+  const schema = schemaOf(parameter);
+  const choice = schema.enum?.find(value => value !== null);
+  if (choice !== undefined) {
+    return choice;
+  }
+  if (parameter.type === 'int' || parameter.type === 'float') {
+    const low = schema.minimum ?? schema.exclusiveMinimum;
+    if (low !== undefined) {
+      const step = parameter.type === 'int' ? 1 : 0.5;
+      return schema.minimum !== undefined ? low : low + step;
+    }
+  }
+  return null;
+}
+
+/**
+ * The files of an example call: each bytes parameter's file name
+ * (`<name>.bin`), by parameter name.
+ */
+export function exampleFiles(
+  parameters: readonly IParameter[]
+): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const parameter of parameters) {
+    if (parameter.type === 'bytes') {
+      files[parameter.name] = `${parameter.name}.bin`;
+    }
+  }
+  return files;
 }
 
 /**
@@ -39,9 +81,7 @@ export function exampleValues(
 export function queryString(values: Record<string, JSONValue>): string {
   const parts = Object.entries(values).map(
     ([name, value]) =>
-      `${encodeURIComponent(name)}=${encodeURIComponent(
-        typeof value === 'string' ? value : JSON.stringify(value)
-      )}`
+      `${encodeURIComponent(name)}=${encodeURIComponent(formText(value))}`
   );
   return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
@@ -54,14 +94,19 @@ export function shellQuote(text: string): string {
 }
 
 /**
- * The three snippets: a JSON POST with the credential in the
- * `Authorization: Bearer` header.
+ * The three snippets: a POST with the credential in the `Authorization:
+ * Bearer` header; the values as a JSON body, or, with files (bytes
+ * parameters, by name: the file name to upload), as `multipart/form-data`.
  */
 export function buildSnippets(
   url: string,
   values: Record<string, JSONValue>,
-  credential = CREDENTIAL_PLACEHOLDER
+  credential = CREDENTIAL_PLACEHOLDER,
+  files: Record<string, string> = {}
 ): ISnippet[] {
+  if (Object.keys(files).length > 0) {
+    return multipartSnippets(url, values, credential, files);
+  }
   const body = JSON.stringify(values);
   const auth = `Bearer ${credential}`;
   const curl = [
@@ -92,10 +137,89 @@ export function buildSnippets(
     '  },',
     `  body: JSON.stringify(${indentJson(values, 2)})`,
     '});',
-    'if (!response.ok) {',
-    '  throw new Error((await response.json()).error.message);',
-    '}',
-    'console.log(await response.json());'
+    ...JAVASCRIPT_ANSWER
+  ].join('\n');
+
+  return [
+    { language: 'curl', label: 'curl', code: curl },
+    { language: 'python', label: 'Python', code: python },
+    { language: 'javascript', label: 'JavaScript', code: javascript }
+  ];
+}
+
+const JAVASCRIPT_ANSWER = [
+  'if (!response.ok) {',
+  '  throw new Error((await response.json()).error.message);',
+  '}',
+  'console.log(await response.json());'
+];
+
+/**
+ * The snippets of a call with files: `multipart/form-data`, each file a file
+ * part, every other value a text field (lists and dicts as JSON text).
+ */
+function multipartSnippets(
+  url: string,
+  values: Record<string, JSONValue>,
+  credential: string,
+  files: Record<string, string>
+): ISnippet[] {
+  const auth = `Bearer ${credential}`;
+  const texts = Object.entries(values).map(
+    ([name, value]): [string, string] => [name, formText(value)]
+  );
+  const curl = [
+    `curl -X POST ${shellQuote(url)}`,
+    `  -H ${shellQuote(`Authorization: ${auth}`)}`,
+    ...Object.entries(files).map(
+      ([name, file]) => `  -F ${shellQuote(`${name}=@${file}`)}`
+    ),
+    // --form-string: a text that starts with @ or < or holds ; is no file.
+    ...texts.map(([name, text]) =>
+      /^[@<]|;/.test(text)
+        ? `  --form-string ${shellQuote(`${name}=${text}`)}`
+        : `  -F ${shellQuote(`${name}=${text}`)}`
+    )
+  ].join(' \\\n');
+
+  const python = [
+    'import requests',
+    '',
+    'response = requests.post(',
+    `    ${JSON.stringify(url)},`,
+    `    files={${Object.entries(files)
+      .map(
+        ([name, file]) =>
+          `${JSON.stringify(name)}: open(${JSON.stringify(file)}, "rb")`
+      )
+      .join(', ')}},`,
+    `    data={${texts
+      .map(([name, text]) => `${JSON.stringify(name)}: ${JSON.stringify(text)}`)
+      .join(', ')}},`,
+    `    headers={"Authorization": ${JSON.stringify(auth)}},`,
+    ')',
+    'response.raise_for_status()',
+    'print(response.json())'
+  ].join('\n');
+
+  const javascript = [
+    'const form = new FormData();',
+    ...Object.keys(files).map(
+      name =>
+        `form.append(${JSON.stringify(name)}, document.querySelector(${JSON.stringify(
+          `input[type=file][name=${name}]`
+        )}).files[0]);`
+    ),
+    ...texts.map(
+      ([name, text]) =>
+        `form.append(${JSON.stringify(name)}, ${JSON.stringify(text)});`
+    ),
+    `const response = await fetch(${JSON.stringify(url)}, {`,
+    "  method: 'POST',",
+    `  headers: { Authorization: ${JSON.stringify(auth)} },`,
+    '  body: form',
+    '});',
+    ...JAVASCRIPT_ANSWER
   ].join('\n');
 
   return [

@@ -5,14 +5,13 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { IEndpointResponse, IParameter, IRun, RestifiedClient } from '../api';
 import {
-  IEndpointResponse,
-  IParameter,
-  IRun,
-  JSONValue,
-  RestifiedClient
-} from '../api';
-import { IFieldInput, initialInput, readForm } from '../core/form';
+  IFieldInput,
+  IFormReading,
+  initialInput,
+  readForm
+} from '../core/form';
 
 /**
  * What the user entered, by parameter name.
@@ -66,10 +65,7 @@ export class TryItState {
   }
 
   /** The values to send, and the problems by name, as the form is filled. */
-  get form(): {
-    values: Record<string, JSONValue>;
-    problems: Record<string, string>;
-  } {
+  get form(): IFormReading {
     return readForm(this._parameters, this._inputs);
   }
 
@@ -94,7 +90,14 @@ export class TryItState {
    */
   setParameters(parameters: readonly IParameter[]): void {
     const signature = JSON.stringify(
-      parameters.map(p => [p.name, p.type, p.default, p.defaultText])
+      parameters.map(p => [
+        p.name,
+        p.type,
+        p.default,
+        p.defaultText,
+        p.nullable,
+        p.schema
+      ])
     );
     this._parameters = parameters;
     if (signature === this._signature) {
@@ -140,7 +143,7 @@ export class TryItState {
    */
   async send(): Promise<void> {
     const path = this._path;
-    const { values, problems } = this.form;
+    const { values, files, problems } = this.form;
     if (!path || Object.keys(problems).length > 0 || this.running) {
       return;
     }
@@ -152,6 +155,7 @@ export class TryItState {
       const background = this._background;
       const answer = await this._client.callEndpoint(path, {
         values,
+        files,
         signal: controller.signal,
         background
       });

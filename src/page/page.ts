@@ -6,17 +6,39 @@
  * Built by `jlpm build:page` (tsconfig.page.json) into
  * notebook_restified/static/js/, served by the server extension.
  */
-import type { JSONValue } from '../api/types.js';
-import { buildSnippets } from '../core/snippets.js';
+import type {
+  IParameter,
+  IParameterSchema,
+  JSONValue,
+  ParameterType
+} from '../api/types.js';
+import {
+  choices,
+  describeType,
+  fieldKind,
+  formatDefault,
+  IFieldInput,
+  IFormReading,
+  initialInput,
+  multipartBody,
+  readForm,
+  schemaOf
+} from '../core/form.js';
+import { buildSnippets, exampleFiles, queryString } from '../core/snippets.js';
 import { cellText, columnsOf, isRowList, toCsv } from './rows.js';
 
+/**
+ * A parameter as the page data gives it: the spec's parameter, with the
+ * form hints older servers sent (`input`, `choices`) in place of `schema`.
+ */
 interface IField {
   name: string;
   type: string;
   default: JSONValue;
   help: string;
-  nullable: boolean;
-  input: string;
+  nullable?: boolean;
+  schema?: IParameterSchema;
+  input?: string;
   choices?: JSONValue[];
 }
 
@@ -144,107 +166,139 @@ function errorBox(
 // ---------------------------------------------------------------------------
 // The form
 
-function defaultText(field: IField): string {
-  const value = field.default;
-  if (value === null || value === undefined) {
-    return '';
+/**
+ * The parameter the form is for, read as the panel's try-it reads it
+ * (src/core/form.ts).
+ */
+function toParameter(field: IField): IParameter {
+  let type = field.type as ParameterType;
+  let schema = field.schema;
+  if (schema === undefined && field.choices) {
+    schema = { enum: field.choices };
   }
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  if (
+    schema === undefined &&
+    (field.input === 'date' || field.input === 'datetime')
+  ) {
+    type = field.input; // a str annotated as a date, on an older server
+  }
+  return {
+    name: field.name,
+    type,
+    default: field.default,
+    help: field.help,
+    nullable: field.nullable,
+    schema
+  };
 }
 
-function fieldControl(field: IField, id: string): HTMLElement {
-  const text = defaultText(field);
-  switch (field.input) {
+function fieldControl(parameter: IParameter, id: string): HTMLElement {
+  const initial = initialInput(parameter);
+  const kind = fieldKind(parameter);
+  switch (kind) {
     case 'checkbox': {
-      const box = h('input', { type: 'checkbox', id, name: field.name });
-      box.checked = field.default === true;
+      const box = h('input', { type: 'checkbox', id, name: parameter.name });
+      box.checked = initial.checked;
       return box;
     }
     case 'select': {
-      const select = h('select', { id, name: field.name });
-      for (const choice of field.choices ?? []) {
-        const label =
-          typeof choice === 'string' ? choice : JSON.stringify(choice);
-        const option = h('option', { value: label }, label);
-        option.selected = label === text;
-        select.append(option);
+      const select = h('select', { id, name: parameter.name });
+      for (const choice of choices(parameter)) {
+        select.append(h('option', { value: choice.key }, choice.label));
       }
+      select.value = initial.text;
       return select;
     }
     case 'json': {
-      const area = h('textarea', { id, name: field.name, spellcheck: 'false' });
-      area.value = text;
+      const area = h('textarea', {
+        id,
+        name: parameter.name,
+        spellcheck: 'false'
+      });
+      area.value = initial.text;
       return area;
     }
+    case 'file':
+      return h('input', { type: 'file', id, name: parameter.name });
     default: {
       const types: Record<string, string> = {
         integer: 'number',
         number: 'number',
         date: 'date',
-        datetime: 'datetime-local'
+        datetime: 'datetime-local',
+        time: 'time'
       };
       const input = h('input', {
-        type: types[field.input] ?? 'text',
+        type: types[kind] ?? 'text',
         id,
-        name: field.name
+        name: parameter.name
       });
-      if (field.input === 'number') {
-        input.step = 'any';
+      if (kind === 'integer' || kind === 'number') {
+        const schema = schemaOf(parameter);
+        input.step =
+          schema.multipleOf !== undefined
+            ? String(schema.multipleOf)
+            : kind === 'integer'
+              ? '1'
+              : 'any';
+        const low = schema.minimum ?? schema.exclusiveMinimum;
+        const high = schema.maximum ?? schema.exclusiveMaximum;
+        if (low !== undefined) {
+          input.min = String(low);
+        }
+        if (high !== undefined) {
+          input.max = String(high);
+        }
       }
-      if (field.input === 'integer') {
-        input.step = '1';
-      }
-      input.value = text;
+      input.value = initial.text;
       return input;
     }
   }
 }
 
 /**
- * The form's values as the endpoint's query reads them (empty non-text
- * fields left out: their default applies).
+ * What the user entered in each field, as the shared form logic reads it.
  */
-function formValues(form: HTMLFormElement, fields: IField[]): URLSearchParams {
-  const values = new URLSearchParams();
-  for (const field of fields) {
-    const control = form.elements.namedItem(field.name) as
+function formInputs(
+  form: HTMLFormElement,
+  parameters: IParameter[],
+  touched: Set<string>
+): Record<string, IFieldInput> {
+  const inputs: Record<string, IFieldInput> = {};
+  for (const parameter of parameters) {
+    const control = form.elements.namedItem(parameter.name) as
       HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement | null;
     if (!control) {
       continue;
     }
-    if (field.input === 'checkbox') {
-      values.set(
-        field.name,
-        (control as HTMLInputElement).checked ? 'true' : 'false'
-      );
-    } else if (control.value !== '' || field.type === 'str') {
-      values.set(field.name, control.value);
+    const input: IFieldInput = {
+      text: control.value,
+      checked: control instanceof HTMLInputElement && control.checked,
+      touched: touched.has(parameter.name),
+      badInput: control.validity.badInput
+    };
+    if (control instanceof HTMLInputElement && control.type === 'file') {
+      input.text = '';
+      input.file = control.files?.[0] ?? null;
     }
+    inputs[parameter.name] = input;
   }
-  return values;
+  return inputs;
 }
 
-function snippetValues(
-  values: URLSearchParams,
-  fields: IField[]
-): Record<string, JSONValue> {
-  const result: Record<string, JSONValue> = {};
-  for (const field of fields) {
-    const text = values.get(field.name);
-    if (text === null) {
-      continue;
-    }
-    if (field.type === 'str') {
-      result[field.name] = text;
-      continue;
-    }
-    try {
-      result[field.name] = JSON.parse(text) as JSONValue;
-    } catch {
-      result[field.name] = text;
-    }
+/**
+ * The snippets' files: the chosen ones by their names, the others as
+ * `<name>.bin`.
+ */
+function snippetFiles(
+  parameters: IParameter[],
+  reading: IFormReading
+): Record<string, string> {
+  const files = exampleFiles(parameters);
+  for (const [name, file] of Object.entries(reading.files)) {
+    files[name] = file.name || files[name];
   }
-  return result;
+  return files;
 }
 
 function clearFieldErrors(form: HTMLFormElement): void {
@@ -389,7 +443,8 @@ function jsonTree(value: JSONValue): HTMLElement {
 
 function snippetsSection(
   data: IPageData,
-  values: Record<string, JSONValue>
+  values: Record<string, JSONValue>,
+  files: Record<string, string>
 ): HTMLElement {
   const placeholder = data.caller.kind === 'key' ? '<YOUR_KEY>' : '<TOKEN>';
   const section = h(
@@ -397,7 +452,7 @@ function snippetsSection(
     { 'aria-labelledby': 'rp-code' },
     h('h2', { id: 'rp-code' }, 'From a program')
   );
-  for (const snippet of buildSnippets(data.url, values, placeholder)) {
+  for (const snippet of buildSnippets(data.url, values, placeholder, files)) {
     if (snippet.language === 'javascript') {
       continue;
     }
@@ -472,30 +527,31 @@ function renderEndpoint(
       data.parameters.length ? 'Parameters' : 'Run'
     )
   );
-  data.parameters.forEach((field, i) => {
+  const parameters = data.parameters.map(toParameter);
+  parameters.forEach((parameter, i) => {
     const id = `rp-param-${i}`;
     const label = h(
       'label',
       { for: id },
-      field.name,
+      parameter.name,
       h(
         'span',
         { class: 'rp-type' },
-        `${field.type} · default ${JSON.stringify(field.default)}`
+        `${describeType(parameter)} · default ${formatDefault(parameter)}`
       )
     );
     const wrapper = h(
       'div',
-      { class: 'rp-field', 'data-name': field.name, 'data-control': id },
+      { class: 'rp-field', 'data-name': parameter.name, 'data-control': id },
       label
     );
-    if (field.help) {
+    if (parameter.help) {
       wrapper.append(
-        h('div', { class: 'rp-help', id: `${id}-help` }, field.help)
+        h('div', { class: 'rp-help', id: `${id}-help` }, parameter.help)
       );
     }
-    const control = fieldControl(field, id);
-    if (field.help) {
+    const control = fieldControl(parameter, id);
+    if (parameter.help) {
       control.setAttribute('aria-describedby', `${id}-help`);
     }
     wrapper.append(control);
@@ -513,42 +569,99 @@ function renderEndpoint(
   root.append(result);
   const code = h('div');
   root.append(code);
-  const refreshSnippets = () =>
+  const touched = new Set<string>();
+  const reading = () =>
+    readForm(parameters, formInputs(form, parameters, touched));
+  const refreshSnippets = () => {
+    const read = reading();
     code.replaceChildren(
-      snippetsSection(
-        data,
-        snippetValues(formValues(form, data.parameters), data.parameters)
-      )
+      snippetsSection(data, read.values, snippetFiles(parameters, read))
     );
+  };
   refreshSnippets();
-  form.addEventListener('input', refreshSnippets);
-  form.addEventListener('change', refreshSnippets);
+  const edited = (event: Event) => {
+    const name = (event.target as HTMLInputElement | null)?.name;
+    if (name) {
+      touched.add(name);
+    }
+    refreshSnippets();
+  };
+  form.addEventListener('input', edited);
+  form.addEventListener('change', edited);
 
   form.addEventListener('submit', event => {
     event.preventDefault();
-    void runCall(form, data, key, result, run);
+    void runCall(form, data, reading(), key, result, run);
   });
+}
+
+/**
+ * The `_xsrf` cookie's value: what a POST with the login cookie must repeat
+ * in `X-XSRFToken`.
+ */
+function xsrfToken(): string | null {
+  for (const part of document.cookie.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === '_xsrf') {
+      return decodeURIComponent(value.join('='));
+    }
+  }
+  return null;
 }
 
 async function runCall(
   form: HTMLFormElement,
   data: IPageData,
+  reading: IFormReading,
   key: string | null,
   result: HTMLElement,
   run: HTMLButtonElement
 ): Promise<void> {
   clearFieldErrors(form);
-  const query = formValues(form, data.parameters).toString();
+  const problems = Object.entries(reading.problems).map(([name, problem]) => ({
+    name,
+    problem
+  }));
+  if (problems.length > 0) {
+    // Checked here as the server would: nothing is sent.
+    showFieldErrors(form, problems);
+    result.replaceChildren(
+      errorBox(
+        'Some values are not right',
+        'See the fields above.',
+        h(
+          'ul',
+          {},
+          ...problems.map(p => h('li', {}, `${p.name}: ${p.problem}`))
+        )
+      )
+    );
+    return;
+  }
   const base = document.body.dataset.baseUrl ?? '/';
-  const url = `${base}restified/${encodePath(data.path)}${query ? `?${query}` : ''}`;
+  const endpoint = `${base}restified/${encodePath(data.path)}`;
+  // A file goes as multipart/form-data; else the values go in the query.
+  const body = multipartBody(reading);
+  const init: RequestInit = {
+    headers: headers(key, 'application/json, image/png;q=0.9'),
+    credentials: 'same-origin'
+  };
+  let url = endpoint;
+  if (body !== null) {
+    init.method = 'POST';
+    init.body = body;
+    const xsrf = key ? null : xsrfToken();
+    if (xsrf) {
+      (init.headers as Record<string, string>)['X-XSRFToken'] = xsrf;
+    }
+  } else {
+    url += queryString(reading.values);
+  }
   run.disabled = true;
   result.replaceChildren(h('p', { class: 'rp-status' }, 'Running…'));
   const started = performance.now();
   try {
-    const response = await fetch(url, {
-      headers: headers(key, 'application/json, image/png;q=0.9'),
-      credentials: 'same-origin'
-    });
+    const response = await fetch(url, init);
     const took = `${Math.round(performance.now() - started)} ms`;
     if (!response.ok) {
       showCallError(
@@ -699,15 +812,17 @@ function renderIndex(root: HTMLElement, entries: IIndexEntry[]): void {
         h(
           'ul',
           { class: 'rp-params', 'aria-label': 'Parameters' },
-          ...entry.parameters.map(p =>
-            h(
-              'li',
-              {},
-              h('code', {}, p.name),
-              ` (${p.type}, default ${JSON.stringify(p.default)})`,
-              p.help ? ` — ${p.help}` : ''
+          ...entry.parameters
+            .map(toParameter)
+            .map(p =>
+              h(
+                'li',
+                {},
+                h('code', {}, p.name),
+                ` (${describeType(p)}, default ${formatDefault(p)})`,
+                p.help ? ` — ${p.help}` : ''
+              )
             )
-          )
         )
       );
     }

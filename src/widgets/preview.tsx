@@ -9,10 +9,11 @@ import * as React from 'react';
 import { notebookRestifiedMetadata, setWarmup } from '../actions';
 import { IEndpointSpec } from '../api';
 import { CommandIDs } from '../commands';
-import { formatDefault } from '../core/form';
+import { describeType, formatDefault } from '../core/form';
 import {
   buildSnippets,
   CREDENTIAL_PLACEHOLDER,
+  exampleFiles,
   exampleValues,
   SnippetLanguage
 } from '../core/snippets';
@@ -190,7 +191,8 @@ function SpecErrorText(props: { model: EndpointModel }): JSX.Element {
 }
 
 /**
- * The parameters table: name, type, default, help.
+ * The parameters table: name, type (with its bounds, lengths or choices),
+ * default, help.
  */
 function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
   const { parameters } = props.spec;
@@ -226,7 +228,7 @@ function Parameters(props: { spec: IEndpointSpec }): JSX.Element {
                   </td>
                   <td>
                     <span className="jp-RestifiedPanel-type">
-                      {parameter.type}
+                      {describeType(parameter)}
                     </span>
                   </td>
                   <td>
@@ -314,7 +316,12 @@ function Warmup(props: {
 function Snippets(props: { spec: IEndpointSpec }): JSX.Element {
   const { spec } = props;
   const [language, setLanguage] = React.useState<SnippetLanguage>('curl');
-  const snippets = buildSnippets(spec.url, exampleValues(spec.parameters));
+  const snippets = buildSnippets(
+    spec.url,
+    exampleValues(spec.parameters),
+    CREDENTIAL_PLACEHOLDER,
+    exampleFiles(spec.parameters)
+  );
   const current = snippets.find(s => s.language === language) ?? snippets[0];
   const tabs = React.useRef<(HTMLButtonElement | null)[]>([]);
 

@@ -5,7 +5,14 @@
 import * as React from 'react';
 
 import { IEndpointResponse, IParameter } from '../api';
-import { fieldKind, IFieldInput, initialInput } from '../core/form';
+import {
+  choices,
+  describeType,
+  fieldKind,
+  IFieldInput,
+  initialInput,
+  schemaOf
+} from '../core/form';
 import { indentJSON } from '../core/jsonText';
 import { EndpointModel } from '../model/endpointModel';
 import { Callout, CellButton, CellList } from './common';
@@ -168,12 +175,15 @@ function Field(props: {
       );
       break;
     case 'integer':
-    case 'number':
+    case 'number': {
+      const schema = schemaOf(parameter);
       control = (
         <input
           {...common}
           type="number"
-          step={kind === 'integer' ? 1 : 'any'}
+          step={schema.multipleOf ?? (kind === 'integer' ? 1 : 'any')}
+          min={schema.minimum ?? schema.exclusiveMinimum}
+          max={schema.maximum ?? schema.exclusiveMaximum}
           inputMode={kind === 'integer' ? 'numeric' : 'decimal'}
           className="jp-mod-styled jp-RestifiedPanel-input"
           value={input.text}
@@ -188,6 +198,51 @@ function Field(props: {
             })
           }
           onChange={() => undefined}
+        />
+      );
+      break;
+    }
+    case 'select':
+      control = (
+        <select
+          {...common}
+          className="jp-mod-styled jp-RestifiedPanel-input jp-RestifiedPanel-select"
+          value={input.text}
+          onChange={event => onChange({ text: event.target.value })}
+        >
+          {choices(parameter).map(choice => (
+            <option key={choice.key} value={choice.key}>
+              {choice.label}
+            </option>
+          ))}
+        </select>
+      );
+      break;
+    case 'date':
+    case 'datetime':
+    case 'time':
+      control = (
+        <input
+          {...common}
+          type={kind === 'datetime' ? 'datetime-local' : kind}
+          className="jp-mod-styled jp-RestifiedPanel-input jp-RestifiedPanel-date"
+          value={input.text}
+          onInput={event =>
+            onChange({
+              text: event.currentTarget.value,
+              badInput: event.currentTarget.validity.badInput
+            })
+          }
+          onChange={() => undefined}
+        />
+      );
+      break;
+    case 'file':
+      control = (
+        <FileInput
+          common={common}
+          input={input}
+          onChange={file => onChange({ file })}
         />
       );
       break;
@@ -232,7 +287,9 @@ function Field(props: {
     >
       <label htmlFor={id} className="jp-RestifiedPanel-paramLabel">
         <code>{parameter.name}</code>{' '}
-        <span className="jp-RestifiedPanel-type">{parameter.type}</span>
+        <span className="jp-RestifiedPanel-type">
+          {describeType(parameter)}
+        </span>
       </label>
       {control}
       {parameter.help ? (
@@ -245,6 +302,55 @@ function Field(props: {
           {problem}
         </div>
       ) : null}
+    </div>
+  );
+}
+
+/**
+ * A file picker; the chosen file's name and size, and a way to leave it out
+ * (the default applies).
+ */
+function FileInput(props: {
+  common: Record<string, unknown>;
+  input: IFieldInput;
+  onChange: (file: File | null) => void;
+}): JSX.Element {
+  const { common, input, onChange } = props;
+  const ref = React.useRef<HTMLInputElement>(null);
+  const file = input.file ?? null;
+  React.useEffect(() => {
+    // The form started over: the picker forgets its file too.
+    if (file === null && ref.current && ref.current.value !== '') {
+      ref.current.value = '';
+    }
+  }, [file]);
+  return (
+    <div className="jp-RestifiedPanel-file">
+      <input
+        {...common}
+        ref={ref}
+        type="file"
+        className="jp-RestifiedPanel-fileInput"
+        onChange={event => onChange(event.target.files?.[0] ?? null)}
+      />
+      {file !== null ? (
+        <>
+          <span className="jp-RestifiedPanel-muted">
+            {file.size.toLocaleString()} bytes
+          </span>
+          <button
+            type="button"
+            className="jp-RestifiedPanel-button"
+            onClick={() => onChange(null)}
+          >
+            Clear
+          </button>
+        </>
+      ) : (
+        <span className="jp-RestifiedPanel-muted">
+          No file: the default applies.
+        </span>
+      )}
     </div>
   );
 }

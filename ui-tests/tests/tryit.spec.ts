@@ -256,4 +256,86 @@ test.describe('Try it', () => {
       options: { b: [true, null] }
     });
   });
+
+  test('choices, bounds, dates and times, and a file (multipart)', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    await uploadExample(
+      page,
+      'parameter_types.ipynb',
+      `${tmpPath}/parameter_types.ipynb`
+    );
+    await openNotebook(page, `${tmpPath}/parameter_types.ipynb`);
+    await page.sidebar.setWidth(420, 'right');
+    const panel = await openPanel(page);
+    const tryIt = panel.locator('.jp-RestifiedPanel-tryIt');
+    const control = (name: string, tag = 'input') =>
+      tryIt.locator(`${tag}#jp-restified-param-${name}`);
+
+    // The parameters table: choices, bounds and formats.
+    const row = (name: string) =>
+      panel
+        .locator('.jp-RestifiedPanel-paramRow')
+        .filter({ has: page.locator(`code:text-is("${name}")`) })
+        .locator('.jp-RestifiedPanel-type');
+    await expect(row('statistic')).toHaveText('one of: mean, median, max');
+    await expect(row('percent')).toHaveText('int, 0..100');
+    await expect(row('start')).toHaveText('date');
+    await expect(row('size')).toHaveText('tuple[int, int]');
+    await expect(row('keep')).toHaveText('list[int] or null');
+
+    // The form's inputs.
+    const statistic = control('statistic', 'select');
+    await expect(statistic.locator('option')).toHaveText([
+      'default (mean)',
+      'mean',
+      'median',
+      'max'
+    ]);
+    await expect(control('start')).toHaveAttribute('type', 'date');
+    await expect(control('until')).toHaveAttribute('type', 'datetime-local');
+    await expect(control('cutoff')).toHaveAttribute('type', 'time');
+    await expect(control('data')).toHaveAttribute('type', 'file');
+    const percent = control('percent');
+    await expect(percent).toHaveAttribute('max', '100');
+    const send = tryIt.getByRole('button', { name: 'Send' });
+
+    // Out of bounds: said at once, Send disabled; null for an Optional list.
+    await percent.fill('150');
+    await expect(tryIt.locator('.jp-RestifiedPanel-problem')).toHaveText(
+      'must be at most 100.'
+    );
+    await expect(send).toBeDisabled();
+    await percent.fill('40');
+    await control('keep', 'textarea').fill('null');
+    await expect(send).toBeEnabled();
+
+    await statistic.selectOption({ label: 'median' });
+    await control('start').fill('2024-01-10');
+    await control('until').fill('2024-01-31T08:00');
+    await control('cutoff').fill('07:45');
+    await control('data').setInputFiles({
+      name: 'scan.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from([0, 1, 255])
+    });
+    await attachScreenshot(tryIt, testInfo, 'tryit-types');
+    await send.click();
+    await expect(tryIt.locator('.jp-RestifiedPanel-status')).toHaveText(
+      '200 OK',
+      { timeout: 60_000 }
+    );
+    const result = JSON.parse(
+      await tryIt.locator('.jp-RestifiedPanel-result').innerText()
+    );
+    expect(result).toMatchObject({
+      statistic: 'median',
+      days: 21,
+      cutoff: '07:45:00',
+      percent: 40,
+      data: { bytes: 3, head: '0001ff' },
+      keep: null
+    });
+  });
 });
