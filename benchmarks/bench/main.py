@@ -72,6 +72,10 @@ async def run(settings: Settings, client_class: type[HttpClient]) -> Report:
                 "notebook_restified, isolation=fork, warm-up declared",
                 lambda: Restified("fork", warmup=True).run(ctx),
             ),
+            (
+                "notebook_restified, isolation=fork, results cached",
+                lambda: Restified("fork", cache=True).run(ctx),
+            ),
             ("notebook_restified, isolation=kernel", lambda: Restified("kernel").run(ctx)),
             ("Kernel Gateway", lambda: KernelGateway().run(ctx)),
         ]

@@ -12,6 +12,7 @@ from .results import Report, Row
 ROW_ORDER = (
     "restified_fork",
     "restified_fork_warmup",
+    "restified_fork_cached",
     "restified_kernel",
     "kernel_gateway",
     "papermill",
