@@ -6,8 +6,23 @@
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { endpointFingerprint, notebookCellTags } from '../actions';
+import {
+  endpointFingerprint,
+  notebookCellTags,
+  notebookSpecContent
+} from '../actions';
+import { specKey } from '../core/specContent';
 import { ICellTags, ITagSummary, summarizeTags } from '../core/tags';
+
+/**
+ * What a notebook's endpoint runs, as last loaded or saved (or being saved).
+ */
+interface ISavedSnapshot {
+  /** `endpointFingerprint`: every cell's type, source and tags, the kernel. */
+  fingerprint: string;
+  /** `specKey` of the part its spec reads. */
+  specKey: string;
+}
 
 /**
  * The live tags of the notebook it is told to follow.
@@ -57,7 +72,52 @@ export class NotebookTags {
       return false;
     }
     const saved = this._saved.get(panel);
-    return saved === undefined || this._liveFingerprint !== saved;
+    return saved === undefined || this._liveFingerprint !== saved.fingerprint;
+  }
+
+  /**
+   * The `specKey` of what `panel`'s endpoint runs: of the notebook as last
+   * loaded or saved, or as being saved; null before it is loaded.
+   */
+  savedSpecKey(panel: NotebookPanel): string | null {
+    return this._saved.get(panel)?.specKey ?? null;
+  }
+
+  /**
+   * `panel` is being saved (its model now is what the file will hold): from
+   * now on its endpoint runs this, and nothing is unsaved but later edits.
+   */
+  saving(panel: NotebookPanel, specKey: string): void {
+    const fingerprint = endpointFingerprint(panel.content);
+    const previous = this._saved.get(panel);
+    if (previous) {
+      this._beforeSave.set(panel, previous);
+    }
+    const snapshot = { fingerprint, specKey };
+    this._saved.set(panel, snapshot);
+    this._pending.set(panel, snapshot);
+    if (panel === this._panel) {
+      this._liveFingerprint = fingerprint;
+      this._changed.emit();
+    }
+  }
+
+  /**
+   * The save `saving` announced failed: the file is as it was.
+   */
+  saveFailed(panel: NotebookPanel): void {
+    this._pending.delete(panel);
+    const previous = this._beforeSave.get(panel);
+    this._beforeSave.delete(panel);
+    if (previous) {
+      this._saved.set(panel, previous);
+    } else {
+      this._saved.delete(panel);
+    }
+    if (panel === this._panel) {
+      this.read();
+      this._changed.emit();
+    }
   }
 
   /**
@@ -127,16 +187,26 @@ export class NotebookTags {
   }
 
   private _snapshot(panel: NotebookPanel): void {
-    if (!panel.isDisposed) {
-      this._saved.set(panel, endpointFingerprint(panel.content));
+    if (panel.isDisposed) {
+      return;
     }
+    // A save announced by `saving` wrote what was snapshot then (later edits
+    // are not in the file).
+    const pending = this._pending.get(panel);
+    this._pending.delete(panel);
+    this._beforeSave.delete(panel);
+    this._saved.set(
+      panel,
+      pending ?? {
+        fingerprint: endpointFingerprint(panel.content),
+        specKey: specKey(notebookSpecContent(panel.content))
+      }
+    );
   }
 
   /** After a save (or a revert): the endpoint now runs the new file. */
   private _onFileChanged(): void {
-    if (this._panel) {
-      this._snapshot(this._panel);
-    }
+    // (`_trackSaved`, connected first, took the snapshot.)
     this.read();
     this._changed.emit();
   }
@@ -176,7 +246,9 @@ export class NotebookTags {
   private _cells: ICellTags[] = [];
   private _cellsKey = '';
   private _frame: number | null = null;
-  private _saved = new WeakMap<NotebookPanel, string>();
+  private _saved = new WeakMap<NotebookPanel, ISavedSnapshot>();
+  private _pending = new WeakMap<NotebookPanel, ISavedSnapshot>();
+  private _beforeSave = new WeakMap<NotebookPanel, ISavedSnapshot>();
   private _liveFingerprint: string | null = null;
   private _summary: ITagSummary = summarizeTags([]);
 }
