@@ -191,6 +191,35 @@ describe('EndpointResource', () => {
     expect(resource.spec?.parameters).toEqual([]);
   });
 
+  it('a save of content asked for ahead shows its spec with no request of its own', async () => {
+    const server = fakeServer();
+    const notebook = followed('a.ipynb', 'k1');
+    const resource = resourceOf(server, notebook);
+    const content = { nbformat: 4 as const, metadata: {}, cells: [] };
+    const late = deferred<Response>();
+    server.answer(
+      json({ error: { type: 'invalid_request', message: 'no' } }, 400),
+      () => late.promise
+    );
+    // A failed ask is dropped: nothing shown, nothing kept.
+    await resource.prefetch(content, 'k2');
+    expect(resource.spec).toBeNull();
+    expect(resource.error).toBeNull();
+    // Asked again; the save starts while the answer is under way.
+    const asked = resource.prefetch(content, 'k2');
+    notebook.key = 'k2';
+    const saving = resource.saving(content, 'k2');
+    late.resolve(
+      json(spec('a.ipynb', [{ name: 'n', type: 'int', default: 3, help: '' }]))
+    );
+    await Promise.all([asked, saving]);
+    expect(resource.spec?.parameters.map(p => p.default)).toEqual([3]);
+    expect(server.requests.map(r => r.method)).toEqual(['POST', 'POST']);
+    // Asked for once more: known, no request.
+    await resource.prefetch(content, 'k2');
+    expect(server.requests).toHaveLength(2);
+  });
+
   it("gives the server's URL for its spec, else builds one", async () => {
     const server = fakeServer();
     const notebook = followed('a.ipynb');

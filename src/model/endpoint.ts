@@ -97,7 +97,7 @@ export class EndpointResource implements IResource {
     this._state = 'loading';
     this._changed.emit();
     try {
-      const spec = await this._client.postSpec(path, content);
+      const spec = await this._specOf(path, content, key);
       if (request === this._request) {
         this._settle(path, key, spec, null);
       }
@@ -112,6 +112,23 @@ export class EndpointResource implements IResource {
    * Fetch the saved notebook's spec again; an answer that a newer fetch
    * overtook is dropped.
    */
+  /**
+   * Ask ahead for the spec of the followed notebook's unsaved `content`
+   * (whose `specKey` is `key`), and keep it: a save of it then shows it at
+   * once. Nothing is shown; an error is dropped (the save asks again).
+   */
+  async prefetch(content: ISpecContent, key: string): Promise<void> {
+    const path = this._notebook.path;
+    if (!path || this._cache.has(cacheKey(path, key))) {
+      return;
+    }
+    try {
+      await this._specOf(path, content, key);
+    } catch {
+      // Asked again when saved.
+    }
+  }
+
   async refresh(): Promise<void> {
     const path = this._notebook.path;
     const request = ++this._request;
@@ -140,6 +157,30 @@ export class EndpointResource implements IResource {
 
   dispose(): void {
     Signal.clearData(this);
+  }
+
+  /**
+   * `POST spec/<path>` of `content`, kept under its key; one request for a
+   * content asked for again while it is under way.
+   */
+  private _specOf(
+    path: string,
+    content: ISpecContent,
+    key: string
+  ): Promise<IEndpointSpec> {
+    const where = cacheKey(path, key);
+    let asked = this._asked.get(where);
+    if (!asked) {
+      asked = this._client.postSpec(path, content);
+      this._asked.set(where, asked);
+      asked
+        .then(
+          spec => this._remember(where, spec),
+          () => undefined
+        )
+        .finally(() => this._asked.delete(where));
+    }
+    return asked;
   }
 
   /**
@@ -188,6 +229,8 @@ export class EndpointResource implements IResource {
    * is followed again, or saved as it was before.
    */
   private _cache = new Map<string, IEndpointSpec>();
+  /** `POST spec` requests under way, by `cacheKey`. */
+  private _asked = new Map<string, Promise<IEndpointSpec>>();
 }
 
 /**

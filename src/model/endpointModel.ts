@@ -148,18 +148,52 @@ export class EndpointModel {
     }
   }
 
+  /**
+   * The followed notebook was edited: once the edits pause, ask ahead for
+   * the spec of its content, if that is new (an edit of a cell the spec does
+   * not read is not), so that saving it shows it at once.
+   */
+  private _onContentChanged(): void {
+    if (this._prefetchTimer !== null) {
+      clearTimeout(this._prefetchTimer);
+    }
+    this._prefetchTimer = setTimeout(() => {
+      this._prefetchTimer = null;
+      const panel = this._file;
+      if (panel?.model?.dirty && !panel.isDisposed) {
+        const content = notebookSpecContent(panel.content);
+        void this.endpoint.prefetch(content, specKey(content));
+      }
+    }, PREFETCH_DELAY_MS);
+  }
+
   private _connectFile(panel: ActiveNotebook['panel']): void {
     if (this._file) {
       this._file.context.fileChanged.disconnect(this._onFileChanged, this);
       this._file.context.saveState.disconnect(this._onSaveState, this);
+      this._file.content.modelContentChanged.disconnect(
+        this._onContentChanged,
+        this
+      );
+    }
+    if (this._prefetchTimer !== null) {
+      clearTimeout(this._prefetchTimer);
+      this._prefetchTimer = null;
     }
     this._file = panel;
     this._saving = false;
     panel?.context.fileChanged.connect(this._onFileChanged, this);
     panel?.context.saveState.connect(this._onSaveState, this);
+    panel?.content.modelContentChanged.connect(this._onContentChanged, this);
   }
 
   private _file: ActiveNotebook['panel'] = null;
   /** Between a followed notebook's save's start and its end. */
   private _saving = false;
+  private _prefetchTimer: ReturnType<typeof setTimeout> | null = null;
 }
+
+/**
+ * How long edits pause before the spec of the edited notebook is asked for.
+ */
+const PREFETCH_DELAY_MS = 400;

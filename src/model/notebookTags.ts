@@ -71,6 +71,11 @@ export class NotebookTags {
     if (!panel?.model?.dirty) {
       return false;
     }
+    const pending = this._pending.get(panel);
+    if (pending && pending.edits === this._edits) {
+      // Being saved, and not edited since the save started.
+      return false;
+    }
     const saved = this._saved.get(panel);
     return saved === undefined || this._liveFingerprint !== saved.fingerprint;
   }
@@ -80,7 +85,11 @@ export class NotebookTags {
    * loaded or saved, or as being saved; null before it is loaded.
    */
   savedSpecKey(panel: NotebookPanel): string | null {
-    return this._saved.get(panel)?.specKey ?? null;
+    return (
+      this._pending.get(panel)?.specKey ??
+      this._saved.get(panel)?.specKey ??
+      null
+    );
   }
 
   /**
@@ -88,16 +97,13 @@ export class NotebookTags {
    * now on its endpoint runs this, and nothing is unsaved but later edits.
    */
   saving(panel: NotebookPanel, specKey: string): void {
-    const fingerprint = endpointFingerprint(panel.content);
-    const previous = this._saved.get(panel);
-    if (previous) {
-      this._beforeSave.set(panel, previous);
-    }
-    const snapshot = { fingerprint, specKey };
-    this._saved.set(panel, snapshot);
-    this._pending.set(panel, snapshot);
+    // Nothing read here (a long notebook's every source is read once the
+    // file is written): the edits counted since are what is unsaved.
+    this._pending.set(panel, {
+      specKey,
+      edits: panel === this._panel ? this._edits : -1
+    });
     if (panel === this._panel) {
-      this._liveFingerprint = fingerprint;
       this._changed.emit();
     }
   }
@@ -107,13 +113,6 @@ export class NotebookTags {
    */
   saveFailed(panel: NotebookPanel): void {
     this._pending.delete(panel);
-    const previous = this._beforeSave.get(panel);
-    this._beforeSave.delete(panel);
-    if (previous) {
-      this._saved.set(panel, previous);
-    } else {
-      this._saved.delete(panel);
-    }
     if (panel === this._panel) {
       this.read();
       this._changed.emit();
@@ -146,13 +145,36 @@ export class NotebookTags {
    * Read every cell's type and tags again; emits only if something changed.
    */
   read(): void {
+    this._read(true);
+  }
+
+  /**
+   * Read the cells' tags; and whether unsaved changes change the endpoint:
+   * now, or (while typing) once the edits pause, since that reads every
+   * cell's source.
+   */
+  private _read(dirtyNow: boolean): void {
     const panel = this._panel;
     const cells = panel ? notebookCellTags(panel.content) : [];
     const index = panel ? panel.content.activeCellIndex : -1;
     const key = JSON.stringify(cells);
     const wasDirty = this.dirty;
-    this._liveFingerprint =
-      panel?.model?.dirty === true ? endpointFingerprint(panel.content) : null;
+    if (this._dirtyTimer !== null && dirtyNow) {
+      clearTimeout(this._dirtyTimer);
+      this._dirtyTimer = null;
+    }
+    if (panel?.model?.dirty !== true) {
+      this._liveFingerprint = null;
+    } else if (dirtyNow) {
+      this._liveFingerprint = endpointFingerprint(panel.content);
+    } else if (this._dirtyTimer === null) {
+      this._dirtyTimer = setTimeout(() => {
+        this._dirtyTimer = null;
+        if (this._panel === panel) {
+          this.read();
+        }
+      }, DIRTY_DELAY_MS);
+    }
     if (
       key === this._cellsKey &&
       index === this._activeIndex &&
@@ -190,18 +212,20 @@ export class NotebookTags {
     if (panel.isDisposed) {
       return;
     }
-    // A save announced by `saving` wrote what was snapshot then (later edits
-    // are not in the file).
+    // A save announced by `saving`, with no edit since, wrote the content
+    // whose key it was given.
     const pending = this._pending.get(panel);
     this._pending.delete(panel);
-    this._beforeSave.delete(panel);
-    this._saved.set(
-      panel,
-      pending ?? {
-        fingerprint: endpointFingerprint(panel.content),
-        specKey: specKey(notebookSpecContent(panel.content))
-      }
-    );
+    const unchanged =
+      pending !== undefined &&
+      panel === this._panel &&
+      pending.edits === this._edits;
+    this._saved.set(panel, {
+      fingerprint: endpointFingerprint(panel.content),
+      specKey: unchanged
+        ? pending.specKey
+        : specKey(notebookSpecContent(panel.content))
+    });
   }
 
   /** After a save (or a revert): the endpoint now runs the new file. */
@@ -232,23 +256,36 @@ export class NotebookTags {
 
   /** Reading every cell's tags on each keystroke would be wasteful: coalesce. */
   private _scheduleRead(): void {
+    this._edits++;
     if (this._frame === null) {
       this._frame = requestAnimationFrame(() => {
         this._frame = null;
-        this.read();
+        this._read(false);
       });
     }
   }
 
   private _changed = new Signal<this, void>(this);
+  private _dirtyTimer: ReturnType<typeof setTimeout> | null = null;
   private _panel: NotebookPanel | null = null;
   private _activeIndex = -1;
   private _cells: ICellTags[] = [];
   private _cellsKey = '';
   private _frame: number | null = null;
   private _saved = new WeakMap<NotebookPanel, ISavedSnapshot>();
-  private _pending = new WeakMap<NotebookPanel, ISavedSnapshot>();
-  private _beforeSave = new WeakMap<NotebookPanel, ISavedSnapshot>();
+  /** Saves under way: the content's key, and `_edits` when they started. */
+  private _pending = new WeakMap<
+    NotebookPanel,
+    { specKey: string; edits: number }
+  >();
+  /** Content changes of the followed notebook, counted. */
+  private _edits = 0;
   private _liveFingerprint: string | null = null;
   private _summary: ITagSummary = summarizeTags([]);
 }
+
+/**
+ * While typing, how long edits pause before every source is compared with
+ * the saved notebook's.
+ */
+const DIRTY_DELAY_MS = 250;
