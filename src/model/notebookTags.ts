@@ -150,8 +150,8 @@ export class NotebookTags {
 
   /**
    * Read the cells' tags; and whether unsaved changes change the endpoint:
-   * now, or (while typing) once the edits pause, since that reads every
-   * cell's source.
+   * now, or (while typing) at most every `DIRTY_DELAY_MS`, since that reads
+   * every cell's source.
    */
   private _read(dirtyNow: boolean): void {
     const panel = this._panel;
@@ -285,7 +285,7 @@ export class NotebookTags {
 }
 
 /**
- * While typing, how long edits pause before every source is compared with
- * the saved notebook's.
+ * While typing, how often at most every source is compared with the saved
+ * notebook's.
  */
 const DIRTY_DELAY_MS = 250;
