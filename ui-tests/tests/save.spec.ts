@@ -75,9 +75,22 @@ test.describe('Saving', () => {
     await page.notebook.save();
     await expect(defaultOfN).toHaveText('42');
     await expect(unsaved).toHaveCount(0);
-    await panel
-      .getByRole('button', { name: 'Read the saved notebook again' })
-      .click();
+    // What was shown from the part of the notebook sent at the save's start
+    // is what the saved file makes.
+    const preview = panel.locator('.jp-RestifiedPanel-preview');
+    const shown = await preview.innerText();
+    const refresh = panel.getByRole('button', {
+      name: 'Read the saved notebook again'
+    });
+    const fetched = page.waitForResponse(
+      response =>
+        response.request().method() === 'GET' &&
+        response.url().includes('/api/restified/spec/')
+    );
+    await refresh.click();
+    expect((await fetched).status()).toBe(200);
+    await expect(refresh).not.toHaveClass(/jp-mod-busy/);
+    expect(await preview.innerText()).toBe(shown);
     await expect(defaultOfN).toHaveText('42');
   });
 });
