@@ -9,6 +9,7 @@
 import { Notebook, NotebookPanel } from '@jupyterlab/notebook';
 
 import { withWarmup } from './core/warmup';
+import { ISpecContent, specContent } from './core/specContent';
 import {
   EndpointTag,
   ICellTags,
@@ -55,6 +56,28 @@ export function endpointFingerprint(notebook: Notebook): string {
     ]);
   }
   return JSON.stringify([kernelspec?.name ?? null, cells]);
+}
+
+/**
+ * The part of a live notebook its endpoint spec reads (see `specContent`).
+ */
+export function notebookSpecContent(notebook: Notebook): ISpecContent {
+  const model = notebook.model;
+  if (!model) {
+    return { nbformat: 4, metadata: {}, cells: [] };
+  }
+  return specContent({
+    metadata: key => model.getMetadata(key),
+    cellCount: model.cells.length,
+    cell: index => {
+      const cell = model.cells.get(index);
+      return {
+        type: cell.type,
+        tags: cell.getMetadata('tags'),
+        source: () => cell.sharedModel.getSource()
+      };
+    }
+  });
 }
 
 /**

@@ -135,6 +135,12 @@ ROUTES: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
     ),
     ("execute", "GET", ("api", "restified", "page", "a.ipynb"), {}),
     ("read", "GET", ("api", "restified", "spec", "a.ipynb"), {}),
+    (
+        "read",
+        "POST",
+        ("api", "restified", "spec", "a.ipynb"),
+        {"body": '{"cells": [{"cell_type": "code", "source": "1", "metadata": {}}]}'},
+    ),
     ("read", "GET", ("api", "restified", "openapi", "a.ipynb"), {}),
     ("read", "GET", ("api", "restified", "keys"), {}),
     ("read", "GET", ("api", "restified", "runs"), {}),

@@ -86,20 +86,27 @@ class EndpointService:
         cached = self._specs.get(normalize_path(path))
         return cached[1] if cached is not None and cached[1].spec is spec else None
 
-    async def load_saved(self, path: str) -> SavedNotebook:
-        """The notebook at ``path`` as last saved, with its spec (404 for anything else)."""
+    async def stat(self, path: str) -> dict[str, Any]:
+        """The contents manager's model of the notebook at ``path``, without its content:
+        one stat-like call (404 for a missing file, a directory, a hidden or outside-root
+        path, or anything not a ``.ipynb``)."""
         path = normalize_path(path)
         if not path.endswith(".ipynb"):
             raise NotFound(f"{path} is not a notebook (.ipynb)")
-        cm = self.contents_manager
         try:
-            # One stat-like call: a missing file, a directory, a hidden or outside-root path
-            # all make the contents manager raise, which is answered as 404 below.
-            stat = await ensure_async(cm.get(path, content=False, type="notebook"))
+            return dict(
+                await ensure_async(self.contents_manager.get(path, content=False, type="notebook"))
+            )
         except HTTPError as exc:
             # Outside the root, hidden, not there: all the same to a caller.
             log.info("contents manager refused %s: %s", path, exc.log_message)
             raise NotFound(f"no such notebook: {path}") from None
+
+    async def load_saved(self, path: str) -> SavedNotebook:
+        """The notebook at ``path`` as last saved, with its spec (404 for anything else)."""
+        path = normalize_path(path)
+        stat = await self.stat(path)
+        cm = self.contents_manager
         stamp = (stat.get("last_modified"), stat.get("size"))
         cached = self._specs.get(path)
         if cached is not None and cached[0] == stamp and stamp[0] is not None:

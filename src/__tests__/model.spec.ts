@@ -11,8 +11,25 @@ import { ServerStatus } from '../model/status';
 import { TryItState } from '../model/tryIt';
 import { BASE_URL, deferred, fakeServer, json } from './fakeServer';
 
-function followed(path: string | null): { path: string | null } {
-  return { path };
+/** The followed notebook: its path, and the `specKey` of its saved content. */
+interface IFollowed {
+  path: string | null;
+  key: string | null;
+}
+
+function followed(path: string | null, key: string | null = null): IFollowed {
+  return { path, key: key ?? (path ? `key-of-${path}` : null) };
+}
+
+function resourceOf(
+  server: ReturnType<typeof fakeServer>,
+  notebook: IFollowed
+): EndpointResource {
+  return new EndpointResource(
+    server.client,
+    asNotebook(notebook),
+    () => notebook.key
+  );
 }
 
 function asNotebook(notebook: { path: string | null }): ActiveNotebook {
@@ -50,10 +67,7 @@ function emissions(part: { changed: { connect(slot: () => void): unknown } }): {
 describe('EndpointResource', () => {
   it('loads the spec, saying so while it loads', async () => {
     const server = fakeServer();
-    const resource = new EndpointResource(
-      server.client,
-      asNotebook(followed('a.ipynb'))
-    );
+    const resource = resourceOf(server, followed('a.ipynb'));
     const states: string[] = [];
     resource.changed.connect(() => states.push(resource.state));
     server.answer(json(spec('a.ipynb')));
@@ -66,7 +80,7 @@ describe('EndpointResource', () => {
   it('shows the last spec of a notebook followed again at once, then checks it', async () => {
     const server = fakeServer();
     const notebook = followed('a.ipynb');
-    const resource = new EndpointResource(server.client, asNotebook(notebook));
+    const resource = resourceOf(server, notebook);
     server.answer(json(spec('a.ipynb')), json(spec('b.ipynb')));
     await resource.refresh();
     notebook.path = 'b.ipynb';
@@ -96,10 +110,121 @@ describe('EndpointResource', () => {
     expect(resource.spec).toBeNull();
   });
 
+  it('shows a cached spec only for the content it was made of', async () => {
+    const server = fakeServer();
+    const notebook = followed('a.ipynb', 'k1');
+    const resource = resourceOf(server, notebook);
+    server.answer(json(spec('a.ipynb')));
+    await resource.refresh();
+    notebook.path = 'b.ipynb';
+    resource.clear();
+    // a.ipynb saved elsewhere meanwhile: another content, nothing shown yet.
+    notebook.path = 'a.ipynb';
+    notebook.key = 'k2';
+    resource.clear();
+    expect(resource.spec).toBeNull();
+    // As it was: shown at once.
+    notebook.key = 'k1';
+    resource.clear();
+    expect(resource.spec?.path).toBe('a.ipynb');
+  });
+
+  it('while a save starts, shows the spec of what it writes, asking only for that', async () => {
+    const server = fakeServer();
+    const notebook = followed('a.ipynb', 'k1');
+    const resource = resourceOf(server, notebook);
+    server.answer(json(spec('a.ipynb')));
+    await resource.refresh();
+    const content = {
+      nbformat: 4 as const,
+      metadata: {},
+      cells: [
+        {
+          cell_type: 'code',
+          metadata: { tags: ['parameters'] },
+          source: 'n = 2'
+        }
+      ]
+    };
+    const edited = spec('a.ipynb', [
+      { name: 'n', type: 'int', default: 2, help: '' }
+    ]);
+    server.answer(json(edited));
+    notebook.key = 'k2'; // what the save writes
+    const states: string[] = [];
+    resource.changed.connect(() => states.push(resource.state));
+    await resource.saving(content, 'k2');
+    expect(states).toEqual(['loading', 'ready']);
+    expect(resource.spec?.parameters.map(p => p.default)).toEqual([2]);
+    const request = server.requests[1];
+    expect(request.method).toBe('POST');
+    expect(new URL(request.url).pathname).toBe(
+      '/base/api/restified/spec/a.ipynb'
+    );
+    expect(await request.json()).toEqual(content);
+    // Saved back as it was first, then as edited: both from the cache.
+    notebook.key = 'k1';
+    await resource.saving(content, 'k1');
+    expect(resource.spec?.parameters).toEqual([]);
+    notebook.key = 'k2';
+    await resource.saving(content, 'k2');
+    expect(resource.spec?.parameters.map(p => p.default)).toEqual([2]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("a save's spec that a newer fetch overtook is dropped", async () => {
+    const server = fakeServer();
+    const notebook = followed('a.ipynb', 'k1');
+    const resource = resourceOf(server, notebook);
+    const late = deferred<Response>();
+    server.answer(() => late.promise, json(spec('a.ipynb')));
+    const saving = resource.saving(
+      { nbformat: 4, metadata: {}, cells: [] },
+      'k1'
+    );
+    await resource.refresh();
+    late.resolve(
+      json(
+        spec('a.ipynb', [{ name: 'old', type: 'int', default: 1, help: '' }])
+      )
+    );
+    await saving;
+    expect(resource.spec?.parameters).toEqual([]);
+  });
+
+  it('a save of content asked for ahead shows its spec with no request of its own', async () => {
+    const server = fakeServer();
+    const notebook = followed('a.ipynb', 'k1');
+    const resource = resourceOf(server, notebook);
+    const content = { nbformat: 4 as const, metadata: {}, cells: [] };
+    const late = deferred<Response>();
+    server.answer(
+      json({ error: { type: 'invalid_request', message: 'no' } }, 400),
+      () => late.promise
+    );
+    // A failed ask is dropped: nothing shown, nothing kept.
+    await resource.prefetch(content, 'k2');
+    expect(resource.spec).toBeNull();
+    expect(resource.error).toBeNull();
+    // Asked again; the save starts while the answer is under way.
+    const asked = resource.prefetch(content, 'k2');
+    notebook.key = 'k2';
+    const saving = resource.saving(content, 'k2');
+    late.resolve(
+      json(spec('a.ipynb', [{ name: 'n', type: 'int', default: 3, help: '' }]))
+    );
+    await Promise.all([asked, saving]);
+    expect(resource.spec?.parameters.map(p => p.default)).toEqual([3]);
+    expect(server.requests.map(r => r.method)).toEqual(['POST', 'POST']);
+    // Asked for once more: known, no request.
+    await resource.prefetch(content, 'k2');
+    expect(server.requests).toHaveLength(2);
+  });
+
   it("gives the server's URL for its spec, else builds one", async () => {
     const server = fakeServer();
     const notebook = followed('a.ipynb');
-    const resource = new EndpointResource(server.client, asNotebook(notebook));
+    const resource = resourceOf(server, notebook);
     expect(resource.url).toBe(`${BASE_URL}restified/a.ipynb`);
     server.answer(json(spec('a.ipynb')));
     await resource.refresh();
@@ -112,10 +237,7 @@ describe('EndpointResource', () => {
 
   it("keeps the server's error, condensed", async () => {
     const server = fakeServer();
-    const resource = new EndpointResource(
-      server.client,
-      asNotebook(followed('a.ipynb'))
-    );
+    const resource = resourceOf(server, followed('a.ipynb'));
     server.answer(json(spec('a.ipynb')));
     await resource.refresh();
     server.answer(
@@ -135,7 +257,7 @@ describe('EndpointResource', () => {
   it('drops an answer that a newer fetch overtook', async () => {
     const server = fakeServer();
     const notebook = followed('old.ipynb');
-    const resource = new EndpointResource(server.client, asNotebook(notebook));
+    const resource = resourceOf(server, notebook);
     const late = deferred<Response>();
     server.answer(() => late.promise, json(spec('new.ipynb')));
     const first = resource.refresh();
@@ -149,10 +271,7 @@ describe('EndpointResource', () => {
 
   it('with no notebook, is idle and asks nothing', async () => {
     const server = fakeServer();
-    const resource = new EndpointResource(
-      server.client,
-      asNotebook(followed(null))
-    );
+    const resource = resourceOf(server, followed(null));
     await resource.refresh();
     expect(resource.state).toBe('idle');
     expect(server.requests).toHaveLength(0);

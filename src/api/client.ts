@@ -10,6 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { formText, IChosenFile, multipartBody } from '../core/form';
 import { compactJSON, parseJSONSource } from '../core/jsonText';
 import { ServerSentEventParser } from '../core/sse';
+import { ISpecContent } from '../core/specContent';
 import {
   ContractError,
   contractError,
@@ -163,6 +164,18 @@ export class RestifiedClient {
   async getSpec(path: string): Promise<IEndpointSpec> {
     const { data, text } = await this._request<IEndpointSpec>(
       `spec/${URLExt.encodeParts(path)}`
+    );
+    return withDefaultTexts(data, text);
+  }
+
+  /**
+   * `POST spec/<path>`: the endpoint the notebook `content` makes (the part
+   * of a notebook its spec reads: `specContent`), for the notebook at `path`.
+   */
+  async postSpec(path: string, content: ISpecContent): Promise<IEndpointSpec> {
+    const { data, text } = await this._request<IEndpointSpec>(
+      `spec/${URLExt.encodeParts(path)}`,
+      { method: 'POST', body: JSON.stringify(content) }
     );
     return withDefaultTexts(data, text);
   }

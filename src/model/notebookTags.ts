@@ -6,8 +6,23 @@
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { endpointFingerprint, notebookCellTags } from '../actions';
+import {
+  endpointFingerprint,
+  notebookCellTags,
+  notebookSpecContent
+} from '../actions';
+import { specKey } from '../core/specContent';
 import { ICellTags, ITagSummary, summarizeTags } from '../core/tags';
+
+/**
+ * What a notebook's endpoint runs, as last loaded or saved (or being saved).
+ */
+interface ISavedSnapshot {
+  /** `endpointFingerprint`: every cell's type, source and tags, the kernel. */
+  fingerprint: string;
+  /** `specKey` of the part its spec reads. */
+  specKey: string;
+}
 
 /**
  * The live tags of the notebook it is told to follow.
@@ -56,8 +71,52 @@ export class NotebookTags {
     if (!panel?.model?.dirty) {
       return false;
     }
+    const pending = this._pending.get(panel);
+    if (pending && pending.edits === this._edits) {
+      // Being saved, and not edited since the save started.
+      return false;
+    }
     const saved = this._saved.get(panel);
-    return saved === undefined || this._liveFingerprint !== saved;
+    return saved === undefined || this._liveFingerprint !== saved.fingerprint;
+  }
+
+  /**
+   * The `specKey` of what `panel`'s endpoint runs: of the notebook as last
+   * loaded or saved, or as being saved; null before it is loaded.
+   */
+  savedSpecKey(panel: NotebookPanel): string | null {
+    return (
+      this._pending.get(panel)?.specKey ??
+      this._saved.get(panel)?.specKey ??
+      null
+    );
+  }
+
+  /**
+   * `panel` is being saved (its model now is what the file will hold): from
+   * now on its endpoint runs this, and nothing is unsaved but later edits.
+   */
+  saving(panel: NotebookPanel, specKey: string): void {
+    // Nothing read here (a long notebook's every source is read once the
+    // file is written): the edits counted since are what is unsaved.
+    this._pending.set(panel, {
+      specKey,
+      edits: panel === this._panel ? this._edits : -1
+    });
+    if (panel === this._panel) {
+      this._changed.emit();
+    }
+  }
+
+  /**
+   * The save `saving` announced failed: the file is as it was.
+   */
+  saveFailed(panel: NotebookPanel): void {
+    this._pending.delete(panel);
+    if (panel === this._panel) {
+      this.read();
+      this._changed.emit();
+    }
   }
 
   /**
@@ -86,13 +145,36 @@ export class NotebookTags {
    * Read every cell's type and tags again; emits only if something changed.
    */
   read(): void {
+    this._read(true);
+  }
+
+  /**
+   * Read the cells' tags; and whether unsaved changes change the endpoint:
+   * now, or (while typing) at most every `DIRTY_DELAY_MS`, since that reads
+   * every cell's source.
+   */
+  private _read(dirtyNow: boolean): void {
     const panel = this._panel;
     const cells = panel ? notebookCellTags(panel.content) : [];
     const index = panel ? panel.content.activeCellIndex : -1;
     const key = JSON.stringify(cells);
     const wasDirty = this.dirty;
-    this._liveFingerprint =
-      panel?.model?.dirty === true ? endpointFingerprint(panel.content) : null;
+    if (this._dirtyTimer !== null && dirtyNow) {
+      clearTimeout(this._dirtyTimer);
+      this._dirtyTimer = null;
+    }
+    if (panel?.model?.dirty !== true) {
+      this._liveFingerprint = null;
+    } else if (dirtyNow) {
+      this._liveFingerprint = endpointFingerprint(panel.content);
+    } else if (this._dirtyTimer === null) {
+      this._dirtyTimer = setTimeout(() => {
+        this._dirtyTimer = null;
+        if (this._panel === panel) {
+          this.read();
+        }
+      }, DIRTY_DELAY_MS);
+    }
     if (
       key === this._cellsKey &&
       index === this._activeIndex &&
@@ -127,16 +209,28 @@ export class NotebookTags {
   }
 
   private _snapshot(panel: NotebookPanel): void {
-    if (!panel.isDisposed) {
-      this._saved.set(panel, endpointFingerprint(panel.content));
+    if (panel.isDisposed) {
+      return;
     }
+    // A save announced by `saving`, with no edit since, wrote the content
+    // whose key it was given.
+    const pending = this._pending.get(panel);
+    this._pending.delete(panel);
+    const unchanged =
+      pending !== undefined &&
+      panel === this._panel &&
+      pending.edits === this._edits;
+    this._saved.set(panel, {
+      fingerprint: endpointFingerprint(panel.content),
+      specKey: unchanged
+        ? pending.specKey
+        : specKey(notebookSpecContent(panel.content))
+    });
   }
 
   /** After a save (or a revert): the endpoint now runs the new file. */
   private _onFileChanged(): void {
-    if (this._panel) {
-      this._snapshot(this._panel);
-    }
+    // (`_trackSaved`, connected first, took the snapshot.)
     this.read();
     this._changed.emit();
   }
@@ -162,21 +256,36 @@ export class NotebookTags {
 
   /** Reading every cell's tags on each keystroke would be wasteful: coalesce. */
   private _scheduleRead(): void {
+    this._edits++;
     if (this._frame === null) {
       this._frame = requestAnimationFrame(() => {
         this._frame = null;
-        this.read();
+        this._read(false);
       });
     }
   }
 
   private _changed = new Signal<this, void>(this);
+  private _dirtyTimer: ReturnType<typeof setTimeout> | null = null;
   private _panel: NotebookPanel | null = null;
   private _activeIndex = -1;
   private _cells: ICellTags[] = [];
   private _cellsKey = '';
   private _frame: number | null = null;
-  private _saved = new WeakMap<NotebookPanel, string>();
+  private _saved = new WeakMap<NotebookPanel, ISavedSnapshot>();
+  /** Saves under way: the content's key, and `_edits` when they started. */
+  private _pending = new WeakMap<
+    NotebookPanel,
+    { specKey: string; edits: number }
+  >();
+  /** Content changes of the followed notebook, counted. */
+  private _edits = 0;
   private _liveFingerprint: string | null = null;
   private _summary: ITagSummary = summarizeTags([]);
 }
+
+/**
+ * While typing, how often at most every source is compared with the saved
+ * notebook's.
+ */
+const DIRTY_DELAY_MS = 250;
