@@ -366,10 +366,14 @@ class TestACustomContentsManager:
 
 
 async def test_restified_without_its_slash_redirects(jp_fetch: Fetch, jp_base_url: str) -> None:
-    for headers in ({}, NO_TOKEN, {"Accept": BROWSER}):
+    for headers in ({}, {**NO_TOKEN, "Accept": BROWSER}, {"Accept": BROWSER}):
         response = await fetch_error(jp_fetch, "restified", params={"x": "1"}, headers=headers)
         assert response.code == 301
         assert response.headers["Location"] == f"{jp_base_url}restified/?x=1"
+    # A program without credentials gets what every route gives it.
+    refused = await fetch_error(jp_fetch, "restified", headers=NO_TOKEN)
+    assert refused.code == 403
+    assert json.loads(refused.body)["error"]["type"] == "forbidden"
     # Only GET and HEAD are redirected; nothing else lives there.
     posted = await fetch_error(jp_fetch, "restified", method="POST", body="{}")
     assert posted.code in (404, 405)

@@ -463,9 +463,11 @@ def test_the_extension_routes_stay_behind_authentication(scenarios: dict[str, Se
 
 
 def test_the_index_without_its_slash_redirects(scenarios: dict[str, Served]) -> None:
-    response = scenarios["main"].get("restified", auth=False, allow_redirects=False)
+    response = scenarios["main"].get("restified", allow_redirects=False)
     assert response.status_code == 301
     assert response.headers["Location"].endswith("/restified/")
+    refused = scenarios["main"].get("restified", auth=False, allow_redirects=False)
+    assert refused.status_code == 403
 
 
 def test_json_logs_parse_and_hold_no_secret(scenarios: dict[str, Served]) -> None:

@@ -203,17 +203,25 @@ class IndexHandler(RestifiedHandler):
 
 class IndexRedirectHandler(RestifiedHandler):
     """``/restified`` without its slash: a permanent redirect to ``/restified/`` (its query
-    kept), as Tornado's ``addslash`` does; it reveals nothing, so it needs no credentials."""
+    kept), as Tornado's ``addslash`` does; for a browser at once (the index then sends it to
+    log in if need be), for a program only with the server's credentials (403 otherwise,
+    as every route of the extension answers)."""
 
-    @allow_unauthenticated
-    @web.addslash
+    def _redirect(self) -> None:
+        if not self.current_user and not prefers_html(self.request.headers.get("Accept")):
+            raise web.HTTPError(403, "Forbidden")
+        query = self.request.query
+        self.redirect(self.request.path + "/" + (f"?{query}" if query else ""), permanent=True)
+
+    @allow_unauthenticated  # authenticated above, where it matters
     def get(self) -> None:
-        """Redirected by ``addslash`` (the path never ends with a slash here)."""
+        """Redirected."""
+        self._redirect()
 
     @allow_unauthenticated
-    @web.addslash
     def head(self) -> None:
         """As ``get``."""
+        self._redirect()
 
 
 class AssetHandler(web.StaticFileHandler):
