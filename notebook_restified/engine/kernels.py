@@ -14,7 +14,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 from .client import install_runtime
-from .session import KernelSession
+from .session import KernelSession, claim
 
 KernelManagerFactory = Callable[[str], AsyncKernelManager]
 """Makes the kernel manager of a kernel of the given kernel name."""
@@ -84,7 +84,7 @@ class KernelSource:
         session = None
         if spare is not None:
             with contextlib.suppress(Exception):
-                session = await spare
+                session = await claim(spare)
         if session is None:
             return await self._started(kernel_name, cwd, True)
         try:

@@ -98,7 +98,20 @@ class KernelSession:
             listed = self.kernel_spec_manager
             if listed is not None and self.kernel_name not in listed.find_kernel_specs():
                 raise NoSuchKernel(self.kernel_name)
-            await self.manager.start_kernel(**kwargs)
+            # Shielded: cancelled while a kernel is being started (a gateway's POST in
+            # flight), the start is let finish so that the kernel it made can be stopped;
+            # otherwise a gateway would keep a kernel nobody knows of.
+            starting = asyncio.ensure_future(self.manager.start_kernel(**kwargs))
+            try:
+                await asyncio.shield(starting)
+            except asyncio.CancelledError:
+                await asyncio.wait({starting}, timeout=self.startup_limit)
+                if not starting.done():
+                    starting.cancel()
+                elif not starting.cancelled():
+                    starting.exception()  # seen: a failed start needs no report here
+                await self.shutdown()
+                raise
         except Exception as exc:  # not installed, its command missing, its provisioner failed
             await self.shutdown()
             reason = "no such kernel is available here" if isinstance(exc, NoSuchKernel) else exc
@@ -249,6 +262,20 @@ class KernelSession:
                 log.warning("stopping kernel %s failed", self.kernel_name, exc_info=True)
         if self._ipc_dir is not None:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+
+async def claim(task: asyncio.Future[KernelSession]) -> KernelSession:
+    """The session ``task`` starts (a kernel started ahead of time). Cancelled meanwhile, the
+    caller never drops a started kernel: one still starting stops itself (its start is
+    cancelled), one already started is shut down here."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled() and task.exception() is None:
+            await task.result().shutdown()
+        raise
 
 
 def expression_json(outcome: ExecuteOutcome, name: str) -> Any:

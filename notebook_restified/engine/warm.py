@@ -35,7 +35,7 @@ from .client import (
 from .kernels import KernelSource
 from .observe import CallObserver
 from .plan import call_cells, setup_cells, warm_key, warmup_cells
-from .session import KernelSession
+from .session import KernelSession, claim
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ class FreshWarmNotebook(WarmNotebook):
         self._refill()
         task = self._spares.pop(0)
         self._refill()
-        session = await task
+        session = await claim(task)  # cancelled (the caller left): the kernel is stopped
         started = time.perf_counter()
         try:
             if self.spec.language == "python":
