@@ -136,9 +136,10 @@ class WarmNotebook:
 
     async def _run_warmup(self, session: KernelSession) -> None:
         """Run each declared warm-up in the kernel; :class:`WarmupFailed` on the first
-        that raises, runs past the time limit or ends the kernel."""
-        self.warmup_runs = 0
-        for run, cells in enumerate(warmup_cells(self.spec)):
+        that raises, runs past the time limit or ends the kernel. (Counted here, then
+        said at once: kernels made ready side by side, as spares are, must not add up.)"""
+        runs = warmup_cells(self.spec)
+        for run, cells in enumerate(runs):
             try:
                 reply = await run_warmup(session, cells, self.warmup_limit, self.limits)
             except CallTimeout:
@@ -156,7 +157,7 @@ class WarmNotebook:
                     CallResult.from_reply(reply, 0.0)
                 except ExecutionError as exc:
                     raise WarmupFailed(exc, run) from None
-            self.warmup_runs += 1
+        self.warmup_runs = len(runs)
 
     async def _warm_session(self, warmup: bool = False) -> KernelSession:
         """A started kernel that has run the setup and parameters cells (and, if
