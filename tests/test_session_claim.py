@@ -5,11 +5,13 @@ just started (real ipykernel processes)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
 
-from notebook_restified.engine.session import KernelSession, claim
+from notebook_restified.engine.kernels import KernelSource
+from notebook_restified.engine.session import KernelSession, claim, stop_started
 
 from .notebooks import alive
 
@@ -75,3 +77,37 @@ async def test_claim_gives_the_started_session() -> None:
         assert alive(session.pid)
     finally:
         await session.shutdown()
+
+
+async def test_a_kernel_made_by_a_task_that_swallowed_its_cancellation_is_stopped() -> None:
+    # Python 3.11's asyncio.wait_for, cancelled in the turn its work finishes, returns the
+    # work's result instead of raising: the task told to cancel ends with a session.
+    session = KernelSession("python3")
+    await session.start()
+    pid = session.pid
+    assert pid is not None
+
+    async def ready_anyway() -> KernelSession:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)
+        return session
+
+    task = asyncio.ensure_future(ready_anyway())
+    await asyncio.sleep(0)
+    await stop_started(task)
+    assert not task.cancelled()
+    assert await _gone(pid), "the session the task ended with was dropped, still running"
+
+
+async def test_closing_the_kernel_source_stops_every_kernel_it_made() -> None:
+    source = KernelSource(None, startup_limit=60, spares=0)
+    held = await source.kernel("python3", None, python=False)
+    stopped = await source.kernel("python3", None, python=False)
+    pid = held.pid
+    assert pid is not None
+    assert stopped.pid is not None
+    await stopped.shutdown()
+    # Nobody shuts ``held`` down (its holder was cancelled before it could, say): closing the
+    # source does, and a session already shut down is not stopped twice.
+    await source.close()
+    assert await _gone(pid), "a kernel the source made outlived it"

@@ -14,7 +14,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 from .client import install_runtime
-from .session import KernelSession, claim
+from .session import KernelSession, claim, stop_started
+
+log = logging.getLogger(__name__)
 
 KernelManagerFactory = Callable[[str], AsyncKernelManager]
 """Makes the kernel manager of a kernel of the given kernel name."""
@@ -49,6 +51,8 @@ class KernelSource:
         self.startup_limit = startup_limit
         self.spares = max(0, spares)
         self._spares: dict[str, asyncio.Task[KernelSession]] = {}
+        self._live: set[KernelSession] = set()
+        """Every session made here and not yet shut down, whoever holds it now."""
 
     def _new(self, kernel_name: str, cwd: str | None) -> KernelSession:
         manager = self.factory(kernel_name) if self.factory is not None else None
@@ -59,6 +63,7 @@ class KernelSource:
             kernel_spec_manager=self.kernel_spec_manager,
             remote=self.remote,
             startup_limit=self.startup_limit,
+            owner=self._live,
         )
 
     async def _started(self, kernel_name: str, cwd: str | None, python: bool) -> KernelSession:
@@ -108,10 +113,13 @@ class KernelSource:
         return pids
 
     async def close(self) -> None:
-        """Stop the spare kernels."""
+        """Stop the spare kernels, then every other kernel made here that still runs (one a
+        task dropped as it was cancelled, say): none is left behind, here or on a gateway."""
         spares, self._spares = list(self._spares.values()), {}
         for task in spares:
-            task.cancel()  # a kernel still starting shuts itself down (see _started)...
-            await asyncio.wait({task})  # ...and that must finish before the loop goes away
-            if not task.cancelled() and task.exception() is None:
-                await task.result().shutdown()
+            # A kernel still starting shuts itself down (see _started), and that must finish
+            # before the loop goes away.
+            await stop_started(task)
+        for session in list(self._live):
+            log.info("stopping kernel %s, still running as the engine closes", session.kernel_name)
+            await session.shutdown()

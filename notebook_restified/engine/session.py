@@ -52,8 +52,13 @@ class KernelSession:
         kernel_spec_manager: KernelSpecManager | None = None,
         remote: bool = False,
         startup_limit: float = STARTUP_TIMEOUT,
+        owner: set[KernelSession] | None = None,
     ) -> None:
         self.kernel_name = kernel_name
+        # The set of live sessions this one belongs to (its source's): in it until shut down.
+        self._owner = owner
+        if owner is not None:
+            owner.add(self)
         self.startup_limit = startup_limit
         self.cwd = cwd
         self.kernel_spec_manager = kernel_spec_manager
@@ -262,6 +267,8 @@ class KernelSession:
                 log.warning("stopping kernel %s failed", self.kernel_name, exc_info=True)
         if self._ipc_dir is not None:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
+        if self._owner is not None:
+            self._owner.discard(self)
 
 
 async def claim(task: asyncio.Future[KernelSession]) -> KernelSession:
@@ -271,11 +278,19 @@ async def claim(task: asyncio.Future[KernelSession]) -> KernelSession:
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        task.cancel()
-        await asyncio.wait({task})
-        if not task.cancelled() and task.exception() is None:
-            await task.result().shutdown()
+        await stop_started(task)
         raise
+
+
+async def stop_started(task: asyncio.Future[KernelSession]) -> None:
+    """Cancel ``task`` (it makes a session) and stop the kernel it made, if any. A task told
+    to cancel may still end with its session (cancellation swallowed on the way, as Python
+    3.11's ``asyncio.wait_for`` does when its work finishes in the same turn): that kernel
+    is stopped here rather than dropped."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is None:
+        await task.result().shutdown()
 
 
 def expression_json(outcome: ExecuteOutcome, name: str) -> Any:

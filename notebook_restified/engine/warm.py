@@ -35,7 +35,7 @@ from .client import (
 from .kernels import KernelSource
 from .observe import CallObserver
 from .plan import call_cells, setup_cells, warm_key, warmup_cells
-from .session import KernelSession, claim
+from .session import KernelSession, claim, stop_started
 
 log = logging.getLogger(__name__)
 
@@ -357,13 +357,9 @@ class FreshWarmNotebook(WarmNotebook):
         """Stop the spare kernels."""
         spares, self._spares = self._spares, []
         for task in spares:
-            if task.done():
-                if not task.cancelled() and task.exception() is None:
-                    await task.result().shutdown()
-                continue
-            task.cancel()  # a kernel still starting shuts itself down (see _warm_session)
-            with contextlib.suppress(BaseException):
-                await task
+            # A kernel still starting shuts itself down (see _warm_session); one that got
+            # ready as it was cancelled is stopped here.
+            await stop_started(task)
 
     def kernel_pids(self) -> list[int]:
         """Pids of the started spare kernels."""
