@@ -111,6 +111,21 @@ def test_warmup_is_part_of_what_a_warm_kernel_depends_on(tmp_path: Path) -> None
     assert warm_key(load_spec(nb)) != warm_key(load_spec(changed))
 
 
+def test_each_spec_object_has_its_own_warm_key(tmp_path: Path) -> None:
+    # Keys are kept per spec object: a spec collected takes its key with it, so another
+    # spec made at the same address later gets its own (each one here is dropped at once).
+    nb = _notebook(tmp_path, "c", True)
+    keys = []
+    for n in range(20):
+        changed = json.loads(json.dumps(nb))
+        changed["cells"][0]["source"] += f"\nx = {n}"
+        keys.append(warm_key(load_spec(changed)))
+    assert len(set(keys)) == 20
+    again = json.loads(json.dumps(nb))
+    again["cells"][0]["source"] += "\nx = 3"
+    assert warm_key(load_spec(again)) == keys[3]
+
+
 def test_openapi_describes_the_warmup(tmp_path: Path) -> None:
     doc = openapi_document(_spec(tmp_path, "w", [{"n": 4}]), "w.ipynb", "http://h/")
     description = doc["paths"]["/restified/w.ipynb"]["get"]["description"]

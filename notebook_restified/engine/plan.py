@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,9 +66,25 @@ def warmup_cells(spec: NotebookSpec) -> list[list[dict[str, Any]]]:
     return [call_cells(spec, values) for values in spec.warmup]
 
 
+# warm_key of each spec object alive (specs are immutable and kept by the server's spec
+# cache, so each call of a notebook passes the same object): by id, dropped with the spec.
+_warm_keys: dict[int, str] = {}
+
+
 def warm_key(spec: NotebookSpec) -> str:
     """What a warm kernel depends on: kernel, setup and parameters cells; with a declared
-    warm-up also the body and the warm-up's values (the warm-up runs them)."""
+    warm-up also the body and the warm-up's values (the warm-up runs them). Worked out once
+    per spec object (the typed defaults and the warm-up's cells are rendered for it)."""
+    key = _warm_keys.get(id(spec))
+    if key is None:
+        key = _warm_key(spec)
+        _warm_keys[id(spec)] = key
+        # Runs as the spec is collected, before its id can be another object's.
+        weakref.finalize(spec, _warm_keys.pop, id(spec), None)
+    return key
+
+
+def _warm_key(spec: NotebookSpec) -> str:
     digest = hashlib.sha256()
     for part in (spec.kernel_name, spec.language, *(c["source"] for c in setup_cells(spec))):
         digest.update(part.encode("utf-8") + b"\0")
