@@ -16,8 +16,8 @@ import json
 import math
 import pathlib
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from .parameter_types import TYPE_WORDS, ValueType, json_kind, json_name
 
@@ -127,11 +127,22 @@ def _offset(tzinfo: datetime.tzinfo | None, moment: Any) -> datetime.timezone | 
     return None if offset is None else datetime.timezone(offset)
 
 
-def _rebuilt(kind: str, build: Any) -> Any:
-    """``build()``: a date or time made anew from an object's fields; a problem when they
-    are not what a date or time holds (an object of a subclass may say anything)."""
+_Moment = TypeVar("_Moment", bound="datetime.date | datetime.time")
+
+
+def _moment(kind: str, cls: type[_Moment], value: Any, build: Callable[[Any], _Moment]) -> _Moment:
+    """A ``kind`` value (date, datetime, time) from ISO text or an object of ``cls``, made
+    anew by ``build`` from its fields: what the value holds, never the caller's object (an
+    object of a subclass may say anything; its fields that a date or time cannot hold are a
+    problem)."""
+    if not isinstance(value, cls):
+        text = _iso_text(value, kind)
+        try:
+            value = cls.fromisoformat(text)
+        except ValueError:
+            raise ValueProblem(f"expected {TYPE_WORDS[kind]}, got {text!r}") from None
     try:
-        return build()
+        return build(value)
     except (TypeError, ValueError, OverflowError):
         raise ValueProblem(f"expected {TYPE_WORDS[kind]}, got a value that is not one") from None
 
@@ -139,56 +150,34 @@ def _rebuilt(kind: str, build: Any) -> Any:
 def _date(value: Any) -> datetime.date:
     if isinstance(value, datetime.datetime):
         raise ValueProblem(f"expected {TYPE_WORDS['date']}, got a date and time")
-    if isinstance(value, datetime.date):
-        return _rebuilt(  # type: ignore[no-any-return]
-            "date", lambda: datetime.date(value.year, value.month, value.day)
-        )
-    text = _iso_text(value, "date")
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise ValueProblem(f"expected {TYPE_WORDS['date']}, got {text!r}") from None
+    return _moment("date", datetime.date, value, lambda d: datetime.date(d.year, d.month, d.day))
 
 
 def _datetime(value: Any) -> datetime.datetime:
-    if not isinstance(value, datetime.datetime):
-        text = _iso_text(value, "datetime")
-        try:
-            value = datetime.datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueProblem(f"expected {TYPE_WORDS['datetime']}, got {text!r}") from None
-    moment = value
-    return _rebuilt(  # type: ignore[no-any-return]
+    return _moment(
         "datetime",
-        lambda: datetime.datetime(
-            moment.year,
-            moment.month,
-            moment.day,
-            moment.hour,
-            moment.minute,
-            moment.second,
-            moment.microsecond,
-            tzinfo=_offset(moment.tzinfo, moment),
+        datetime.datetime,
+        value,
+        lambda m: datetime.datetime(
+            m.year,
+            m.month,
+            m.day,
+            m.hour,
+            m.minute,
+            m.second,
+            m.microsecond,
+            tzinfo=_offset(m.tzinfo, m),
         ),
     )
 
 
 def _time(value: Any) -> datetime.time:
-    if not isinstance(value, datetime.time):
-        text = _iso_text(value, "time")
-        try:
-            value = datetime.time.fromisoformat(text)
-        except ValueError:
-            raise ValueProblem(f"expected {TYPE_WORDS['time']}, got {text!r}") from None
-    clock = value
-    return _rebuilt(  # type: ignore[no-any-return]
+    return _moment(
         "time",
-        lambda: datetime.time(
-            clock.hour,
-            clock.minute,
-            clock.second,
-            clock.microsecond,
-            tzinfo=_offset(clock.tzinfo, None),
+        datetime.time,
+        value,
+        lambda t: datetime.time(
+            t.hour, t.minute, t.second, t.microsecond, tzinfo=_offset(t.tzinfo, None)
         ),
     )
 
