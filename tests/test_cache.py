@@ -14,7 +14,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from tornado.httpclient import HTTPResponse
+from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from notebook_restified.server.app import RestifiedApp
 from notebook_restified.server.cache import (
@@ -444,6 +444,113 @@ async def test_cache_max_bytes_zero_keeps_nothing(jp_fetch: Fetch, root: Path) -
         response = await call(jp_fetch, "c.ipynb")
         assert json.loads(response.body)["run"] == run
         assert response.headers["Cache-Control"] == "private, no-cache"
+
+
+# --- the same call arriving while it runs ------------------------------------------------
+
+
+def slow_notebook(root: Path) -> None:
+    """``slow.ipynb`` keeps answers 300 s; its body sleeps ``delay`` seconds, then notes the
+    run in ``slow.log`` (a run cancelled while it sleeps notes nothing) and fails if asked."""
+    cached_notebook(
+        root / "slow.ipynb",
+        300,
+        "import time",
+        ("n = 1\nfail = False\ndelay = 0.0", ["parameters"]),
+        (
+            "time.sleep(delay)\n"
+            "with open('slow.log', 'a') as f:\n"
+            "    f.write(f'{n}\\n')\n"
+            "if fail:\n"
+            "    raise ValueError('asked to fail')\n"
+            "{'n': n, 'runs': sum(1 for _ in open('slow.log'))}",
+            ["return"],
+        ),
+    )
+
+
+async def test_the_same_calls_at_once_run_once(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    slow_notebook(jp_root_dir)
+    assert (await call(jp_fetch, "slow.ipynb")).code == 200  # warm: the calls below overlap
+    same = {"n": 5, "delay": 2}
+    answers = await asyncio.gather(*(call(jp_fetch, "slow.ipynb", params=same) for _ in range(5)))
+    assert [a.code for a in answers] == [200] * 5
+    assert json.loads(answers[0].body) == {"n": 5, "runs": 2}
+    assert {a.body for a in answers} == {answers[0].body}
+    assert {a.headers["ETag"] for a in answers} == {answers[0].headers["ETag"]}
+    # One ran; the four that came while it ran were answered with what it kept.
+    assert sorted(a.headers["X-Restified-Cache"] for a in answers) == ["hit"] * 4 + ["miss"]
+    assert runs_in(jp_root_dir, "slow.log") == 2
+    stats = app.result_cache.stats()
+    assert stats["shared"] == 4
+    assert stats["running"] == 0
+    # Other values at the same time are other calls: each runs.
+    others = await asyncio.gather(
+        *(call(jp_fetch, "slow.ipynb", params={"n": n, "delay": 1}) for n in (6, 7))
+    )
+    assert [json.loads(a.body)["n"] for a in others] == [6, 7]
+    assert runs_in(jp_root_dir, "slow.log") == 4
+
+
+async def test_a_failed_call_is_not_shared(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    slow_notebook(jp_root_dir)
+    assert (await call(jp_fetch, "slow.ipynb")).code == 200
+    failing = {"fail": "true", "delay": 1}
+    answers = await asyncio.gather(
+        *(call(jp_fetch, "slow.ipynb", params=failing) for _ in range(3))
+    )
+    assert [a.code for a in answers] == [500] * 3
+    assert {json.loads(a.body)["error"]["ename"] for a in answers} == {"ValueError"}
+    # Errors are never kept: each call that waited for the failed one ran on its own.
+    assert runs_in(jp_root_dir, "slow.log") == 4
+    assert app.result_cache.stats()["shared"] == 0
+    assert app.result_cache.stats()["running"] == 0
+
+
+async def test_when_the_running_calls_client_leaves_the_waiting_one_runs(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    slow_notebook(jp_root_dir)
+    assert (await call(jp_fetch, "slow.ipynb")).code == 200
+    same = {"n": 8, "delay": 3}
+    leaving = asyncio.ensure_future(call(jp_fetch, "slow.ipynb", params=same, request_timeout=1.5))
+    await asyncio.sleep(0.5)
+    waiting = asyncio.ensure_future(call(jp_fetch, "slow.ipynb", params=same, request_timeout=60))
+    with pytest.raises(HTTPClientError) as err:
+        await leaving
+    assert err.value.code == 599
+    answer = await waiting
+    assert answer.code == 200
+    assert answer.headers["X-Restified-Cache"] == "miss"  # it ran: the first was cancelled
+    assert json.loads(answer.body) == {"n": 8, "runs": 2}
+    assert runs_in(jp_root_dir, "slow.log") == 2
+    assert app.result_cache.stats()["running"] == 0
+
+
+async def test_a_waiting_call_whose_client_leaves_ends_alone(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    slow_notebook(jp_root_dir)
+    assert (await call(jp_fetch, "slow.ipynb")).code == 200
+    same = {"n": 9, "delay": 2}
+    running = asyncio.ensure_future(call(jp_fetch, "slow.ipynb", params=same))
+    await asyncio.sleep(0.5)
+    with pytest.raises(HTTPClientError) as err:
+        await call(jp_fetch, "slow.ipynb", params=same, request_timeout=0.5)
+    assert err.value.code == 599
+    first = await running
+    assert first.code == 200
+    assert first.headers["X-Restified-Cache"] == "miss"
+    again = await call(jp_fetch, "slow.ipynb", params=same)
+    assert again.headers["X-Restified-Cache"] == "hit"
+    assert again.body == first.body
+    assert runs_in(jp_root_dir, "slow.log") == 2
+    assert app.result_cache.stats()["shared"] == 0
+    assert app.result_cache.stats()["running"] == 0
 
 
 # --- a call refused before its body is read, on a kept-alive connection ------------------

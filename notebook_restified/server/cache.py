@@ -1,11 +1,13 @@
 """Results kept for notebooks that opt in (``"restified": {"cache": {"ttl": N}}``): a
 bounded in-memory store, least recently used first out, each entry for at most its notebook's
-time to live. No tornado and no kernels here: the call route decides what is kept and how it
-is answered (``calls.py``).
+time to live; and the calls running to fill it, so that the same call arriving meanwhile waits
+for that one instead of running again. No tornado and no kernels here: the call route decides
+what is kept and how it is answered (``calls.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -124,6 +126,9 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
         self.evictions = 0
+        self.shared = 0
+        """Calls answered with what the same call running at the time kept."""
+        self._flights: dict[CacheKey, asyncio.Future[CachedAnswer | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -177,6 +182,24 @@ class ResultCache:
             self.evictions += 1
         return kept
 
+    def flight(self, key: CacheKey) -> asyncio.Future[CachedAnswer | None] | None:
+        """The call of ``key`` running now to fill the cache, if any: a future of what it
+        keeps (``None`` if it keeps nothing: it failed, was cancelled, or its answer is not
+        kept)."""
+        return self._flights.get(key)
+
+    def take_off(self, key: CacheKey) -> None:
+        """The caller runs the call of ``key``: the same calls meanwhile wait for it. Must
+        be followed by :meth:`land`, whatever happens."""
+        self._flights[key] = asyncio.get_running_loop().create_future()
+
+    def land(self, key: CacheKey, kept: CachedAnswer | None) -> None:
+        """The call of ``key`` is over: its waiters get what it kept (``None``: they run
+        their own)."""
+        flight = self._flights.pop(key, None)
+        if flight is not None and not flight.done():
+            flight.set_result(kept)
+
     def drop_path(self, path: str, keep_sha256: str | None = None) -> int:
         """Drop the entries of the notebook at ``path`` (all of them, or those of other
         versions than ``keep_sha256``); returns how many were dropped."""
@@ -215,4 +238,6 @@ class ResultCache:
             "hits": self.hits,
             "misses": self.misses,
             "evictions": self.evictions,
+            "shared": self.shared,
+            "running": len(self._flights),
         }

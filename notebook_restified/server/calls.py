@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import httputil, web
@@ -34,6 +35,8 @@ from .runs_api import RunsAccess, parse_prefer, respond_async
 #: What a key holder is told of a cell that raised (without ``key_tracebacks``).
 KEY_HOLDER_FIELDS = ("type", "message", "cell_index", "ename", "evalue")
 
+T = TypeVar("T")
+
 #: A body this large (bytes) is digested for its ``ETag`` in a thread, off the event loop.
 _LOOP_DIGEST_LIMIT = 1 << 20
 
@@ -51,7 +54,7 @@ class CallHandler(RestifiedHandler):
     ``Authorization: Bearer nrk_...`` or, on a GET, as the ``key`` query argument.
     """
 
-    _task: asyncio.Future[CallResult] | None = None
+    _task: asyncio.Future[Any] | None = None
     key: EndpointKey | None = None
     _key_id: str | None = None
     _started: float = 0.0
@@ -271,11 +274,26 @@ class CallHandler(RestifiedHandler):
             # Holders of one key share its answers; the server's users share theirs.
             self.key.id if self.key is not None else None,
         )
+        leading = False  # whether this call runs for the same calls arriving meanwhile
+        kept: CachedAnswer | None = None
         if ttl is None:
             self.cache.drop_path(key.path)  # the notebook no longer keeps results
         else:
             self.cache.drop_path(key.path, keep_sha256=key.notebook_sha256)  # older versions
             kept = self.cache.get(key)
+            if kept is None:
+                flight = self.cache.flight(key)
+                if flight is None:
+                    self.cache.take_off(key)
+                    leading = True
+                else:
+                    # The same call is running: what it keeps answers this one too (if it
+                    # keeps nothing, this one runs on its own).
+                    kept = await self._unless_client_leaves(asyncio.shield(flight))
+                    if self._abandoned:
+                        return
+                    if kept is not None:
+                        self.cache.shared += 1
             if kept is not None:
                 self._answer_kept(kept)
                 log.info(
@@ -286,21 +304,17 @@ class CallHandler(RestifiedHandler):
                     (time.perf_counter() - started) * 1000,
                 )
                 return
-        # Run, recorded as record_calls says.
-        self._task = asyncio.ensure_future(
-            self.runs.manager.call(path, spec, values, self.key, media=media)
-        )
         try:
-            result = await self._task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not self._client_left or (current is not None and current.cancelling()):
-                raise  # the server stopping, not the client leaving
-            self._end_abandoned()
-            return
+            # Run, recorded as record_calls says.
+            result = await self._unless_client_leaves(
+                self.runs.manager.call(path, spec, values, self.key, media=media)
+            )
+            if result is None:
+                return
+            kept = await self._respond(result, accept, key, ttl)
         finally:
-            self._task = None
-        await self._respond(result, accept, key, ttl)
+            if leading:
+                self.cache.land(key, kept)
         if self._abandoned:
             return
         log.info(
@@ -311,6 +325,24 @@ class CallHandler(RestifiedHandler):
             (time.perf_counter() - started) * 1000,
         )
 
+    async def _unless_client_leaves(self, work: Awaitable[T]) -> T | None:
+        """What ``work`` gives, or ``None`` if the client left meanwhile (``work`` is then
+        cancelled and the call ends abandoned, as :meth:`_end_abandoned` says)."""
+        task: asyncio.Future[T] = asyncio.ensure_future(work)
+        self._task = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            # The server stopping (this task itself cancelled: Python 3.11 tells it apart),
+            # not the client leaving.
+            cancelling = getattr(asyncio.current_task(), "cancelling", None)
+            if not self._client_left or (cancelling is not None and cancelling()):
+                raise
+            self._end_abandoned()
+            return None
+        finally:
+            self._task = None
+
     def _end_abandoned(self) -> None:
         """The client left: no answer to give; 499 (as proxies log it) for on_finish."""
         self._abandoned = True
@@ -319,9 +351,10 @@ class CallHandler(RestifiedHandler):
 
     async def _respond(
         self, result: CallResult, accept: str | None, key: CacheKey, ttl: float | None
-    ) -> None:
+    ) -> CachedAnswer | None:
         """Answer with the result in the form negotiated (406 if none), with its ``ETag``;
-        keep it when the notebook keeps results (``ttl``)."""
+        keep it when the notebook keeps results (``ttl``). Returns the answer as kept, if
+        it is."""
         media = (
             result.media
             if result.narrowed
@@ -335,7 +368,7 @@ class CallHandler(RestifiedHandler):
             digest = await asyncio.to_thread(body_digest, body)
             if self._client_left:
                 self._end_abandoned()
-                return
+                return None
         else:
             digest = body_digest(body)
         answer = CachedAnswer(
@@ -346,10 +379,11 @@ class CallHandler(RestifiedHandler):
         )
         if ttl is None:
             self._answer(answer, NOT_KEPT)
-            return
+            return None
         kept = self.cache.put(key, answer, ttl)
         self.set_header("X-Restified-Cache", "miss")
         self._answer(kept or answer, f"private, max-age={int(ttl)}")
+        return kept
 
     def _answer_kept(self, kept: CachedAnswer) -> None:
         """Answer from the cache: nothing runs."""
