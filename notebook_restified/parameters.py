@@ -9,12 +9,20 @@ given twice, wherever, is refused (:func:`merge_once`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .errors import InvalidParameters, InvalidRequest
 from .parameter_types import json_name
 from .spec import RESERVED, NotebookSpec
-from .values import MAX_DEPTH, ValueProblem, check_value, coerce_text, json_form, plain_value
+from .values import (
+    MAX_DEPTH,
+    ValueProblem,
+    check_value,
+    coerce_fields,
+    coerce_text,
+    json_form,
+    plain_value,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -41,12 +49,17 @@ def unknown_parameter(spec: NotebookSpec, name: str) -> dict[str, str]:
 
 
 def coerce_query(
-    spec: NotebookSpec, query: Mapping[str, str | bytes | Sequence[str | bytes]]
+    spec: NotebookSpec,
+    query: Mapping[str, str | bytes | Sequence[str | bytes]],
+    *,
+    form: bool = False,
 ) -> dict[str, Any]:
     """Coerce query-string (or form) text to the declared parameter types.
 
     Each value may be a string or a sequence of strings (as a web framework collects
-    repeated arguments); a name given more than once is a problem. ``bytes`` stand for a
+    repeated arguments); a name given more than once is a problem, except in a ``form``
+    (a request body's fields), where a list (or ``any``) parameter's fields are its elements,
+    as forms send arrays (see :func:`~notebook_restified.values.coerce_fields`). ``bytes`` stand for a
     multipart form's file part, which only a ``bytes`` parameter takes. :data:`RESERVED` names are
     dropped. Parameters that are not given are left out (they keep their defaults).
 
@@ -63,6 +76,17 @@ def coerce_query(
         parameter = spec.parameter(name)
         if parameter is None:
             problems.append(unknown_parameter(spec, name))
+            continue
+        if form and parameter.value_type.kind in ("list", "any"):
+            if any(not isinstance(text, str) for text in texts):
+                problems.append(
+                    {"name": name, "problem": "a file was sent, but this parameter is not bytes"}
+                )
+                continue
+            try:
+                values[name] = coerce_fields(parameter.value_type, cast("list[str]", texts))
+            except ValueProblem as exc:
+                problems.append({"name": name, "problem": str(exc)})
             continue
         if len(texts) > 1:
             problems.append({"name": name, "problem": "given more than once"})

@@ -16,10 +16,10 @@ import json
 import math
 import pathlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .parameter_types import TYPE_WORDS, ValueType, json_kind, json_name
+from .parameter_types import ANY, TYPE_WORDS, ValueType, json_kind, json_name
 
 __all__ = [
     "MAX_DEPTH",
@@ -415,6 +415,37 @@ def coerce_text(value_type: ValueType, text: str) -> Any:
     except ValueError:
         value = text
     return check_value(value_type, value)
+
+
+def coerce_fields(value_type: ValueType, texts: Sequence[str]) -> Any:
+    """A form's fields of one list (or ``any``) parameter, as forms send an array: one
+    field per element, each coerced to the element type like a query value; a single field
+    holding a JSON array (or ``null``, where it is admitted) is the whole value instead. An
+    ``any`` parameter given once is read as :func:`coerce_text` reads it."""
+    if len(texts) == 1 and value_type.kind == "any":
+        return coerce_text(value_type, texts[0])
+    if len(texts) == 1:
+        try:
+            whole = parse_json(texts[0])
+        except ValueError:
+            whole = _NOT_JSON
+        if isinstance(whole, list) or (whole is None and value_type.nullable):
+            return check_value(value_type, whole)
+    prefix = value_type.prefix
+    elements = []
+    for index, text in enumerate(texts):
+        if prefix is not None:
+            element_type = prefix[index] if index < len(prefix) else ANY
+        else:
+            element_type = value_type.items or ANY
+        try:
+            elements.append(coerce_text(element_type, text))
+        except ValueProblem as exc:
+            raise ValueProblem(f"item {index}: {exc}") from None
+    return check_value(value_type, elements)
+
+
+_NOT_JSON = object()
 
 
 # --------------------------------------------------------------------------------------------

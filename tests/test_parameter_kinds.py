@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
@@ -109,10 +110,12 @@ def post_json(body: Any) -> dict[str, Any]:
     }
 
 
-def multipart(fields: dict[str, str], files: dict[str, bytes]) -> dict[str, Any]:
+def multipart(
+    fields: dict[str, str] | list[tuple[str, str]], files: dict[str, bytes]
+) -> dict[str, Any]:
     boundary = uuid.uuid4().hex
     parts = []
-    for name, text in fields.items():
+    for name, text in fields.items() if isinstance(fields, dict) else fields:
         parts.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{text}\r\n'.encode()
         )
@@ -370,6 +373,62 @@ async def test_a_form_field_and_a_file_of_one_name_are_refused(
 ) -> None:
     problems = await refused(jp_fetch, kinds, **multipart({"blob": "YQ=="}, {"blob": b"b"}))
     assert problems == {"blob": "given more than once"}
+    assert not marker.exists()
+
+
+def urlencoded(fields: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "method": "POST",
+        "body": urlencode(fields),
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    }
+
+
+@pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
+async def test_a_forms_repeated_fields_are_a_lists_elements(
+    jp_fetch: Fetch, kinds: str, encoding: str
+) -> None:
+    # As forms send an array (OpenAPI's multipart arrays, a multiple select): a field per
+    # element, each coerced to the element type; one field of a JSON array is the whole list.
+    fields = [("counts", "3"), ("counts", "4"), ("size", "5"), ("size", "6"), ("rows", "[7]")]
+    request = multipart(fields, {}) if encoding == "multipart" else urlencoded(fields)
+    got = await call(jp_fetch, kinds, **request)
+    assert got["counts"] == ["list", [3, 4]]
+    assert got["size"] == ["tuple", [5, 6]]
+    assert got["rows"] == ["list", [7]]
+    one = await call(jp_fetch, kinds, **urlencoded([("counts", "9"), ("rows", "null")]))
+    assert one["counts"] == ["list", [9]]
+    assert one["rows"] == ["NoneType", None]
+
+
+async def test_a_forms_repeated_fields_are_checked_each(
+    jp_fetch: Fetch, kinds: str, marker: Path
+) -> None:
+    problems = await refused(
+        jp_fetch,
+        kinds,
+        **urlencoded(
+            [
+                ("counts", "1"),
+                ("counts", "x"),  # not an integer
+                ("size", "1"),
+                ("size", "2"),
+                ("size", "3"),  # a pair has two
+                ("weights", '{"a": 1}'),
+                ("weights", '{"b": 2}'),  # a dict is no list
+                ("percent", "1"),
+                ("percent", "2"),
+            ]
+        ),
+    )
+    assert problems["counts"].startswith("item 1: expected an integer")
+    assert "size" in problems
+    assert problems["weights"] == "given more than once"
+    assert problems["percent"] == "given more than once"
+    assert not marker.exists()
+    # In the query, a list is one value of JSON text: a name twice is refused there.
+    problems = await refused(jp_fetch, kinds, params=[("counts", "1"), ("counts", "2")])
+    assert problems == {"counts": "given more than once"}
     assert not marker.exists()
 
 

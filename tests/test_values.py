@@ -305,3 +305,50 @@ def test_a_subclass_cannot_smuggle_code_into_the_literal(name: str, value: Any) 
     source = render_injected(spec, merge_values(spec, {name: value}, {}))
     assert "__import__('os')" not in source
     assert "pwned" not in source
+
+
+@pytest.mark.parametrize(
+    ("declaration", "fields", "value"),
+    [
+        ("tags: list[str] = []", ["a", "b"], ["a", "b"]),
+        ("tags: list[str] = []", ["a"], ["a"]),  # one field, not a JSON array: one element
+        ("tags: list[str] = []", ['["a", "b"]'], ["a", "b"]),  # a JSON array: the whole list
+        ("tags: list[str] = []", ["1", "[x"], ["1", "[x"]),  # text, as a str takes it
+        ("ids: set[int] = set()", ["3", "4"], [3, 4]),
+        ("pair: tuple[int, str] = (0, '')", ["1", "x"], (1, "x")),
+        ("anything = None", ["1", "x", "[2]"], [1, "x", [2]]),  # each as a query reads it
+        ("anything = None", ["x"], "x"),  # one field: the value itself
+        ("rows: Optional[list[int]] = None", ["null"], None),
+    ],
+)
+def test_a_forms_fields_are_a_lists_elements(
+    declaration: str, fields: list[str], value: Any
+) -> None:
+    spec = spec_of(declaration)
+    name = spec.parameters[0].name
+    got = coerce_query(spec, {name: fields}, form=True)[name]
+    assert got == value
+    # Outside a form (a query, the CLI), a name given twice is refused.
+    if len(fields) > 1:
+        with pytest.raises(InvalidParameters, match="given more than once"):
+            coerce_query(spec, {name: fields})
+
+
+@pytest.mark.parametrize(
+    ("declaration", "fields", "problem"),
+    [
+        ("ids: list[int] = []", ["1", "x"], "item 1: expected an integer"),
+        ("ids: Annotated[list[int], MaxLen(2)] = []", ["1", "2", "3"], "at most 2"),
+        ("pair: tuple[int, int] = (0, 0)", ["1"], "2"),
+        ("options: dict = {}", ["{}", "{}"], "given more than once"),
+        ("n: int = 0", ["1", "2"], "given more than once"),
+    ],
+)
+def test_a_forms_fields_are_checked_as_a_whole_and_each(
+    declaration: str, fields: list[str], problem: str
+) -> None:
+    spec = spec_of(declaration)
+    name = spec.parameters[0].name
+    with pytest.raises(InvalidParameters) as info:
+        coerce_query(spec, {name: fields}, form=True)
+    assert problem in info.value.details[0]["problem"]

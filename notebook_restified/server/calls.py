@@ -251,7 +251,7 @@ class CallHandler(RestifiedHandler):
         values = coerce_query(spec, query) if query else {}
         if body is not None:
             kind, raw = body
-            given = coerce_query(spec, raw) if kind == "form" else check_json(spec, raw)
+            given = coerce_query(spec, raw, form=True) if kind == "form" else check_json(spec, raw)
             values = merge_once(values, given)
         if self._client_left:  # gone while its request was read: nothing to run for it
             self._end_abandoned()
