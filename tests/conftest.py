@@ -11,6 +11,8 @@ import pytest
 from notebook_restified import KernelModel
 from notebook_restified.server.app import RestifiedApp
 
+from .notebooks import write_doublers
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
@@ -27,6 +29,12 @@ def app(jp_serverapp: Any) -> RestifiedApp:
     """The extension's application inside the test server."""
     apps = jp_serverapp.extension_manager.extension_apps["notebook_restified"]
     return next(a for a in apps if isinstance(a, RestifiedApp))
+
+
+@pytest.fixture
+def marker(jp_root_dir: Path, tmp_path: Path) -> Path:
+    """``a.ipynb`` in the server's root touches the marker (returned) when it runs."""
+    return write_doublers(jp_root_dir, tmp_path / "ran")
 
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

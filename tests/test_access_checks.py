@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_server.auth import Authorizer
-from tornado.httpclient import HTTPClientError, HTTPResponse
 from tornado.web import RequestHandler
 from traitlets import List, Unicode
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import write_notebook
-
-Fetch = Callable[..., Awaitable[HTTPResponse]]
+from .notebooks import Fetch, fetch
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -56,32 +52,6 @@ def config(*denied: str) -> dict[str, Any]:
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
     return config()
-
-
-@pytest.fixture
-def marker(jp_root_dir: Path, tmp_path: Path) -> Path:
-    """``a.ipynb`` touches the marker when it runs."""
-    ran = tmp_path / "ran"
-    write_notebook(
-        jp_root_dir / "a.ipynb",
-        "import pathlib",
-        ("n: int = 1", ["parameters"]),
-        (f"pathlib.Path({str(ran)!r}).touch()\nn * 2", ["return"]),
-    )
-    return ran
-
-
-async def fetch(jp_fetch: Fetch, *parts: str, **kwargs: Any) -> tuple[int, Any]:
-    try:
-        response = await jp_fetch(*parts, follow_redirects=False, **kwargs)
-    except HTTPClientError as err:
-        if err.response is None:
-            raise
-        response = err.response
-    try:
-        return response.code, json.loads(response.body)
-    except ValueError:
-        return response.code, response.body.decode("utf-8", "replace")
 
 
 async def test_a_key_in_the_query_of_a_post_is_refused_past_a_forged_xsrf_pair(

@@ -8,7 +8,6 @@ import asyncio
 import http.client
 import json
 import math
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,7 @@ from notebook_restified.server.cache import (
 )
 from notebook_restified.spec import load_spec
 
-from .notebooks import write_notebook
-from .test_keys import bearer, create_key
-
-Fetch = Callable[..., Awaitable[HTTPResponse]]
+from .notebooks import Fetch, bearer, create_key, write_notebook
 
 pytestmark = pytest.mark.timeout(240)
 

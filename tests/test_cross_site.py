@@ -4,32 +4,15 @@ authenticated by the login cookie needs proof that it comes from the server's ow
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-from .notebooks import write_notebook
-from .test_keys import bearer, create_key
-
-Fetch = Callable[..., Awaitable[HTTPResponse]]
+from .notebooks import Fetch, bearer, create_key
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-def marker(jp_root_dir: Path, tmp_path: Path) -> Path:
-    """``a.ipynb`` touches the marker when it runs."""
-    ran = tmp_path / "ran"
-    write_notebook(
-        jp_root_dir / "a.ipynb",
-        "import pathlib",
-        ("n: int = 1", ["parameters"]),
-        (f"pathlib.Path({str(ran)!r}).touch()\nn * 2", ["return"]),
-    )
-    return ran
 
 
 def cookies_of(response: HTTPResponse) -> dict[str, str]:

@@ -19,7 +19,7 @@ from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import alive, descendants, write_notebook
+from .notebooks import alive, descendants, write_echo, write_notebook
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
@@ -52,24 +52,10 @@ def notebooks(jp_root_dir: Path) -> Path:
         ("raise RuntimeError('skip cells never run')", ["skip"]),
         ("fib(n)", ["return"]),
     )
-    write_notebook(
+    write_echo(
         jp_root_dir / "types.ipynb",
-        (
-            "count = 1  # an int\n"
-            "ratio = 0.5\n"
-            "flag = False\n"
-            "name = 'x'\n"
-            "items = [1, 2]\n"
-            "options = {'a': 1}\n"
-            "anything = None",
-            ["parameters"],
-        ),
-        (
-            "{'count': count, 'ratio': ratio, 'flag': flag, 'name': name, 'items': items,\n"
-            " 'options': options, 'anything': anything,\n"
-            " 'types': [type(v).__name__ for v in (count, ratio, flag, name, items, options)]}",
-            ["return"],
-        ),
+        "count = 1  # an int",
+        ",\n 'types': [type(v).__name__ for v in (count, ratio, flag, name, items, options)]",
     )
     write_notebook(
         jp_root_dir / "sub" / "kinds.ipynb",

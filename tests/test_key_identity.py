@@ -6,22 +6,17 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_server.auth import IdentityProvider, User
-from tornado.httpclient import HTTPClientError, HTTPResponse
 from tornado.web import RequestHandler
 
-from notebook_restified.keys import FILE_VERSION, KeyStore, _digest, root_id
+from notebook_restified.keys import FILE_VERSION, KeyStore, root_id
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import write_notebook
-
-Fetch = Callable[..., Awaitable[HTTPResponse]]
+from .notebooks import Fetch, bearer, fetch, old_key, write_doublers
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -81,38 +76,12 @@ def provider(jp_serverapp: Any) -> RecordingIdentityProvider:
 
 @pytest.fixture
 def marker(jp_root_dir: Path, tmp_path: Path) -> Path:
-    """``a.ipynb`` touches the marker when it runs."""
-    ran = tmp_path / "ran"
-    for name in ("a.ipynb", "b.ipynb"):
-        write_notebook(
-            jp_root_dir / name,
-            "import pathlib",
-            ("n: int = 1", ["parameters"]),
-            (f"pathlib.Path({str(ran)!r}).touch()\nn * 2", ["return"]),
-        )
-    return ran
+    """``a.ipynb`` and ``b.ipynb`` touch the marker when they run."""
+    return write_doublers(jp_root_dir, tmp_path / "ran", "a.ipynb", "b.ipynb")
 
 
 def as_user(token: str) -> dict[str, str]:
     return {"Authorization": f"token {token}"}
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-async def fetch(jp_fetch: Fetch, *parts: str, **kwargs: Any) -> tuple[int, Any]:
-    """Status and body (JSON if it is) of a request; errors are answers too."""
-    try:
-        response = await jp_fetch(*parts, follow_redirects=False, **kwargs)
-    except HTTPClientError as err:
-        if err.response is None:
-            raise
-        response = err.response
-    try:
-        return response.code, json.loads(response.body)
-    except ValueError:
-        return response.code, response.body.decode("utf-8", "replace")
 
 
 async def create_key(jp_fetch: Fetch, token: str, label: str, path: str = "a.ipynb") -> Any:
@@ -260,21 +229,8 @@ def test_a_keys_file_without_makers_is_read_and_kept(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()
     keys_file = tmp_path / "keys.json"
-    key_id = secrets.token_hex(6)
-    secret = f"nrk_{key_id}_{secrets.token_urlsafe(32)}"
-    salt = secrets.token_hex(16)
-    entry = {
-        "id": key_id,
-        "path": "a.ipynb",
-        "label": "from version 2",
-        "created": "2026-01-01T00:00:00+00:00",
-        "expires": None,
-        "salt": salt,
-        "hash": _digest(salt, secret),
-        "last_used": None,
-        "calls": 3,
-        "root": root_id(root),
-    }
+    secret, entry = old_key("from version 2", last_used=None, calls=3, root=root_id(root))
+    key_id = entry["id"]
     keys_file.write_text(json.dumps({"version": 2, "keys": [entry]}))
     store = KeyStore(keys_file, root=root_id(root))
     assert store.verify(secret, "a.ipynb").id == key_id

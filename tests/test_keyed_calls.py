@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError, HTTPResponse
+from tornado.httpclient import HTTPClientError
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import write_notebook
-from .test_keys import bearer, create_key, status_of
-
-Fetch = Callable[..., Awaitable[HTTPResponse]]
+from .notebooks import Fetch, bearer, create_key, status_of, write_notebook
 
 pytestmark = pytest.mark.timeout(240)
 

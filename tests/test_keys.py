@@ -7,19 +7,17 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError, HTTPResponse
+from tornado.httpclient import HTTPClientError
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import write_notebook
-
-Fetch = Callable[..., Awaitable[HTTPResponse]]
+from .notebooks import Fetch, bearer, create_key, post_with_key_in_query, status_of, write_doublers
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -34,34 +32,8 @@ def jp_server_config() -> dict[str, Any]:
 
 @pytest.fixture
 def notebooks(jp_root_dir: Path, tmp_path: Path) -> Path:
-    marker = tmp_path / "ran"
-    for name in ("a.ipynb", "b.ipynb"):
-        write_notebook(
-            jp_root_dir / name,
-            "import pathlib",
-            ("n: int = 1", ["parameters"]),
-            (f"pathlib.Path({str(marker)!r}).touch()\nn * 2", ["return"]),
-        )
-    return marker
-
-
-async def create_key(jp_fetch: Fetch, path: str = "a.ipynb", **fields: Any) -> dict[str, Any]:
-    body = {"path": path, "label": "for Alice", **fields}
-    response = await jp_fetch("api", "restified", "keys", method="POST", body=json.dumps(body))
-    assert response.code == 201
-    return json.loads(response.body)  # type: ignore[no-any-return]
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-async def status_of(jp_fetch: Fetch, *parts: str, **kwargs: Any) -> int:
-    try:
-        response = await jp_fetch(*parts, follow_redirects=False, **kwargs)
-    except HTTPClientError as err:
-        return err.code
-    return response.code
+    """``a.ipynb`` and ``b.ipynb`` touch the marker when they run; returns the marker."""
+    return write_doublers(jp_root_dir, tmp_path / "ran", "a.ipynb", "b.ipynb")
 
 
 async def test_create_list_call_revoke(jp_fetch: Fetch, notebooks: Path, app: RestifiedApp) -> None:
@@ -205,15 +177,7 @@ async def test_a_key_for_a_is_refused_on_b(jp_fetch: Fetch, notebooks: Path) -> 
 
 async def test_a_key_in_the_query_of_a_post_is_refused(jp_fetch: Fetch, notebooks: Path) -> None:
     secret = (await create_key(jp_fetch))["secret"]
-    code = await status_of(
-        jp_fetch,
-        "restified",
-        "a.ipynb",
-        method="POST",
-        body="{}",
-        params={"key": secret},
-        headers={"Authorization": ""},
-    )
+    code = await post_with_key_in_query(jp_fetch, secret)
     assert code == 403
     assert not notebooks.exists()
     ok = await jp_fetch(

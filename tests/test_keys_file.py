@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from notebook_restified.keys import FILE_VERSION, _digest
+from notebook_restified.keys import FILE_VERSION
 
-from .notebooks import write_notebook
+from .notebooks import old_key, write_notebook
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -263,20 +263,8 @@ def test_keys_made_before_binding_are_refused_and_said_so(
 ) -> None:
     root = notebook_in(tmp_path / "root")
     keys_file = tmp_path / "keys.json"
-    key_id = secrets.token_hex(6)
-    secret = f"nrk_{key_id}_{secrets.token_urlsafe(32)}"
-    salt = secrets.token_hex(16)
-    entry = {
-        "id": key_id,
-        "path": "a.ipynb",
-        "label": "from version 1",
-        "created": "2026-01-01T00:00:00+00:00",
-        "expires": None,
-        "salt": salt,
-        "hash": _digest(salt, secret),
-        "last_used": None,
-        "calls": 3,
-    }
+    secret, entry = old_key("from version 1", last_used=None, calls=3)
+    key_id = entry["id"]
     keys_file.write_text(json.dumps({"version": 1, "keys": [entry]}))
     server = Server(tmp_path, "a", root, f"--RestifiedApp.keys_file={keys_file}")
     servers.append(server)
@@ -296,13 +284,9 @@ def test_keys_made_before_binding_are_refused_and_said_so(
 def test_the_shared_default_file_of_earlier_versions_is_not_read_and_the_log_says_so(
     tmp_path: Path, servers: list[Server]
 ) -> None:
-    key_id = secrets.token_hex(6)
-    secret = f"nrk_{key_id}_{secrets.token_urlsafe(32)}"
-    salt = secrets.token_hex(16)
+    secret, entry = old_key("old", created="2026-01-01")
     old = tmp_path / "data" / "notebook_restified" / "keys.json"
     old.parent.mkdir(parents=True)
-    entry = {"id": key_id, "path": "a.ipynb", "label": "old", "created": "2026-01-01"}
-    entry.update({"expires": None, "salt": salt, "hash": _digest(salt, secret)})
     old.write_text(json.dumps({"version": 1, "keys": [entry]}))
     server = Server(tmp_path, "a", notebook_in(tmp_path / "root"))
     servers.append(server)

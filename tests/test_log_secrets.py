@@ -7,19 +7,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError, HTTPResponse
+from tornado.httpclient import HTTPClientError
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import alive, write_notebook
-from .test_keys import bearer, create_key, status_of
-
-Fetch = Callable[..., Awaitable[HTTPResponse]]
+from .notebooks import (
+    Fetch,
+    alive,
+    bearer,
+    create_key,
+    post_with_key_in_query,
+    status_of,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -85,15 +90,7 @@ async def test_an_xsrf_failure_with_a_key_in_the_query_logs_no_key(
 ) -> None:
     secret = (await create_key(jp_fetch))["secret"]
     caplog.set_level(logging.DEBUG)
-    code = await status_of(
-        jp_fetch,
-        "restified",
-        "a.ipynb",
-        method="POST",
-        body="{}",
-        params={"key": secret},
-        headers={"Authorization": ""},
-    )
+    code = await post_with_key_in_query(jp_fetch, secret)
     assert code == 403
     text = server_log.text + caplog.text
     assert "_xsrf" in server_log.text  # tornado's own warning was written

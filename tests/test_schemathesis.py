@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from .notebooks import write_notebook
+from .notebooks import write_echo, write_notebook
 from .test_parameter_kinds import DECLARATIONS, PARAMETERS, RESULT, SHOWN
 
 pytestmark = pytest.mark.timeout(300)
@@ -44,24 +44,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("root")
-    write_notebook(
-        root / "echo.ipynb",
-        (
-            "count: int = 1  # how many\n"
-            "ratio = 0.5\n"
-            "flag = False\n"
-            "name = 'x'\n"
-            "items = [1, 2]\n"
-            "options = {'a': 1}\n"
-            "anything = None",
-            ["parameters"],
-        ),
-        (
-            "{'count': count, 'ratio': ratio, 'flag': flag, 'name': name, 'items': items,\n"
-            " 'options': options, 'anything': anything}",
-            ["return"],
-        ),
-    )
+    write_echo(root / "echo.ipynb", "count: int = 1  # how many")
     shutil.copy(EXAMPLES / "parameter_types.ipynb", root / "example_kinds.ipynb")
     # Every parameter type at once, Annotated bounds included.
     write_notebook(
