@@ -9,6 +9,7 @@ import * as React from 'react';
 import { notebookRestifiedMetadata, setWarmup } from '../actions';
 import { IEndpointSpec } from '../api';
 import { CommandIDs } from '../commands';
+import { describeCache } from '../core/cache';
 import { describeType, formatDefault } from '../core/form';
 import {
   buildSnippets,
@@ -87,6 +88,9 @@ export function Preview(props: {
         <>
           <Parameters spec={spec} />
           <Warmup model={model} spec={spec} />
+          <p className="jp-RestifiedPanel-hint jp-RestifiedPanel-cache">
+            {describeCache(spec.cache)}
+          </p>
           <Snippets spec={spec} />
           <a
             className="jp-RestifiedPanel-link jp-RestifiedPanel-openapi"
