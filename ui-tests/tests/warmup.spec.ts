@@ -35,6 +35,8 @@ test.describe('Declared warm-up switch', () => {
     const state = panel.locator('.jp-RestifiedPanel-warmupState');
     await expect(toggle).not.toBeChecked();
     await expect(state).toContainText('no warm-up');
+    const cache = panel.locator('.jp-RestifiedPanel-cache');
+    await expect(cache).toContainText('every call runs');
 
     // On: the notebook's metadata changes (unsaved), then the saved file has it.
     await toggle.click();
@@ -64,5 +66,18 @@ test.describe('Declared warm-up switch', () => {
       .poll(() => savedRestified(request, notebookPath))
       .toEqual({ warmup: false });
     await expect(state).toContainText('no warm-up');
+
+    // The result cache the saved version declares is said beside it.
+    await page.evaluate(() => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const model = (window as any).jupyterapp.shell.currentWidget.content
+        .model;
+      model.setMetadata('restified', {
+        ...model.getMetadata('restified'),
+        cache: { ttl: 300 }
+      });
+    });
+    await page.notebook.save();
+    await expect(cache).toContainText('an answer is kept 5 min');
   });
 });
