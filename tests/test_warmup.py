@@ -155,7 +155,94 @@ async def test_warmup_runs_once_and_leaves_the_globals_as_setup_made_them(
             assert found["items"] == ["setup"]
             assert found["items_is_setups"] is True
             assert found["body_name_there"] is False
-        assert engine.warmup_state("nb", spec) == {"runs": 1, "done": 1}
+        # The body appends to setup's list: run on setup's own objects, the warm-up was
+        # seen to change them, so it was done again in a new kernel on copies of them.
+        assert engine.warmup_state("nb", spec) == {"runs": 1, "done": 1, "on": "copies"}
+    finally:
+        await engine.close()
+
+
+# A table whose index is built on first use and, as pandas' are, left out when it is
+# pickled (or copied): what a warm-up on copies of setup's objects cannot warm.
+TABLE_MODULE = """\
+class Table:
+    def __init__(self, rows):
+        self.rows = rows
+        self.index = None
+
+    def __getstate__(self):
+        return {"rows": self.rows}
+
+    def __setstate__(self, state):
+        self.rows = state["rows"]
+        self.index = None
+
+    def find(self, value):
+        if self.index is None:
+            self.index = {row: i for i, row in enumerate(self.rows)}
+        return self.index.get(value)
+"""
+
+
+def _table_notebook(root: Path, name: str, warmup: Any) -> NotebookSpec:
+    (root / f"{name}_table.py").write_text(TABLE_MODULE, encoding="utf-8")
+    path = write_notebook(
+        root / f"{name}.ipynb",
+        f"import sys\nsys.path.insert(0, {str(root)!r})\nfrom {name}_table import Table\n"
+        "table = Table(['a', 'b', 'c'])",
+        ("key = 'a'", ["parameters"]),
+        (
+            "{'index_built_before': table.index is not None, 'at': table.find(key),"
+            " 'table_is_setups': table is TABLE}",
+            ["return"],
+        ),
+    )
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[0].source += "\nTABLE = table"
+    if warmup is not None:
+        nb.metadata["restified"] = {"warmup": warmup}
+    nbformat.write(nb, str(path))
+    return load_spec(path)
+
+
+@pytest.mark.parametrize("isolation", ["fork", "kernel"])
+async def test_a_warmup_that_leaves_setups_objects_as_they_were_warms_them(
+    tmp_path: Path, isolation: str
+) -> None:
+    # The warm-up only builds the table's index (which pickling leaves out): it ran on
+    # setup's own table, so every call finds the index built.
+    warmed = _table_notebook(tmp_path, f"warmed_{isolation}", True)
+    cold = _table_notebook(tmp_path, f"cold_{isolation}", None)
+    engine = Engine(pool_size=1, isolation=isolation, spare_kernels=0)
+    try:
+        for key in ("b", "c"):
+            found = (await engine.call("w", warmed, {"key": key}, cwd=str(tmp_path))).value
+            assert found == {
+                "index_built_before": True,
+                "at": "abc".index(key),
+                "table_is_setups": True,
+            }
+            found = (await engine.call("c", cold, {"key": key}, cwd=str(tmp_path))).value
+            assert found["index_built_before"] is False
+        assert engine.warmup_state("w", warmed) == {"runs": 1, "done": 1, "on": "setup"}
+    finally:
+        await engine.close()
+
+
+async def test_a_warmup_runs_on_copies_when_setups_objects_cannot_be_compared(
+    tmp_path: Path,
+) -> None:
+    # A lock cannot be pickled: nothing would tell whether the warm-up changed it.
+    spec = _table_notebook(tmp_path, "locked", True)
+    nb = json.loads(Path(tmp_path / "locked.ipynb").read_text("utf-8"))
+    nb["cells"][0]["source"] += "\nimport threading\nguard = threading.Lock()"
+    spec = load_spec(nb)
+    engine = Engine(pool_size=1, spare_kernels=0)
+    try:
+        found = (await engine.call("l", spec, {"key": "b"}, cwd=str(tmp_path))).value
+        assert found["index_built_before"] is False  # warmed on a copy of the table
+        assert found["table_is_setups"] is True
+        assert engine.warmup_state("l", spec) == {"runs": 1, "done": 1, "on": "copies"}
     finally:
         await engine.close()
 

@@ -117,21 +117,36 @@ async def run_in_kernel(
 
 
 async def run_warmup(
-    session: KernelSession, cells: list[dict[str, Any]], timeout: float, limits: Limits
+    session: KernelSession,
+    cells: list[dict[str, Any]],
+    timeout: float,
+    limits: Limits,
+    on: str = "copies",
 ) -> dict[str, Any]:
     """One declared warm-up run in the kernel: ``cells`` (a call's, with the warm-up's
-    values) in a scratch copy of its namespace, discarded after (see the runner's
-    ``warm_up``). Returns ``{"status", "duration"}``, with ``"error"`` (the contract's
-    fields), ``"stdout"`` and ``"stderr"`` when a cell raised; :class:`CallTimeout` past
-    ``timeout`` (the kernel is then still running it: discard it)."""
+    values) in a scratch namespace discarded after, its names bound to setup's own objects
+    (``on="setup"``) or to deep copies of them (see the runner's ``warm_up``). Returns
+    ``{"status", "duration"}``, with ``"error"`` (the contract's fields), ``"stdout"`` and
+    ``"stderr"`` when a cell raised; :class:`CallTimeout` past ``timeout`` (the kernel is
+    then still running it: discard it)."""
     runner = module_ref("runner")
-    request = {"cells": cells, "limits": limits.request()}
+    request = {"cells": cells, "limits": limits.request(), "on": on}
     code = f"{runner}.LAST = {runner}.warm_up_json({json.dumps(request)!r}, get_ipython())"
     outcome = await session.execute(
         code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}
     )
     reply: dict[str, Any] = expression_json(outcome, "reply")
     return reply
+
+
+async def setup_digest(session: KernelSession, timeout: float) -> str | None:
+    """The digest of what setup left in the kernel's namespace (the runner's
+    ``setup_digest``), or ``None`` where a value cannot be pickled."""
+    runner = module_ref("runner")
+    digest: str | None = await session.evaluate_json(
+        f"{runner}.setup_digest_json(get_ipython())", timeout=timeout
+    )
+    return digest
 
 
 async def start_fork_server(

@@ -29,6 +29,7 @@ from .client import (
     run_generic,
     run_in_kernel,
     run_warmup,
+    setup_digest,
     start_fork_server,
     stop_fork_server,
 )
@@ -47,6 +48,11 @@ MAX_RESULT_SIZE = 64 * 1024 * 1024
 MAX_OUTPUT_SIZE = 1024 * 1024
 
 T = TypeVar("T")
+
+
+class WarmupChangedSetup(Exception):
+    """A warm-up run on setup's own objects changed one of them (its kernel was shut down:
+    what the warm-up left must not serve a call)."""
 
 
 class WarmupFailed(Exception):
@@ -95,6 +101,9 @@ class WarmNotebook:
         """How the declared warm-up failed, if it did: the kernels then serve without it."""
         self.warmup_runs = 0
         """Warm-up runs done in the newest kernel made ready."""
+        self.warmup_on = "setup"
+        """What the warm-up runs on: setup's own objects (``setup``), unless a warm-up was
+        seen to change them or they cannot be compared (``copies``: deep copies of them)."""
 
     async def _deadline(self, work: Awaitable[T], extra: float = 0.0) -> T:
         """``work`` within ``startup_limit`` (plus ``extra`` seconds); past it, stopped and
@@ -115,19 +124,29 @@ class WarmNotebook:
         contract's error JSON) if it did; then the kernel serves without it."""
         if not self.spec.warmup:
             return None
-        state: dict[str, Any] = {"runs": len(self.spec.warmup), "done": self.warmup_runs}
+        state: dict[str, Any] = {
+            "runs": len(self.spec.warmup),
+            "done": self.warmup_runs,
+            "on": self.warmup_on,
+        }
         if self.warmup_error is not None:
             state["error"] = self.warmup_error.to_json()["error"]
         return state
 
     async def _ready_session(self) -> KernelSession:
         """A kernel made ready within the startup limit: setup run, then the declared
-        warm-up (each of its runs within the calls' time limit). A warm-up that fails is
-        remembered (:attr:`warmup_error`), its kernel discarded, and a new kernel made
-        ready without it: what a failed warm-up left in memory never serves a call."""
+        warm-up (each of its runs within the calls' time limit). A warm-up that changed
+        setup's objects is done again in a new kernel on copies of them. A warm-up that
+        fails is remembered (:attr:`warmup_error`), its kernel discarded, and a new kernel
+        made ready without it: what a failed warm-up left in memory never serves a call."""
         runs = len(self.spec.warmup) if self.warmup_error is None else 0
         try:
-            return await self._deadline(self._warm_session(runs > 0), runs * self.warmup_limit)
+            try:
+                return await self._deadline(self._warm_session(runs > 0), runs * self.warmup_limit)
+            except WarmupChangedSetup:
+                self.warmup_on = "copies"
+                log.info("the warm-up changed setup's objects: it runs on copies of them")
+                return await self._deadline(self._warm_session(runs > 0), runs * self.warmup_limit)
         except WarmupFailed as exc:
             self.warmup_error = exc.error
             self.warmup_runs = 0
@@ -136,12 +155,18 @@ class WarmNotebook:
 
     async def _run_warmup(self, session: KernelSession) -> None:
         """Run each declared warm-up in the kernel; :class:`WarmupFailed` on the first
-        that raises, runs past the time limit or ends the kernel. (Counted here, then
-        said at once: kernels made ready side by side, as spares are, must not add up.)"""
+        that raises, runs past the time limit or ends the kernel. On setup's own objects
+        when their digest can be taken, and :class:`WarmupChangedSetup` if it changed after
+        the runs. (Counted here, then said at once: kernels made ready side by side, as
+        spares are, must not add up.)"""
         runs = warmup_cells(self.spec)
+        on = self.warmup_on
+        before = await setup_digest(session, self.warmup_limit) if on == "setup" else None
+        if before is None and on == "setup":  # a value that cannot be compared
+            on = self.warmup_on = "copies"
         for run, cells in enumerate(runs):
             try:
-                reply = await run_warmup(session, cells, self.warmup_limit, self.limits)
+                reply = await run_warmup(session, cells, self.warmup_limit, self.limits, on)
             except CallTimeout:
                 error: RestifiedError = CallTimeout(
                     f"The warm-up ran past the time limit of {self.warmup_limit:g} s.",
@@ -157,6 +182,8 @@ class WarmNotebook:
                     CallResult.from_reply(reply, 0.0)
                 except ExecutionError as exc:
                     raise WarmupFailed(exc, run) from None
+        if before is not None and await setup_digest(session, self.warmup_limit) != before:
+            raise WarmupChangedSetup()
         self.warmup_runs = len(runs)
 
     async def _warm_session(self, warmup: bool = False) -> KernelSession:

@@ -13,13 +13,16 @@ import asyncio
 import contextlib
 import copy
 import gc
+import hashlib
 import io
 import json
 import linecache
+import pickle
 import re
 import threading
 import time
 import traceback
+import types
 from typing import Any
 
 from .encoder import ResultTooLarge, encode_parts, encode_result
@@ -468,16 +471,72 @@ def scratch_namespace(namespace: dict[str, Any], hidden: Any = ()) -> dict[str, 
     return scratch
 
 
+# Values a warm-up shares as they are in both ways of running it (neither copied nor
+# pickled): a global bound to one of these is compared by identity.
+_SHARED_AS_IS = (
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    type,
+)
+
+
+def setup_digest(namespace: dict[str, Any], hidden: Any = ()) -> str | None:
+    """A digest of what setup left in ``namespace``: each name with its value's pickled bytes
+    (large buffers, as numpy's, hashed in place), or its identity for modules, functions and
+    classes. ``None`` when a value cannot be pickled: then nothing tells whether a warm-up
+    changed it. What pickling leaves out (the caches a library keeps on an object, such as a
+    DataFrame's) does not count: a warm-up that only fills those leaves the digest as it was."""
+    digest = hashlib.blake2b(digest_size=32)
+
+    def take(buffer: pickle.PickleBuffer) -> None:
+        try:
+            with buffer.raw() as view:
+                digest.update(view)
+        except BufferError:  # not contiguous
+            digest.update(bytes(buffer))
+
+    for name in sorted(namespace):
+        if name.startswith("__") or name in hidden or _HISTORY_NAME.match(name):
+            continue
+        value = namespace[name]
+        digest.update(name.encode("utf-8", "surrogatepass") + b"\0")
+        if isinstance(value, _SHARED_AS_IS):
+            digest.update(f"{type(value).__qualname__}@{id(value)}".encode())
+            continue
+        try:
+            digest.update(pickle.dumps(value, protocol=5, buffer_callback=take))
+        except Exception:
+            return None
+        digest.update(b"\1")
+    return digest.hexdigest()
+
+
+def setup_digest_json(shell: Any = None) -> str:
+    """:func:`setup_digest` of the kernel's own namespace, as JSON text."""
+    namespace = shell.user_ns if shell is not None else globals()
+    hidden = getattr(shell, "user_ns_hidden", ()) if shell is not None else ()
+    return json.dumps(setup_digest(namespace, hidden))
+
+
 def warm_up(
     request: dict[str, Any], namespace: dict[str, Any], shell: Any = None
 ) -> dict[str, Any]:
     """Run one warm-up: a call's cells (``request``, as for :func:`run_request`) in a
-    :func:`scratch_namespace` of ``namespace``, discarded after. What the libraries the
-    body uses keep at module level (caches, lazy imports, specialized bytecode) stays;
-    ``namespace`` keeps exactly its names and values. Returns the runner's reply (its
-    result, output and displays dropped: only whether it worked matters)."""
+    scratch namespace, discarded after. With ``request["on"] == "setup"`` the scratch
+    namespace binds the same names to setup's own objects (so what libraries keep on them,
+    a DataFrame's indexes and caches, is built on the objects every call starts from; the
+    engine checks with :func:`setup_digest` that the warm-up changed none of them);
+    otherwise it is a :func:`scratch_namespace` of deep copies. Either way ``namespace``
+    keeps its names, and what the libraries the body uses keep at module level (caches,
+    lazy imports, specialized bytecode) stays. Returns the runner's reply (its result,
+    output and displays dropped: only whether it worked matters)."""
     hidden = getattr(shell, "user_ns_hidden", ()) if shell is not None else ()
-    scratch = scratch_namespace(namespace, hidden)
+    if request.get("on") == "setup":
+        scratch = dict(namespace)
+    else:
+        scratch = scratch_namespace(namespace, hidden)
     try:
         reply = run_request(request, scratch, shell)
     finally:

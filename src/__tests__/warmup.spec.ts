@@ -68,6 +68,15 @@ describe('describeWarmup', () => {
     );
   });
 
+  it("says when it runs on copies of setup's values", () => {
+    const text = describeWarmup([{}], { runs: 1, done: 1, on: 'copies' });
+    expect(text).toMatch(/done \(1 of 1\) on copies of setup's values/);
+    expect(text).toMatch(/stay cold/);
+    expect(describeWarmup([{}], { runs: 1, done: 1, on: 'setup' })).not.toMatch(
+      /copies/
+    );
+  });
+
   it('says a failure and that calls run without it', () => {
     const text = describeWarmup([{}], {
       runs: 1,

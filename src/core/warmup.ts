@@ -47,6 +47,11 @@ export function withWarmup(
 export interface IWarmupState {
   runs: number;
   done: number;
+  /**
+   * What it runs on: setup's own objects, or deep copies of them (it changed
+   * them, or they cannot be compared).
+   */
+  on?: 'setup' | 'copies';
   error?: { type: string; message: string };
 }
 
@@ -70,5 +75,9 @@ export function describeWarmup(
   if (state.error) {
     return `Saved version: the warm-up failed (${state.error.message}); calls run without it.`;
   }
-  return `Saved version: ${what} after setup, done (${state.done} of ${state.runs}).`;
+  const done = `done (${state.done} of ${state.runs})`;
+  if (state.on === 'copies') {
+    return `Saved version: ${what} after setup, ${done} on copies of setup's values (it changes them, or they cannot be compared), so caches kept on those values stay cold.`;
+  }
+  return `Saved version: ${what} after setup, ${done}.`;
 }

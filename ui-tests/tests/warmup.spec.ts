@@ -56,7 +56,11 @@ test.describe('Declared warm-up switch', () => {
     }, `/restified/${notebookPath}?n=12`);
     expect(answer).toEqual({ status: 200, body: 144 });
     const spec = await request.get(`/api/restified/spec/${notebookPath}`);
-    expect((await spec.json()).warmup_state).toEqual({ runs: 1, done: 1 });
+    expect((await spec.json()).warmup_state).toEqual({
+      runs: 1,
+      done: 1,
+      on: 'setup'
+    });
 
     // Off again.
     await toggle.click();
