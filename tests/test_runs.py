@@ -354,6 +354,27 @@ async def test_the_executed_notebook_is_valid_and_holds_the_injected_parameters(
     assert notebook.metadata["restified_run"]["id"] == run["id"]
 
 
+async def test_the_executed_notebook_is_there_as_soon_as_the_run_says_it_is_over(
+    jp_fetch: Fetch, notebooks: Path, app: RestifiedApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run is over (its events say `done`, its state `succeeded`) before its record is
+    # written: a slow disk must not turn the notebook asked for at that moment into a 404.
+    store = app.runs.store
+    save = store.save_outcome
+
+    def slow_save(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.5)
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(store, "save_outcome", slow_save)
+    run = json.loads((await submit(jp_fetch, "slow.ipynb", {"n": 1, "pause": 0})).body)
+    await until(jp_fetch, run["id"], lambda r: r["status"] == "succeeded", timeout=60)
+    response = await get_run(jp_fetch, run["id"], "notebook")
+    assert response.code == 200
+    notebook = nbformat.reads(response.body.decode(), as_version=4)
+    assert notebook.metadata["restified_run"]["id"] == run["id"]
+
+
 async def test_a_failed_synchronous_call_leaves_a_record(
     jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
 ) -> None:

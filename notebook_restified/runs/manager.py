@@ -284,8 +284,13 @@ class RunManager:
             raise RestifiedError(f"the result of run {run.id} was not kept")
         return result
 
-    def notebook(self, run_id: str) -> bytes | None:
-        """The executed notebook of a run that is over, as ``.ipynb`` JSON."""
+    async def notebook(self, run_id: str) -> bytes | None:
+        """The executed notebook of a run that is over, as ``.ipynb`` JSON. A run is over
+        (and says so in its events) before its record is written: a run still in flight is
+        waited for until its record is."""
+        flight = self._flights.get(run_id)
+        if flight is not None and flight.task is not None:
+            await asyncio.wait({flight.task})  # shielded: a caller leaving stops no run
         return self.store.notebook(run_id)
 
     # --- synchronous calls -------------------------------------------------------------

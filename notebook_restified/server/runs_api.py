@@ -285,7 +285,7 @@ class RunNotebookHandler(RunsHandlerBase):
             raise KeyRefused("the executed notebook is not shown to endpoint key holders")
         if not run.done:
             raise NotFinished(f"run {run.id} is {run.status}; its notebook is written at its end")
-        content = self.runs.notebook(run.id)
+        content = await self.runs.notebook(run.id)
         if content is None:
             raise NotFound(f"the executed notebook of run {run.id} was not kept")
         name = run.path.rsplit("/", 1)[-1].removesuffix(".ipynb")
