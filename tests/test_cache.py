@@ -465,11 +465,17 @@ def slow_notebook(root: Path) -> None:
     )
 
 
+async def warm_slow(jp_fetch: Fetch, root: Path) -> None:
+    """``slow.ipynb`` written and warm (its first call made, a run noted), so that the calls
+    of a test overlap."""
+    slow_notebook(root)
+    assert (await call(jp_fetch, "slow.ipynb")).code == 200
+
+
 async def test_the_same_calls_at_once_run_once(
     jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
 ) -> None:
-    slow_notebook(jp_root_dir)
-    assert (await call(jp_fetch, "slow.ipynb")).code == 200  # warm: the calls below overlap
+    await warm_slow(jp_fetch, jp_root_dir)
     same = {"n": 5, "delay": 2}
     answers = await asyncio.gather(*(call(jp_fetch, "slow.ipynb", params=same) for _ in range(5)))
     assert [a.code for a in answers] == [200] * 5
@@ -493,8 +499,7 @@ async def test_the_same_calls_at_once_run_once(
 async def test_a_failed_call_is_not_shared(
     jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
 ) -> None:
-    slow_notebook(jp_root_dir)
-    assert (await call(jp_fetch, "slow.ipynb")).code == 200
+    await warm_slow(jp_fetch, jp_root_dir)
     failing = {"fail": "true", "delay": 1}
     answers = await asyncio.gather(
         *(call(jp_fetch, "slow.ipynb", params=failing) for _ in range(3))
@@ -510,8 +515,7 @@ async def test_a_failed_call_is_not_shared(
 async def test_when_the_running_calls_client_leaves_the_waiting_one_runs(
     jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
 ) -> None:
-    slow_notebook(jp_root_dir)
-    assert (await call(jp_fetch, "slow.ipynb")).code == 200
+    await warm_slow(jp_fetch, jp_root_dir)
     same = {"n": 8, "delay": 3}
     leaving = asyncio.ensure_future(call(jp_fetch, "slow.ipynb", params=same, request_timeout=1.5))
     await asyncio.sleep(0.5)
@@ -530,8 +534,7 @@ async def test_when_the_running_calls_client_leaves_the_waiting_one_runs(
 async def test_a_waiting_call_whose_client_leaves_ends_alone(
     jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
 ) -> None:
-    slow_notebook(jp_root_dir)
-    assert (await call(jp_fetch, "slow.ipynb")).code == 200
+    await warm_slow(jp_fetch, jp_root_dir)
     same = {"n": 9, "delay": 2}
     running = asyncio.ensure_future(call(jp_fetch, "slow.ipynb", params=same))
     await asyncio.sleep(0.5)
