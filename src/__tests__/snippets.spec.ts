@@ -182,4 +182,12 @@ describe('curlWithKey', () => {
       `curl -H 'Authorization: Bearer sec"ret' '${URL}?n=3&s=o'\\''k'`
     );
   });
+
+  it('a multipart POST with the key when a bytes parameter takes a file', () => {
+    const curl = curlWithKey(URL, { n: 3 }, 'nrk_x', { data: 'data.bin' });
+    // One line: the panel shows it in a one-line field.
+    expect(curl).toBe(
+      `curl -X POST '${URL}' -H 'Authorization: Bearer nrk_x' -F 'data=@data.bin' -F 'n=3'`
+    );
+  });
 });

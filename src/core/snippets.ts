@@ -230,13 +230,25 @@ function multipartSnippets(
 }
 
 /**
- * A GET call with an endpoint key: what a colleague pastes in a terminal.
+ * A call with an endpoint key: what a colleague pastes in a terminal (a GET
+ * with the values in the query; a multipart POST when bytes parameters take
+ * files, named in `files`).
  */
 export function curlWithKey(
   url: string,
   values: Record<string, JSONValue>,
-  secret: string
+  secret: string,
+  files: Record<string, string> = {}
 ): string {
+  if (Object.keys(files).length > 0) {
+    // Files go in a multipart form (a GET has no body): the curl snippet's POST.
+    const curl = buildSnippets(url, values, secret, files).find(
+      snippet => snippet.language === 'curl'
+    );
+    if (curl) {
+      return curl.code.replace(/ \\\n\s*/g, ' '); // one line, as the field shows it
+    }
+  }
   return `curl -H ${shellQuote(`Authorization: Bearer ${secret}`)} ${shellQuote(
     url + queryString(values)
   )}`;

@@ -8,7 +8,7 @@ import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ICreatedEndpointKey, IEndpointKey } from '../api';
-import { curlWithKey, exampleValues } from '../core/snippets';
+import { curlWithKey, exampleFiles, exampleValues } from '../core/snippets';
 import { formatRelative } from '../core/time';
 import { EndpointModel } from '../model/endpointModel';
 import { madeBy } from '../model/keys';
@@ -162,8 +162,13 @@ function NewKey(props: {
   const { created, model } = props;
   // The curl command calls with the example values of the current spec.
   useSignals(model.endpoint.changed);
-  const values = exampleValues(model.endpoint.spec?.parameters ?? []);
-  const curl = curlWithKey(created.url, values, created.secret);
+  const parameters = model.endpoint.spec?.parameters ?? [];
+  const curl = curlWithKey(
+    created.url,
+    exampleValues(parameters),
+    created.secret,
+    exampleFiles(parameters)
+  );
   return (
     <Callout kind="success" className="jp-RestifiedPanel-newKey">
       <div className="jp-RestifiedPanel-newKeyTitle">
