@@ -48,6 +48,9 @@ def unknown_parameter(spec: NotebookSpec, name: str) -> dict[str, str]:
     return {"name": name, "problem": problem}
 
 
+_FILE_NOT_BYTES = "a file was sent, but this parameter is not bytes"
+
+
 def coerce_query(
     spec: NotebookSpec,
     query: Mapping[str, str | bytes | Sequence[str | bytes]],
@@ -79,9 +82,7 @@ def coerce_query(
             continue
         if form and parameter.value_type.kind in ("list", "any"):
             if any(not isinstance(text, str) for text in texts):
-                problems.append(
-                    {"name": name, "problem": "a file was sent, but this parameter is not bytes"}
-                )
+                problems.append({"name": name, "problem": _FILE_NOT_BYTES})
                 continue
             try:
                 values[name] = coerce_fields(parameter.value_type, cast("list[str]", texts))
@@ -98,7 +99,7 @@ def coerce_query(
         try:
             if isinstance(text, bytes):  # a file part of a multipart form
                 if parameter.type != "bytes":
-                    raise ValueProblem("a file was sent, but this parameter is not bytes")
+                    raise ValueProblem(_FILE_NOT_BYTES)
                 values[name] = check_value(parameter.value_type, text)
             else:
                 values[name] = coerce_text(parameter.value_type, text)

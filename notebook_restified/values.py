@@ -428,9 +428,10 @@ def coerce_fields(value_type: ValueType, texts: Sequence[str]) -> Any:
         try:
             whole = parse_json(texts[0])
         except ValueError:
-            whole = _NOT_JSON
-        if isinstance(whole, list) or (whole is None and value_type.nullable):
-            return check_value(value_type, whole)
+            pass  # not JSON: one element
+        else:
+            if isinstance(whole, list) or (whole is None and value_type.nullable):
+                return check_value(value_type, whole)
     prefix = value_type.prefix
     elements = []
     for index, text in enumerate(texts):
@@ -443,9 +444,6 @@ def coerce_fields(value_type: ValueType, texts: Sequence[str]) -> Any:
         except ValueProblem as exc:
             raise ValueProblem(f"item {index}: {exc}") from None
     return check_value(value_type, elements)
-
-
-_NOT_JSON = object()
 
 
 # --------------------------------------------------------------------------------------------

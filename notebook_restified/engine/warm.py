@@ -140,13 +140,17 @@ class WarmNotebook:
         fails is remembered (:attr:`warmup_error`), its kernel discarded, and a new kernel
         made ready without it: what a failed warm-up left in memory never serves a call."""
         runs = len(self.spec.warmup) if self.warmup_error is None else 0
+
+        def ready() -> Awaitable[KernelSession]:
+            return self._deadline(self._warm_session(runs > 0), runs * self.warmup_limit)
+
         try:
             try:
-                return await self._deadline(self._warm_session(runs > 0), runs * self.warmup_limit)
+                return await ready()
             except WarmupChangedSetup:
                 self.warmup_on = "copies"
                 log.info("the warm-up changed setup's objects: it runs on copies of them")
-                return await self._deadline(self._warm_session(runs > 0), runs * self.warmup_limit)
+                return await ready()
         except WarmupFailed as exc:
             self.warmup_error = exc.error
             self.warmup_runs = 0

@@ -446,6 +446,12 @@ def run_request_json(request_json: str, shell: Any = None) -> str:
 _HISTORY_NAME = re.compile(r"^(_+|_i+|_i?\d+|_oh|_dh|_ih|In|Out)$")
 
 
+def _not_setups(name: str, hidden: Any) -> bool:
+    """Whether ``name`` is IPython's or Python's own (dunders, ``hidden``, the history), not
+    something setup made: a warm-up shares it as it is and no digest counts it."""
+    return name.startswith("__") or name in hidden or bool(_HISTORY_NAME.match(name))
+
+
 def scratch_namespace(namespace: dict[str, Any], hidden: Any = ()) -> dict[str, Any]:
     """A namespace for a warm-up: the same names as ``namespace``, each bound to a deep copy
     of its value where one can be made (aliases among them kept), else to the value itself
@@ -456,7 +462,7 @@ def scratch_namespace(namespace: dict[str, Any], hidden: Any = ()) -> dict[str, 
     memo[id(memo)] = []  # deepcopy's keep-alive list, made first so a rollback keeps it
     scratch: dict[str, Any] = {}
     for name, value in namespace.items():
-        if name.startswith("__") or name in hidden or _HISTORY_NAME.match(name):
+        if _not_setups(name, hidden):
             scratch[name] = value
             continue
         mark = len(memo)
@@ -498,7 +504,7 @@ def setup_digest(namespace: dict[str, Any], hidden: Any = ()) -> str | None:
             digest.update(bytes(buffer))
 
     for name in sorted(namespace):
-        if name.startswith("__") or name in hidden or _HISTORY_NAME.match(name):
+        if _not_setups(name, hidden):
             continue
         value = namespace[name]
         digest.update(name.encode("utf-8", "surrogatepass") + b"\0")

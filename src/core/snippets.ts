@@ -155,6 +155,38 @@ const JAVASCRIPT_ANSWER = [
 ];
 
 /**
+ * Each value as a form field's text (lists and dicts as JSON text).
+ */
+function formTexts(values: Record<string, JSONValue>): [string, string][] {
+  return Object.entries(values).map(([name, value]) => [name, formText(value)]);
+}
+
+/**
+ * A curl command's words for a multipart call with files: the POST, the key,
+ * each file as a file part, every other value as a text field.
+ */
+function multipartCurlArgs(
+  url: string,
+  values: Record<string, JSONValue>,
+  credential: string,
+  files: Record<string, string>
+): string[] {
+  return [
+    `curl -X POST ${shellQuote(url)}`,
+    `-H ${shellQuote(`Authorization: Bearer ${credential}`)}`,
+    ...Object.entries(files).map(
+      ([name, file]) => `-F ${shellQuote(`${name}=@${file}`)}`
+    ),
+    // --form-string: a text that starts with @ or < or holds ; is no file.
+    ...formTexts(values).map(([name, text]) =>
+      /^[@<]|;/.test(text)
+        ? `--form-string ${shellQuote(`${name}=${text}`)}`
+        : `-F ${shellQuote(`${name}=${text}`)}`
+    )
+  ];
+}
+
+/**
  * The snippets of a call with files: `multipart/form-data`, each file a file
  * part, every other value a text field (lists and dicts as JSON text).
  */
@@ -165,22 +197,10 @@ function multipartSnippets(
   files: Record<string, string>
 ): ISnippet[] {
   const auth = `Bearer ${credential}`;
-  const texts = Object.entries(values).map(
-    ([name, value]): [string, string] => [name, formText(value)]
+  const texts = formTexts(values);
+  const curl = multipartCurlArgs(url, values, credential, files).join(
+    ' \\\n  '
   );
-  const curl = [
-    `curl -X POST ${shellQuote(url)}`,
-    `  -H ${shellQuote(`Authorization: ${auth}`)}`,
-    ...Object.entries(files).map(
-      ([name, file]) => `  -F ${shellQuote(`${name}=@${file}`)}`
-    ),
-    // --form-string: a text that starts with @ or < or holds ; is no file.
-    ...texts.map(([name, text]) =>
-      /^[@<]|;/.test(text)
-        ? `  --form-string ${shellQuote(`${name}=${text}`)}`
-        : `  -F ${shellQuote(`${name}=${text}`)}`
-    )
-  ].join(' \\\n');
 
   const python = [
     'import requests',
@@ -241,13 +261,9 @@ export function curlWithKey(
   files: Record<string, string> = {}
 ): string {
   if (Object.keys(files).length > 0) {
-    // Files go in a multipart form (a GET has no body): the curl snippet's POST.
-    const curl = buildSnippets(url, values, secret, files).find(
-      snippet => snippet.language === 'curl'
-    );
-    if (curl) {
-      return curl.code.replace(/ \\\n\s*/g, ' '); // one line, as the field shows it
-    }
+    // Files go in a multipart form (a GET has no body), on one line as the
+    // panel's field shows it.
+    return multipartCurlArgs(url, values, secret, files).join(' ');
   }
   return `curl -H ${shellQuote(`Authorization: Bearer ${secret}`)} ${shellQuote(
     url + queryString(values)
