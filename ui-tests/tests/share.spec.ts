@@ -84,6 +84,16 @@ test.describe('Share', () => {
       'never'
     );
     await expect(item).toContainText('in 7 days');
+    // Who made it: this Lab user, as the server knows them.
+    const me = await page.request.get(`${baseURL}/api/me`);
+    expect(me.status()).toBe(200);
+    const { identity } = await me.json();
+    expect(identity.username).toBeTruthy();
+    const shown =
+      identity.display_name && identity.display_name !== identity.username
+        ? `${identity.display_name} (${identity.username})`
+        : identity.username;
+    await expect(item.locator('.jp-RestifiedPanel-madeBy')).toHaveText(shown);
     await attachScreenshot(panel, testInfo, 'panel-share');
 
     // A colleague calls with the key alone: no server token, no cookie.
