@@ -247,6 +247,35 @@ async def test_a_default_written_as_text_reaches_calls_as_its_type(
     assert given[-1] == "2025-05-05"
 
 
+async def test_a_default_written_as_a_call_with_keywords_reaches_the_kernel_as_a_date(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    write_notebook(
+        jp_root_dir / "keyword_date.ipynb",
+        "import datetime",
+        (
+            "when: datetime.date = datetime.date(year=2024, month=1, day=1)\n"
+            "at = datetime.datetime(2024, 2, 3, hour=4, minute=5)",
+            ["parameters"],
+        ),
+        ("[type(when).__name__, repr(when), type(at).__name__, repr(at)]", ["return"]),
+    )
+    spec = json.loads((await jp_fetch("api", "restified", "spec", "keyword_date.ipynb")).body)
+    assert [(p["name"], p["type"], p["default"]) for p in spec["parameters"]] == [
+        ("when", "date", "2024-01-01"),
+        ("at", "datetime", "2024-02-03T04:05:00"),
+    ]
+    assert spec["warnings"] == []
+    assert await call(jp_fetch, "keyword_date.ipynb") == [
+        "date",
+        "datetime.date(2024, 1, 1)",
+        "datetime",
+        "datetime.datetime(2024, 2, 3, 4, 5)",
+    ]
+    given = await call(jp_fetch, "keyword_date.ipynb", params={"when": "2025-05-05"})
+    assert given[:2] == ["date", "datetime.date(2025, 5, 5)"]
+
+
 # --------------------------------------------------------------------------------------------
 # refused: 422 naming the field and the reason, nothing run
 
