@@ -73,10 +73,12 @@ class Parameter:
     def nullable(self) -> bool:
         """Whether ``None`` (JSON ``null``) is an acceptable value.
 
-        True when the default is ``None``, the type is ``any``, or the annotation admits
-        ``None`` (``Optional[int]``, ``int | None``, ...).
+        True when the default is ``None``, the type is ``any`` (unless its choices, a
+        ``Literal`` of mixed types, leave ``None`` out), or the annotation admits ``None``
+        (``Optional[int]``, ``int | None``, ...).
         """
-        return self.value_type.nullable or self.type == "any"
+        value_type = self.value_type
+        return value_type.nullable or (self.type == "any" and value_type.choices is None)
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of a value (as in a JSON body), with the default and the help:

@@ -230,6 +230,18 @@ def test_choices_refuse_a_value_of_another_type() -> None:
     assert coerce_query(spec, {"level": "2", "flag": "yes"}) == {"level": 2, "flag": True}
 
 
+def test_choices_of_mixed_types_refuse_null_unless_they_list_it() -> None:
+    spec = spec_of("mixed: Literal[1, 'a'] = 1\nor_none: Literal[1, 'a', None] = 1")
+    mixed, or_none = spec.parameters
+    assert (mixed.type, mixed.nullable, or_none.nullable) == ("any", False, True)
+    assert mixed.schema()["enum"] == [1, "a"]
+    assert or_none.schema()["enum"] == [1, "a", None]
+    with pytest.raises(InvalidParameters) as info:
+        check_json(spec, {"mixed": None})
+    assert info.value.details == [{"name": "mixed", "problem": 'expected one of 1, "a", got null'}]
+    assert check_json(spec, {"mixed": "a", "or_none": None}) == {"mixed": "a", "or_none": None}
+
+
 # --- literals ------------------------------------------------------------------------------
 
 
