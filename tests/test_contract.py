@@ -6,11 +6,13 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import nbformat
 import pytest
 from openapi_spec_validator import validate
 
@@ -30,6 +32,9 @@ from notebook_restified.openapi import openapi_document
 from notebook_restified.results import CallResult
 from notebook_restified.spec import load_spec
 from notebook_restified.tags import read_tags
+
+from .notebooks import WRITTEN, Fetch, fetch
+from .views import compare_parameters
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.ipynb"))
@@ -205,14 +210,40 @@ def test_openapi_of_every_example_is_valid_and_says_every_error_and_scheme(path:
     assert schemes["endpointKey"]["scheme"] == "bearer"
     assert {"endpointKeyQuery": []} in operations["get"]["security"]
     assert {"endpointKeyQuery": []} not in operations["post"]["security"]  # refused on a POST
-    # The spec JSON and the OpenAPI schema describe each parameter the same way.
-    properties = document["components"]["schemas"]["Parameters"]["properties"]
-    spec_json = spec.to_json()
-    assert {p["name"]: p["schema"] for p in spec_json["parameters"]} == properties
-    for parameter in spec_json["parameters"]:
-        schema = parameter["schema"]
-        kind = schema.get("type")
-        nullable_in_schema = isinstance(kind, list) and "null" in kind
-        if "type" in schema:
-            assert parameter["nullable"] == nullable_in_schema, parameter["name"]
     json.dumps(document, allow_nan=False)
+
+
+# --------------------------------------------------------------------------------------------
+# The spec JSON and the OpenAPI document describe each parameter alike
+
+
+@pytest.mark.last
+async def test_spec_and_openapi_describe_every_parameter_alike(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    """For every example and every notebook the other tests wrote (their parameters cells,
+    recorded by ``tests/notebooks.py``; this test runs after them), the spec JSON and the
+    OpenAPI document, as the server serves them, say the same of each parameter: its type,
+    null, choices, default, bounds, format and element types, each side read on its own."""
+    notebooks = {f"example_{path.name}": path.read_text("utf-8") for path in EXAMPLES}
+    for index, nb in enumerate(list(WRITTEN.values())):
+        notebooks[f"written_{index}.ipynb"] = nbformat.writes(nb)
+    for name, text in notebooks.items():
+        (jp_root_dir / name).write_text(text, encoding="utf-8")
+    compared = refused = 0
+    for name in notebooks:
+        status, spec = await fetch(jp_fetch, "api", "restified", "spec", name)
+        document_status, document = await fetch(jp_fetch, "api", "restified", "openapi", name)
+        assert document_status == status, name
+        if status != 200:  # a parameters cell that cannot be read: the same error from both
+            assert (status, spec["error"]["type"]) == (409, "invalid_notebook"), (name, spec)
+            assert document == spec, name
+            refused += 1
+            continue
+        compared += compare_parameters(spec, document, name)
+    examples = sum(len(load_spec(path).parameters) for path in EXAMPLES)
+    assert compared >= examples > 0
+    sys.stderr.write(
+        f"spec and OpenAPI compared: {compared} parameters of {len(notebooks) - refused}"
+        f" notebooks ({len(WRITTEN)} written by the tests; {refused} refused alike)\n"
+    )

@@ -20,7 +20,7 @@ from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import alive, descendants, write_echo, write_notebook
+from .notebooks import alive, descendants, record_notebook, write_echo, write_notebook
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
@@ -127,6 +127,7 @@ async def save_notebook(jp_fetch: Fetch, path: str, content: dict[str, Any]) -> 
     """Save through the contents API, as JupyterLab does."""
     body = {"type": "notebook", "format": "json", "content": content}
     await jp_fetch("api", "contents", path, method="PUT", body=json.dumps(body))
+    record_notebook(content)
 
 
 async def assert_healthy(jp_fetch: Fetch, app: RestifiedApp) -> None:
