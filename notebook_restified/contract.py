@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,11 @@ from . import errors
 __all__ = [
     "AUTH_SCHEMES",
     "ERRORS",
+    "ERROR_FIELDS",
     "AuthScheme",
+    "ErrorField",
     "ErrorKind",
+    "error_schema",
     "http_error_type",
     "readme_errors_table",
     "typescript_contract",
@@ -36,16 +40,101 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class ErrorField:
+    """A member an error's JSON object may carry beyond ``type`` and ``message``: its
+    ``name``, its value's JSON ``schema`` (2020-12, as OpenAPI 3.1 reads it) and what it
+    says (``description``, plain text)."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str
+
+
+PARAMETER_PROBLEM: dict[str, Any] = {
+    "title": "ParameterProblem",
+    "type": "object",
+    "required": ["name", "problem"],
+    "properties": {
+        "name": {"type": "string", "description": "The parameter (as it was given)."},
+        "problem": {"type": "string", "description": "What is wrong with it."},
+    },
+    "additionalProperties": False,
+}
+"""One entry of an ``invalid_parameters`` error's ``details``."""
+
+_INTEGER_OR_NULL = {"type": ["integer", "null"]}
+
+ERROR_FIELDS: dict[str, ErrorField] = {
+    field.name: field
+    for field in (
+        ErrorField(
+            "cells",
+            {"type": "array", "items": {"type": "integer"}},
+            "The indices (in the notebook's cells) of the cells at fault.",
+        ),
+        ErrorField(
+            "line",
+            _INTEGER_OR_NULL,
+            "The line of the parameters cell at fault (1-based), or null when no line is"
+            " to blame; absent when the fault is not in the parameters cell.",
+        ),
+        ErrorField(
+            "details",
+            {"type": "array", "items": PARAMETER_PROBLEM},
+            "One entry per problem: the parameter and what is wrong with it.",
+        ),
+        ErrorField(
+            "retry_after",
+            {"type": "integer"},
+            "Seconds to wait before trying again (also the Retry-After header).",
+        ),
+        ErrorField(
+            "cell_index",
+            _INTEGER_OR_NULL,
+            "The index of the cell that raised, or null when it was none of the notebook's cells.",
+        ),
+        ErrorField(
+            "cell_id", {"type": ["string", "null"]}, "The id of the cell that raised, if any."
+        ),
+        ErrorField("ename", {"type": "string"}, "The exception's class name."),
+        ErrorField("evalue", {"type": "string"}, "The exception's message."),
+        ErrorField(
+            "traceback",
+            {"type": "array", "items": {"type": "string"}},
+            "The traceback as plain text lines (no terminal colours).",
+        ),
+        ErrorField("stdout", {"type": "string"}, "What the call printed before it failed."),
+        ErrorField("stderr", {"type": "string"}, "What the call wrote to stderr."),
+        ErrorField("limit", {"type": "integer"}, "The limit that was passed, in bytes."),
+        ErrorField(
+            "size",
+            _INTEGER_OR_NULL,
+            "The bytes counted when encoding stopped past the limit (a lower bound), if known.",
+        ),
+        ErrorField("time_limit", {"type": "number"}, "The time limit that was passed, in seconds."),
+    )
+}
+"""Every member an error's JSON object may carry beyond ``type`` and ``message``, by name;
+an error names the ones it carries (:attr:`ErrorKind.fields`)."""
+
+
+@dataclass(frozen=True)
 class ErrorKind:
     """One error of the contract: its ``type``, HTTP ``status``, ``when`` it happens (markdown,
-    for the README), the ``fields`` its JSON object carries beyond ``type`` and ``message``,
-    and ``scope``: ``call`` (the endpoint and every route), or ``runs`` (the runs routes)."""
+    for the README), the ``fields`` its JSON object may carry beyond ``type`` and ``message``
+    (names in :data:`ERROR_FIELDS`), and ``scope``: ``call`` (the endpoint and every route),
+    or ``runs`` (the runs routes)."""
 
     type: str
     status: int
     when: str
     fields: tuple[str, ...] = ()
     scope: str = "call"
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.fields if name not in ERROR_FIELDS]
+        if unknown:
+            raise ValueError(f"{self.type}: fields not in ERROR_FIELDS: {unknown}")
 
     @property
     def retry_after(self) -> bool:
@@ -75,15 +164,15 @@ ERRORS: tuple[ErrorKind, ...] = (
     _of(
         errors.InvalidNotebook,
         "tags make no function (two `return` or `parameters` cells, a parameters cell that is"
-        " not plain literal assignments); `cells` lists them",
+        " not plain literal assignments): the cells at fault, and the parameters cell's line",
         "cells",
+        "line",
     ),
     _of(errors.TooLarge, "the body is larger than `max_body_size`"),
     _of(
         errors.InvalidParameters,
         "unknown names, a name given twice, values that do not coerce, have the wrong type,"
-        " are not one of the choices or are out of bounds; `details: [{name, problem}]` per"
-        " field",
+        " are not one of the choices or are out of bounds: one `{name, problem}` per problem",
         "details",
     ),
     _of(
@@ -94,22 +183,31 @@ ERRORS: tuple[ErrorKind, ...] = (
     ),
     _of(
         errors.ExecutionError,
-        "a cell raised: `cell_index`, `cell_id`, `ename`, `evalue`, `traceback` (plain text"
-        " lines; for a key holder only where `key_tracebacks` allows)",
+        "a cell raised: which, what (the traceback as plain text lines) and what the call"
+        " printed; a key holder gets `cell_index`, `ename` and `evalue` only, unless"
+        " `key_tracebacks` allows",
         "cell_index",
         "cell_id",
         "ename",
         "evalue",
         "traceback",
+        "stdout",
+        "stderr",
     ),
     ErrorKind("internal", 500, "a fault of the server itself (it is logged)"),
+    _of(
+        errors.RestifiedError,
+        "a failure with no type of its own: the call's machinery failing (the engine closed,"
+        " a kernel that cannot report its result), or a client error the web framework"
+        " answers with a status of its own (then that status)",
+    ),
     _of(
         errors.KernelDied, "the process running the call died (`os._exit`, a crash, out of memory)"
     ),
     _of(
         errors.ResultTooLarge,
         "the call's result, encoded as JSON, PNG or CSV, is larger than `max_result_size`;"
-        " `limit` gives it, and nothing of it is sent",
+        " nothing of it is sent",
         "limit",
         "size",
     ),
@@ -215,6 +313,43 @@ AUTH_SCHEMES: tuple[AuthScheme, ...] = (
 # OpenAPI
 
 
+def _carried_by(name: str) -> list[str]:
+    """The error types whose JSON object carries the field ``name``."""
+    return sorted(k.type for k in ERRORS if name in k.fields)
+
+
+def error_schema() -> dict[str, Any]:
+    """The OpenAPI ``components.schemas.Error``: the body of every error,
+    ``{"error": {"type", "message", ...}}``, with each field of the table and no other."""
+    properties: dict[str, Any] = {
+        "type": {
+            "type": "string",
+            "enum": sorted({k.type for k in ERRORS}),
+            "description": "The error's type (the README's errors table).",
+        },
+        "message": {"type": "string", "description": "What went wrong, in words."},
+    }
+    for field in ERROR_FIELDS.values():
+        carried = ", ".join(_carried_by(field.name))
+        properties[field.name] = {
+            **field.schema,
+            "description": f"{field.description} ({carried})",
+        }
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["type", "message"],
+                "properties": properties,
+                "additionalProperties": False,
+            }
+        },
+        "additionalProperties": False,
+    }
+
+
 def security_schemes() -> dict[str, Any]:
     """The OpenAPI ``components.securitySchemes``."""
     return {scheme.name: dict(scheme.scheme) for scheme in AUTH_SCHEMES}
@@ -248,14 +383,23 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _row(kind: ErrorKind) -> list[str]:
+    return [
+        str(kind.status),
+        f"`{kind.type}`",
+        kind.when,
+        ", ".join(f"`{name}`" for name in kind.fields),
+    ]
+
+
 def readme_errors_table() -> str:
     """The README's errors table, markers included."""
-    rows = [["status", "type", "when"]]
-    rows += [[str(k.status), f"`{k.type}`", k.when] for k in ERRORS if k.scope == "call"]
-    runs = [[str(k.status), f"`{k.type}`", k.when] for k in ERRORS if k.scope == "runs"]
+    head = ["status", "type", "when", "fields"]
+    rows = [head, *(_row(k) for k in ERRORS if k.scope == "call")]
+    runs = [head, *(_row(k) for k in ERRORS if k.scope == "runs")]
     return (
         f"{README_START}\n\n{_table(rows)}\n\nThe runs routes (below) add:\n\n"
-        f"{_table([rows[0], *runs])}\n\n{README_END}"
+        f"{_table(runs)}\n\n{README_END}"
     )
 
 
@@ -295,13 +439,92 @@ def _ts_union(name: str, members: list[str]) -> list[str]:
     return lines
 
 
+def _ts_doc(text: str, indent: str = "") -> list[str]:
+    """A JSDoc comment of ``text``: on one line if it fits in 80 columns, else wrapped."""
+    one = f"{indent}/** {text} */"
+    if len(one) <= 80:
+        return [one]
+    width = 80 - len(f"{indent} * ")
+    wrapped = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    return [f"{indent}/**", *(f"{indent} * {line}" for line in wrapped), f"{indent} */"]
+
+
+_TS_SCALARS = {
+    "integer": "number",
+    "number": "number",
+    "string": "string",
+    "boolean": "boolean",
+    "null": "null",
+}
+
+
+def _ts_type(schema: dict[str, Any]) -> str:
+    """The TypeScript type of a field's JSON Schema (as the table writes them: scalars, their
+    unions with null, arrays, and titled objects, which are interfaces of their own)."""
+    if "title" in schema:
+        return f"I{schema['title']}"
+    kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    if kinds == ["array"]:
+        item = _ts_type(schema["items"])
+        return f"({item})[]" if " " in item else f"{item}[]"
+    return " | ".join(_TS_SCALARS[kind] for kind in kinds)
+
+
+def _ts_interface(name: str, doc: str, members: list[tuple[str, str, bool, str]]) -> list[str]:
+    """``export interface name {...}`` of ``(member, type, optional, doc)``."""
+    lines = [*_ts_doc(doc), f"export interface {name} {{"]
+    for member, type_, optional, member_doc in members:
+        lines += _ts_doc(member_doc, "  ")
+        lines.append(f"  {member}{'?' if optional else ''}: {type_};")
+    return [*lines, "}"]
+
+
+def _ts_object(schema: dict[str, Any], doc: str) -> list[str]:
+    """The interface of a titled object schema."""
+    required = set(schema.get("required", ()))
+    members = [
+        (name, _ts_type(field), name not in required, field.get("description", ""))
+        for name, field in schema["properties"].items()
+    ]
+    return _ts_interface(f"I{schema['title']}", doc, members)
+
+
+def _ts_error_body() -> list[str]:
+    """The error body's interfaces: ``IParameterProblem``, ``IErrorObject`` (every field of
+    :data:`ERROR_FIELDS`, optional, with the types that carry it) and ``IErrorBody``."""
+    members = [
+        ("type", "ErrorType", False, "The error's type (see `ERROR_KINDS`)."),
+        ("message", "string", False, "What went wrong, in words."),
+    ]
+    for field in ERROR_FIELDS.values():
+        carried = ", ".join(f"`{t}`" for t in _carried_by(field.name))
+        members.append(
+            (field.name, _ts_type(field.schema), True, f"{field.description} ({carried})")
+        )
+    return [
+        *_ts_object(PARAMETER_PROBLEM, "One entry of an `invalid_parameters` error's `details`."),
+        "",
+        *_ts_interface(
+            "IErrorObject",
+            "The `error` object of every error body: its `type` and `message`, and the"
+            " fields of the errors that carry them (`ERROR_KINDS[type].fields`).",
+            members,
+        ),
+        "",
+        *_ts_doc('The body of every error: `{"error": {type, message, ...}}`.'),
+        "export interface IErrorBody {",
+        "  error: IErrorObject;",
+        "}",
+    ]
+
+
 def typescript_contract() -> str:
-    """The text of ``src/api/contract.ts``: the error types, their statuses and fields, and
-    the auth schemes, as the frontend uses them."""
+    """The text of ``src/api/contract.ts``: the error types, their statuses and fields, the
+    error body, and the auth schemes, as the frontend uses them."""
     kinds = sorted({k.type for k in ERRORS})
     lines = [
         "/**",
-        " * The contract's error types and auth schemes, made from",
+        " * The contract's error types, error body and auth schemes, made from",
         " * notebook_restified/contract.py by `python -m notebook_restified.contract",
         " * --write`. Do not edit: a test fails when this file is stale.",
         " */",
@@ -327,17 +550,22 @@ def typescript_contract() -> str:
         "export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {",
     ]
     for kind in sorted(ERRORS, key=lambda k: k.type):
-        fields = ", ".join(_ts_string(f) for f in kind.fields)
+        fields = [f"    fields: [{', '.join(_ts_string(f) for f in kind.fields)}]"]
+        if len(fields[0]) > 80:
+            fields = ["    fields: [", *(f"      {_ts_string(f)}," for f in kind.fields), "    ]"]
+            fields[-2] = fields[-2].rstrip(",")
         lines += [
             f"  {kind.type}: {{",
             f"    status: {kind.status},",
             f"    when: {_ts_string(_plain(kind.when))},",
-            f"    fields: [{fields}]",
+            *fields,
             "  },",
         ]
     lines[-1] = "  }"
     lines += [
         "};",
+        "",
+        *_ts_error_body(),
         "",
         "/**",
         " * The ways to authenticate a call (OpenAPI security schemes).",

@@ -73,10 +73,12 @@ class Parameter:
     def nullable(self) -> bool:
         """Whether ``None`` (JSON ``null``) is an acceptable value.
 
-        True when the default is ``None``, the type is ``any``, or the annotation admits
-        ``None`` (``Optional[int]``, ``int | None``, ...).
+        True when the default is ``None``, the type is ``any`` (unless its choices, a
+        ``Literal`` of mixed types, leave ``None`` out), or the annotation admits ``None``
+        (``Optional[int]``, ``int | None``, ...).
         """
-        return self.value_type.nullable or self.type == "any"
+        value_type = self.value_type
+        return value_type.nullable or (self.type == "any" and value_type.choices is None)
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of a value (as in a JSON body), with the default and the help:
@@ -204,33 +206,46 @@ def _assignment(stmt: ast.stmt, cell: int) -> tuple[str, ast.expr, ast.expr | No
 
 
 # Constructor calls a default may be written as: `datetime.date(2024, 1, 31)`,
-# `dt.datetime(2024, 1, 31, 12, minute=30)`, `time(12, 30)`, `Path("data.csv")`.
-_CONSTRUCTORS: dict[str, Any] = {
+# `datetime(2024, 1, 31, 12, minute=30)`, `time(12, 30)`, `pathlib.Path("data.csv")`: the
+# name alone or on its module, never another name's `date` (`os.date(...)`, an alias).
+_DATES: dict[str, type[datetime.date] | type[datetime.time]] = {
     "date": datetime.date,
     "datetime": datetime.datetime,
     "time": datetime.time,
-    "Path": pathlib.PurePosixPath,
-    "PurePath": pathlib.PurePosixPath,
-    "PosixPath": pathlib.PurePosixPath,
-    "PurePosixPath": pathlib.PurePosixPath,
+}
+_PATHS = ("Path", "PurePath", "PosixPath", "PurePosixPath")
+_CONSTRUCTORS: dict[str, Any] = {
+    **{spelling: cls for name, cls in _DATES.items() for spelling in (name, f"datetime.{name}")},
+    **{
+        spelling: pathlib.PurePosixPath for name in _PATHS for spelling in (name, f"pathlib.{name}")
+    },
 }
 _DATE_ARGUMENTS = frozenset({"year", "month", "day", "hour", "minute", "second", "microsecond"})
 
 
+class _InvalidDate(ValueError):
+    """Integer arguments the constructor refuses (``datetime.date(2024, 2, 30)``)."""
+
+    def __init__(self, constructor: Any, reason: str) -> None:
+        names = {datetime.datetime: "date and time", datetime.time: "time"}
+        super().__init__(f"not a valid {names.get(constructor, 'date')} ({reason})")
+
+
 def _call_name(node: ast.expr) -> str | None:
+    """``date`` or ``datetime.date``: the dotted name a call's function is written as."""
     if isinstance(node, ast.Name):
         return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)):
-        return node.attr
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
     return None
 
 
 def _constructed(node: ast.Call) -> Any:
     """The value of a date, datetime, time or path constructor call with literal arguments
-    (integers for the dates, one string for a path); :class:`ValueError` for any other call.
-    Read from the syntax tree: nothing is called but the constructor itself."""
-    name = _call_name(node.func)
-    constructor = _CONSTRUCTORS.get(name or "")
+    (integers for the dates, one string for a path); :class:`ValueError` for any other call,
+    :class:`_InvalidDate` for integers that make no date. Read from the syntax tree: nothing
+    is called but the constructor itself."""
+    constructor = _CONSTRUCTORS.get(_call_name(node.func) or "")
     if constructor is None:
         raise ValueError("not a constructor call")
     args = [ast.literal_eval(a) for a in node.args]
@@ -243,7 +258,10 @@ def _constructed(node: ast.Call) -> Any:
         return constructor(*args)
     if set(kwargs) - _DATE_ARGUMENTS or not all(type(v) is int for v in [*args, *kwargs.values()]):
         raise ValueError("integer arguments only")
-    return constructor(*args, **kwargs)
+    try:
+        return constructor(*args, **kwargs)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _InvalidDate(constructor, str(exc)) from None
 
 
 def _literal(value_node: ast.expr) -> Any:
@@ -255,16 +273,21 @@ def _literal(value_node: ast.expr) -> Any:
 def _default(source: str, cell: int, line: int, name: str, value_node: ast.expr) -> Any:
     """The default a literal (or a date/time/path constructor call) assigns, as a Python
     value; anything else is an invalid parameters cell."""
+    segment = ast.get_source_segment(source, value_node) or ""
     try:
         literal = _literal(value_node)
+    except _InvalidDate as exc:
+        raise _invalid_line(
+            cell, line, f"the value of {name!r} is {exc}: {segment[:60]!r}"
+        ) from None
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, OverflowError):
-        segment = ast.get_source_segment(source, value_node) or ""
         raise _invalid_line(
             cell,
             line,
             f"the value of {name!r} is not a literal ({segment[:60]!r}); only numbers, "
-            "strings, bytes, booleans, None, lists/dicts/tuples of those, and "
-            "date/datetime/time/Path calls with literal arguments",
+            "strings, bytes, booleans, None, lists/dicts/tuples of those, and calls of "
+            "date/datetime/time (alone or as datetime.<name>) with integer arguments or of "
+            "Path (alone or as pathlib.Path) with strings",
         ) from None
     try:
         _jsonable(literal)

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import __version__
-from .contract import ERRORS, security, security_schemes
+from .contract import ERRORS, error_schema, security, security_schemes
 from .declarations import Parameter
 from .spec import NotebookSpec
 
@@ -82,37 +82,8 @@ def _request_body(spec: NotebookSpec) -> dict[str, Any]:
     return {"required": False, "content": content}
 
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["type", "message"],
-            "properties": {
-                "type": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {"name": {"type": "string"}, "problem": {"type": "string"}},
-                    },
-                },
-                "cells": {"type": "array", "items": {"type": "integer"}},
-                "retry_after": {"type": "integer"},
-                "time_limit": {"type": "number"},
-                "limit": {"type": "integer"},
-                "size": {"type": ["integer", "null"]},
-                "cell_index": {"type": ["integer", "null"]},
-                "cell_id": {"type": ["string", "null"]},
-                "ename": {"type": "string"},
-                "evalue": {"type": "string"},
-                "traceback": {"type": "array", "items": {"type": "string"}},
-            },
-        }
-    },
-}
+ERROR_SCHEMA: dict[str, Any] = error_schema()
+"""The body of every error, made from the contract's table (:mod:`.contract`)."""
 
 
 # --- asynchronous runs ----------------------------------------------------------------

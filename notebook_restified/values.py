@@ -341,8 +341,10 @@ def check_value(value_type: ValueType, value: Any, depth: int = 0) -> Any:
     what does not fit (an int is a valid float; ``None`` only where nullable)."""
     kind = value_type.kind
     if value is None:
-        if value_type.nullable or kind == "any":
+        if value_type.nullable or (kind == "any" and value_type.choices is None):
             return None
+        if value_type.choices is not None:
+            raise ValueProblem(f"expected one of {_choice_text(value_type.choices)}, got null")
         raise ValueProblem(f"expected {TYPE_WORDS[kind]}, got null")
     checked: Any
     try:

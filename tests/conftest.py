@@ -16,6 +16,12 @@ from .notebooks import write_doublers
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``last`` run after every other (in their order): they check what the
+    others wrote (``tests/notebooks.py``'s ``WRITTEN``)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
 @pytest.fixture
 def jp_server_config() -> dict[str, Any]:
     """Enable the extension in the test server."""

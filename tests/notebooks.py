@@ -23,6 +23,39 @@ Cell = str | tuple[str, list[str]]
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
 
+WRITTEN: dict[str, Any] = {}
+"""The parameters cell of every notebook the tests made this session (each with the
+notebook's kernel and language), as a notebook of its own, by its JSON text: after every other
+test, ``tests/test_contract.py`` checks that the spec JSON and the OpenAPI document describe
+each of their parameters alike."""
+
+
+def record_notebook(nb: Any) -> None:
+    """Keep the parameters cells of ``nb`` (a notebook the tests made) in :data:`WRITTEN`."""
+    cells = [
+        cell
+        for cell in nb.get("cells", [])
+        if cell.get("cell_type") == "code"
+        and isinstance((cell.get("metadata") or {}).get("tags"), list)
+        and "parameters" in cell["metadata"]["tags"]
+    ]
+    if not cells:
+        return
+    kept = new_notebook()
+    metadata = nb.get("metadata") or {}
+    for key in ("kernelspec", "language_info"):
+        if key in metadata:
+            kept.metadata[key] = metadata[key]
+    for cell in cells:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        kept.cells.append(new_code_cell(source, metadata={"tags": ["parameters"]}))
+    key = json.dumps(
+        [kept.metadata, [cell.source for cell in kept.cells]], sort_keys=True, default=str
+    )
+    WRITTEN.setdefault(key, kept)
+
+
 def write_notebook(path: Path, *cells: Cell, kernel: str = "python3") -> Path:
     """Write a notebook whose cells are ``source`` or ``(source, tags)``; markdown if it
     starts with ``# md``."""
@@ -37,6 +70,7 @@ def write_notebook(path: Path, *cells: Cell, kernel: str = "python3") -> Path:
             nb.cells.append(new_code_cell(source, metadata={"tags": tags}))
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
+    record_notebook(nb)
     return path
 
 

@@ -8,10 +8,12 @@ Errors found before any kernel starts are checked by calling ``main()`` (what th
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +21,9 @@ from typing import Any
 
 import pytest
 
+from notebook_restified import values
 from notebook_restified.cli import main
+from notebook_restified.parameter_types import ValueType
 
 from .notebooks import write_notebook
 
@@ -257,6 +261,57 @@ def test_hostile_parameter_name_never_runs(
     assert [d["name"] for d in error["details"]] == [HOSTILE]
     assert not (runs.cwd / "PWNED").exists()
     assert not (EXAMPLES / "PWNED").exists()
+
+
+def test_each_value_is_checked_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run`` checks each value once (``-p``, ``--params-json`` and ``-f`` alike), then
+    hands the checked values to the kernel: never a second check on the way."""
+    notebook = write_notebook(
+        tmp_path / "checked.ipynb",
+        "import datetime",
+        (
+            "n: int = 1\n"
+            "word: str = 'x'\n"
+            "when: datetime.date = datetime.date(2024, 1, 1)\n"
+            "blob: bytes = b''",
+            ["parameters"],
+        ),
+        ("{'n': n, 'word': word, 'when': repr(when), 'blob': blob.hex()}", ["return"]),
+    )
+    (tmp_path / "blob.bin").write_bytes(b"\x00xyzzy")
+    given = {  # each value as it is given, and as the check makes it
+        "n": (7,),
+        "word": ("plugh",),
+        "when": ("2024-03-05", datetime.date(2024, 3, 5)),
+        "blob": (b"\x00xyzzy",),
+    }
+    checks: Counter[str] = Counter()
+    original = values.check_value
+
+    def counted(value_type: ValueType, value: Any, depth: int = 0) -> Any:
+        for name, forms in given.items():
+            if depth == 0 and any(type(value) is type(f) and value == f for f in forms):
+                checks[name] += 1
+        return original(value_type, value, depth)
+
+    # Wherever the checking function was imported, the counting one stands in.
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("notebook_restified") and (
+            getattr(module, "check_value", None) is original
+        ):
+            monkeypatch.setattr(module, "check_value", counted)
+    argv = ["run", str(notebook), "-p", "n", "7", "-p", "when", "2024-03-05"]
+    argv += ["--params-json", '{"word": "plugh"}', "-f", "blob", str(tmp_path / "blob.bin")]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out) == {
+        "n": 7,
+        "word": "plugh",
+        "when": "datetime.date(2024, 3, 5)",
+        "blob": "0078797a7a79",
+    }
+    assert checks == dict.fromkeys(given, 1)
 
 
 def test_spec_prints_the_spec(

@@ -58,12 +58,25 @@ def test_read_python_parameters_warns_about_mismatch_and_reassignment() -> None:
         ("a = 1e999", 1, "cannot be JSON: it is not a finite number"),
         ("a = {1: 2}", 1, "cannot be JSON: its dict keys are not all strings"),
         ("a = 1j", 1, "cannot be JSON: a complex has no JSON form"),
-        ("a = datetime.date(2024, month=1)", 1, "is not a literal"),
         ("a = datetime.date(2024, 1, x)", 1, "is not a literal"),
-        ("a = datetime.date(2024, 13, 1)", 1, "is not a literal"),
         ("a = date(2024, 1, 1.5)", 1, "is not a literal"),
         ("a = Path(os.sep)", 1, "is not a literal"),
         ("a = datetime.datetime(2024, 1, 1, tzinfo=utc)", 1, "is not a literal"),
+        # Another module's `date` (or an alias the cell cannot show) is no constructor.
+        ("a = os.date(2024, 1, 1)", 1, "is not a literal ('os.date(2024, 1, 1)')"),
+        ("a = dt.date(2024, 1, 1)", 1, "is not a literal"),
+        ("a = x.datetime.date(2024, 1, 1)", 1, "is not a literal"),
+        ("a = os.Path('x')", 1, "is not a literal"),
+        # The constructor's own refusal is the reason.
+        (
+            "a = datetime.date(2024, 2, 30)",
+            1,
+            "'a' is not a valid date (day is out of range for month)",
+        ),
+        ("a = 1\na = date(2024, 13, 1)", 2, "not a valid date (month must be in 1..12)"),
+        ("a = datetime.date(2024, month=1)", 1, "not a valid date (function missing required"),
+        ("a = datetime.time(25)", 1, "'a' is not a valid time (hour must be in 0..23)"),
+        ("a = datetime(2024, 1, 1, 12, 60)", 1, "not a valid date and time (minute must be"),
     ],
 )
 def test_read_python_parameters_refuses(source: str, line: int, words: str) -> None:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import jsonschema
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import alive, descendants, write_echo, write_notebook
+from .notebooks import alive, descendants, record_notebook, write_echo, write_notebook
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
@@ -126,6 +127,7 @@ async def save_notebook(jp_fetch: Fetch, path: str, content: dict[str, Any]) -> 
     """Save through the contents API, as JupyterLab does."""
     body = {"type": "notebook", "format": "json", "content": content}
     await jp_fetch("api", "contents", path, method="PUT", body=json.dumps(body))
+    record_notebook(content)
 
 
 async def assert_healthy(jp_fetch: Fetch, app: RestifiedApp) -> None:
@@ -358,6 +360,27 @@ async def test_two_return_cells_is_409(jp_fetch: Fetch, notebooks: Path) -> None
     code, error, _ = await error_of(jp_fetch, "two_returns.ipynb")
     assert (code, error["type"]) == (409, "invalid_notebook")
     assert error["cells"] == [1, 2]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+async def test_another_method_is_405_in_the_contract_and_runs_nothing(
+    jp_fetch: Fetch, app: RestifiedApp, marker: Path, method: str
+) -> None:
+    document = json.loads((await jp_fetch("api", "restified", "openapi", "a.ipynb")).body)
+    schema = {**document["components"]["schemas"]["Error"], "components": document["components"]}
+    # jp_fetch sends the server's token: the method, not the caller, is refused.
+    code, error, response = await error_of(
+        jp_fetch,
+        "a.ipynb",
+        method=method,
+        body=None if method == "DELETE" else "{}",
+        allow_nonstandard_methods=True,
+    )
+    assert (code, error["type"]) == (405, "method_not_allowed")
+    jsonschema.validate(json.loads(response.body), schema, cls=jsonschema.Draft202012Validator)
+    assert "405" in document["paths"]["/restified/a.ipynb"]["get"]["responses"]
+    assert not marker.exists()
+    assert app.engine.kernel_pids() == []
 
 
 async def test_unknown_and_ill_typed_parameters_are_422_per_field(

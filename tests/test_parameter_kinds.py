@@ -17,6 +17,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from .notebooks import write_notebook
+from .views import compare_parameters
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
@@ -247,6 +248,35 @@ async def test_a_default_written_as_text_reaches_calls_as_its_type(
     assert given[-1] == "2025-05-05"
 
 
+async def test_a_default_written_as_a_call_with_keywords_reaches_the_kernel_as_a_date(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    write_notebook(
+        jp_root_dir / "keyword_date.ipynb",
+        "import datetime",
+        (
+            "when: datetime.date = datetime.date(year=2024, month=1, day=1)\n"
+            "at = datetime.datetime(2024, 2, 3, hour=4, minute=5)",
+            ["parameters"],
+        ),
+        ("[type(when).__name__, repr(when), type(at).__name__, repr(at)]", ["return"]),
+    )
+    spec = json.loads((await jp_fetch("api", "restified", "spec", "keyword_date.ipynb")).body)
+    assert [(p["name"], p["type"], p["default"]) for p in spec["parameters"]] == [
+        ("when", "date", "2024-01-01"),
+        ("at", "datetime", "2024-02-03T04:05:00"),
+    ]
+    assert spec["warnings"] == []
+    assert await call(jp_fetch, "keyword_date.ipynb") == [
+        "date",
+        "datetime.date(2024, 1, 1)",
+        "datetime",
+        "datetime.datetime(2024, 2, 3, 4, 5)",
+    ]
+    given = await call(jp_fetch, "keyword_date.ipynb", params={"when": "2025-05-05"})
+    assert given[:2] == ["date", "datetime.date(2025, 5, 5)"]
+
+
 # --------------------------------------------------------------------------------------------
 # refused: 422 naming the field and the reason, nothing run
 
@@ -445,8 +475,7 @@ async def test_query_given_twice_is_refused(jp_fetch: Fetch, kinds: str, marker:
 async def test_spec_and_openapi_describe_each_parameter_alike(jp_fetch: Fetch, kinds: str) -> None:
     spec = json.loads((await jp_fetch("api", "restified", "spec", kinds)).body)
     document = json.loads((await jp_fetch("api", "restified", "openapi", kinds)).body)
-    properties = document["components"]["schemas"]["Parameters"]["properties"]
-    assert {p["name"]: p["schema"] for p in spec["parameters"]} == properties
+    assert compare_parameters(spec, document, kinds) == 14
     by_name = {p["name"]: p for p in spec["parameters"]}
     assert by_name["method"]["schema"]["enum"] == ["mean", "median"]
     assert by_name["day"]["schema"]["format"] == "date"

@@ -32,6 +32,8 @@ from notebook_restified.errors import (
 from notebook_restified.parameter_types import annotation_type
 from notebook_restified.spec import NotebookSpec, load_spec
 
+from .notebooks import record_notebook
+
 # --------------------------------------------------------------------------------------------
 # helpers
 
@@ -50,6 +52,7 @@ def notebook(*cells: Any, kernel: str | None = None, language: str | None = None
         nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": language}
     if language is not None:
         nb.metadata["language_info"] = {"name": language}
+    record_notebook(nb)
     return nb
 
 

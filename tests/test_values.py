@@ -132,7 +132,9 @@ def test_annotated_bounds_win_over_the_comment() -> None:
         ("d = datetime.date(year=2024, month=2, day=1)", "2024-02-01", "date"),
         ("d: date = '2024-01-31'", "2024-01-31", "date"),
         ("d = datetime.datetime(2024, 1, 31, 12, minute=30)", "2024-01-31T12:30:00", "datetime"),
-        ("d = dt.time(9)", "09:00:00", "time"),
+        ("d = time(9)", "09:00:00", "time"),
+        ("d = datetime.time(hour=9, minute=5)", "09:05:00", "time"),
+        ("d = Path('a.csv')", "a.csv", "path"),
         ("d = pathlib.Path('a', 'b.csv')", "a/b.csv", "path"),
         ("d = b'\\x00hi'", "AGhp", "bytes"),
         ("d: tuple[int, int] = (1, 2)", [1, 2], "list"),
@@ -226,6 +228,18 @@ def test_choices_refuse_a_value_of_another_type() -> None:
         "flag": "expected one of true, got 1",
     }
     assert coerce_query(spec, {"level": "2", "flag": "yes"}) == {"level": 2, "flag": True}
+
+
+def test_choices_of_mixed_types_refuse_null_unless_they_list_it() -> None:
+    spec = spec_of("mixed: Literal[1, 'a'] = 1\nor_none: Literal[1, 'a', None] = 1")
+    mixed, or_none = spec.parameters
+    assert (mixed.type, mixed.nullable, or_none.nullable) == ("any", False, True)
+    assert mixed.schema()["enum"] == [1, "a"]
+    assert or_none.schema()["enum"] == [1, "a", None]
+    with pytest.raises(InvalidParameters) as info:
+        check_json(spec, {"mixed": None})
+    assert info.value.details == [{"name": "mixed", "problem": 'expected one of 1, "a", got null'}]
+    assert check_json(spec, {"mixed": "a", "or_none": None}) == {"mixed": "a", "or_none": None}
 
 
 # --- literals ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   contractError,
+  errorType,
   RestifiedRequestError,
   requestProblem
 } from '../api/errors';
@@ -269,6 +270,20 @@ describe('RestifiedClient: errors', () => {
     expect(
       contractError({ error: { type: 'busy', message: 'Wait.' } })
     ).toEqual({ type: 'busy', message: 'Wait.' });
+  });
+
+  it("reads a type it does not know (a newer server's) as `error`", () => {
+    expect(
+      contractError({
+        error: { type: 'brand_new', message: 'Later.', retry_after: 3 }
+      })
+    ).toEqual({ type: 'error', message: 'Later.', retry_after: 3 });
+    expect(contractError({ error: { type: 7, message: 'x' } })?.type).toBe(
+      'error'
+    );
+    expect(contractError({ error: { message: 'x' } })?.type).toBe('error');
+    expect(errorType('toString')).toBe('error');
+    expect(errorType('rate_limited')).toBe('rate_limited');
   });
 });
 

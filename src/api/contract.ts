@@ -1,5 +1,5 @@
 /**
- * The contract's error types and auth schemes, made from
+ * The contract's error types, error body and auth schemes, made from
  * notebook_restified/contract.py by `python -m notebook_restified.contract
  * --write`. Do not edit: a test fails when this file is stale.
  */
@@ -10,6 +10,7 @@
 export type ErrorType =
   | 'busy'
   | 'cancelled'
+  | 'error'
   | 'execution_error'
   | 'forbidden'
   | 'internal'
@@ -52,10 +53,23 @@ export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
     when: 'the result of a cancelled run',
     fields: []
   },
+  error: {
+    status: 500,
+    when: "a failure with no type of its own: the call's machinery failing (the engine closed, a kernel that cannot report its result), or a client error the web framework answers with a status of its own (then that status)",
+    fields: []
+  },
   execution_error: {
     status: 500,
-    when: 'a cell raised: cell_index, cell_id, ename, evalue, traceback (plain text lines; for a key holder only where key_tracebacks allows)',
-    fields: ['cell_index', 'cell_id', 'ename', 'evalue', 'traceback']
+    when: 'a cell raised: which, what (the traceback as plain text lines) and what the call printed; a key holder gets cell_index, ename and evalue only, unless key_tracebacks allows',
+    fields: [
+      'cell_index',
+      'cell_id',
+      'ename',
+      'evalue',
+      'traceback',
+      'stdout',
+      'stderr'
+    ]
   },
   forbidden: {
     status: 403,
@@ -74,12 +88,12 @@ export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
   },
   invalid_notebook: {
     status: 409,
-    when: 'tags make no function (two return or parameters cells, a parameters cell that is not plain literal assignments); cells lists them',
-    fields: ['cells']
+    when: "tags make no function (two return or parameters cells, a parameters cell that is not plain literal assignments): the cells at fault, and the parameters cell's line",
+    fields: ['cells', 'line']
   },
   invalid_parameters: {
     status: 422,
-    when: 'unknown names, a name given twice, values that do not coerce, have the wrong type, are not one of the choices or are out of bounds; details: [{name, problem}] per field',
+    when: 'unknown names, a name given twice, values that do not coerce, have the wrong type, are not one of the choices or are out of bounds: one {name, problem} per problem',
     fields: ['details']
   },
   invalid_request: {
@@ -124,7 +138,7 @@ export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
   },
   result_too_large: {
     status: 502,
-    when: "the call's result, encoded as JSON, PNG or CSV, is larger than max_result_size; limit gives it, and nothing of it is sent",
+    when: "the call's result, encoded as JSON, PNG or CSV, is larger than max_result_size; nothing of it is sent",
     fields: ['limit', 'size']
   },
   timeout: {
@@ -138,6 +152,80 @@ export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
     fields: []
   }
 };
+
+/** One entry of an `invalid_parameters` error's `details`. */
+export interface IParameterProblem {
+  /** The parameter (as it was given). */
+  name: string;
+  /** What is wrong with it. */
+  problem: string;
+}
+
+/**
+ * The `error` object of every error body: its `type` and `message`, and the
+ * fields of the errors that carry them (`ERROR_KINDS[type].fields`).
+ */
+export interface IErrorObject {
+  /** The error's type (see `ERROR_KINDS`). */
+  type: ErrorType;
+  /** What went wrong, in words. */
+  message: string;
+  /**
+   * The indices (in the notebook's cells) of the cells at fault.
+   * (`invalid_notebook`)
+   */
+  cells?: number[];
+  /**
+   * The line of the parameters cell at fault (1-based), or null when no line is
+   * to blame; absent when the fault is not in the parameters cell.
+   * (`invalid_notebook`)
+   */
+  line?: number | null;
+  /**
+   * One entry per problem: the parameter and what is wrong with it.
+   * (`invalid_parameters`)
+   */
+  details?: IParameterProblem[];
+  /**
+   * Seconds to wait before trying again (also the Retry-After header). (`busy`,
+   * `rate_limited`)
+   */
+  retry_after?: number;
+  /**
+   * The index of the cell that raised, or null when it was none of the
+   * notebook's cells. (`execution_error`)
+   */
+  cell_index?: number | null;
+  /** The id of the cell that raised, if any. (`execution_error`) */
+  cell_id?: string | null;
+  /** The exception's class name. (`execution_error`) */
+  ename?: string;
+  /** The exception's message. (`execution_error`) */
+  evalue?: string;
+  /**
+   * The traceback as plain text lines (no terminal colours).
+   * (`execution_error`)
+   */
+  traceback?: string[];
+  /** What the call printed before it failed. (`execution_error`) */
+  stdout?: string;
+  /** What the call wrote to stderr. (`execution_error`) */
+  stderr?: string;
+  /** The limit that was passed, in bytes. (`result_too_large`) */
+  limit?: number;
+  /**
+   * The bytes counted when encoding stopped past the limit (a lower bound), if
+   * known. (`result_too_large`)
+   */
+  size?: number | null;
+  /** The time limit that was passed, in seconds. (`timeout`) */
+  time_limit?: number;
+}
+
+/** The body of every error: `{"error": {type, message, ...}}`. */
+export interface IErrorBody {
+  error: IErrorObject;
+}
 
 /**
  * The ways to authenticate a call (OpenAPI security schemes).

@@ -5,12 +5,12 @@
  * `ServerConnection.NetworkError`. `requestProblem` condenses either for the
  * panel. Pure: no DOM, no JupyterLab objects.
  */
-import { IErrorBody } from './types';
+import { ERROR_KINDS, ErrorType, IErrorObject } from './contract';
 
 /**
  * The contract's `error` object.
  */
-export type ContractError = IErrorBody['error'];
+export type ContractError = IErrorObject;
 
 /**
  * An error answered by the server, carrying the contract's JSON error body.
@@ -36,7 +36,7 @@ export class RestifiedRequestError extends Error {
    * The contract's error type (`invalid_notebook`, `not_found`, ...), or
    * `error` when the body is not the contract's (a proxy's HTML page).
    */
-  get type(): string {
+  get type(): ErrorType {
     return this.error?.type ?? 'error';
   }
 }
@@ -48,7 +48,7 @@ export interface IRequestProblem {
   /** HTTP status, 0 when the server could not be reached. */
   status: number;
   /** The contract's error type, `error` for a body that is not the contract's, `network` for no answer. */
-  type: string;
+  type: ErrorType | 'network';
   message: string;
   /** For `invalid_notebook`: the cells at fault. */
   cells: number[];
@@ -75,21 +75,37 @@ export function requestProblem(error: unknown): IRequestProblem {
 }
 
 /**
- * The contract's `error` object in a body, or null.
+ * The error type `type` is, or `error` (the contract's type of a failure
+ * with no type of its own) for one this client does not know: a newer
+ * server's, or no string at all.
+ */
+export function errorType(type: unknown): ErrorType {
+  return typeof type === 'string' &&
+    Object.prototype.hasOwnProperty.call(ERROR_KINDS, type)
+    ? (type as ErrorType)
+    : 'error';
+}
+
+/**
+ * The contract's `error` object in a body, or null; its `type` is one of
+ * `ErrorType` (see `errorType`).
  */
 export function contractError(data: unknown): ContractError | null {
   if (typeof data !== 'object' || data === null) {
     return null;
   }
-  const { error } = data as Partial<IErrorBody>;
-  if (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof error.message === 'string'
-  ) {
-    return error;
+  const { error } = data as { error?: unknown };
+  if (typeof error !== 'object' || error === null) {
+    return null;
   }
-  return null;
+  const fields = error as Partial<Record<keyof IErrorObject, unknown>>;
+  if (typeof fields.message !== 'string') {
+    return null;
+  }
+  return {
+    ...(error as Omit<IErrorObject, 'type'>),
+    type: errorType(fields.type)
+  };
 }
 
 /**

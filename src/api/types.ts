@@ -1,9 +1,10 @@
 /**
  * TypeScript mirrors of the server's JSON (notebook_restified/server/,
- * spec.py, errors.py, keys.py). Keep them 1:1 with the server.
+ * spec.py, keys.py). Keep them 1:1 with the server. The error body is made
+ * from the contract's table: see contract.ts.
  */
 
-import type { ErrorType } from './contract';
+import type { IErrorObject } from './contract';
 import type { IWarmupState } from '../core/warmup';
 
 export type { IWarmupState };
@@ -142,39 +143,6 @@ export interface IEndpointSpec {
 }
 
 /**
- * `details` of an `invalid_parameters` error.
- */
-export interface IParameterProblem {
-  name: string;
-  problem: string;
-}
-
-/**
- * The body of every error: `{"error": {type, message, ...}}`; the optional
- * members are those of the errors that carry them.
- */
-export interface IErrorBody {
-  error: {
-    type: ErrorType | string;
-    message: string;
-    /** `invalid_notebook`: the cells at fault. */
-    cells?: number[];
-    /** `invalid_parameters`: one entry per problem. */
-    details?: IParameterProblem[];
-    /** `execution_error`: where and what. */
-    cell_index?: number | null;
-    cell_id?: string | null;
-    ename?: string;
-    evalue?: string;
-    traceback?: string[];
-    /** `busy` (and rate limited): seconds to wait. */
-    retry_after?: number;
-    /** `timeout`: the limit that was passed, in seconds. */
-    time_limit?: number;
-  };
-}
-
-/**
  * Who made a key: the server user who created it (on a JupyterHub, any user
  * the hub lets use the server may).
  */
@@ -246,17 +214,12 @@ export const FINISHED_STATUSES: readonly RunStatus[] = [
 ];
 
 /**
- * A run's error: the error object a synchronous call would have answered.
+ * A run's error: the error object a synchronous call would have answered,
+ * as the run object holds it (its `type` as written: a run's record is read
+ * as it is, not through `contractError`).
  */
-export interface IRunError {
+export interface IRunError extends Omit<IErrorObject, 'type'> {
   type: string;
-  message: string;
-  cell_index?: number | null;
-  cell_id?: string | null;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-  time_limit?: number;
 }
 
 /**
