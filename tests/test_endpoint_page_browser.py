@@ -53,7 +53,9 @@ def examples(jp_root_dir: Path) -> Path:
         shutil.copy(EXAMPLES / f"{name}.ipynb", jp_root_dir / f"{name}.ipynb")
     write_notebook(
         jp_root_dir / "xss.ipynb",
-        '# md # Hi <script>window.pwned = 1</script>\n\n<img src=x onerror="window.pwned = 2">',
+        "# md # Hi <script>window.pwned = 1</script>\n\n"
+        '<img src=x onerror="window.pwned = 2">\n\n'
+        "Some **bold** text and [a bad link](javascript:window.pwned=4).",
         ("x = 1", ["parameters"]),
         ("'<script>window.pwned = 3</script>'", ["return"]),
     )
@@ -205,6 +207,13 @@ async def server_user(browser: Any, server: str, token: str, shots: Path) -> Non
     assert "Sales summary with pandas" in titles
     assert "A matplotlib chart" in titles
     assert "Fibonacci" in titles
+    # Descriptions as markdown: `code` in code elements, raw HTML as text.
+    fibonacci = entries.filter(has_text="Fibonacci")
+    assert await fibonacci.locator(".rp-description code").all_inner_texts() == ["n"]
+    xss = entries.filter(has_text="window.pwned = 1")
+    assert 'onerror="window.pwned = 2"' in await xss.locator(".rp-description").inner_text()
+    assert await page.locator("main img, main script").count() == 0
+    assert await page.evaluate("() => window.pwned") is None
     await page.screenshot(path=str(shots / "page-index.png"), full_page=True)
 
     # A notebook's <script> stays text, in its page and in its result; nothing runs.
@@ -212,7 +221,12 @@ async def server_user(browser: Any, server: str, token: str, shots: Path) -> Non
     heading = page.get_by_role("heading", level=1)
     await heading.wait_for()
     assert await heading.inner_text() == "Hi <script>window.pwned = 1</script>"
-    assert 'onerror="window.pwned = 2"' in await page.locator(".rp-description").inner_text()
+    description = page.locator(".rp-description")
+    assert 'onerror="window.pwned = 2"' in await description.inner_text()
+    # Its markdown rendered: **bold** a <strong>; a javascript: link only its text.
+    assert await description.locator("strong").all_inner_texts() == ["bold"]
+    assert "a bad link" in await description.inner_text()
+    assert await description.locator("a").count() == 0
     await page.get_by_role("button", name="Run").click()
     await page.locator(".rp-tree").wait_for(timeout=120_000)
     assert "<script>window.pwned = 3</script>" in await page.locator(".rp-tree").inner_text()

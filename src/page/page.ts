@@ -25,6 +25,7 @@ import {
   schemaOf
 } from '../core/form.js';
 import { buildSnippets, exampleFiles, queryString } from '../core/snippets.js';
+import { parseMarkdown, renderBlocks, renderMarkdown } from './markdown.js';
 import { cellText, columnsOf, isRowList, toCsv } from './rows.js';
 
 /**
@@ -486,7 +487,15 @@ function renderEndpoint(
   root.replaceChildren();
   root.append(h('h1', {}, data.title), h('p', { class: 'rp-path' }, data.url));
   if (data.description) {
-    root.append(h('p', { class: 'rp-description' }, data.description));
+    // Markdown built as DOM nodes (never parsed as HTML); its headings under
+    // the title.
+    root.append(
+      h(
+        'div',
+        { class: 'rp-description rp-markdown' },
+        ...renderMarkdown(data.description, document, { headingOffset: 1 })
+      )
+    );
   }
   const links = h('p', { class: 'rp-links' });
   if (data.openapi) {
@@ -800,9 +809,16 @@ function renderIndex(root: HTMLElement, entries: IIndexEntry[]): void {
       h('div', { class: 'rp-path' }, entry.path)
     );
     if (entry.description) {
-      // The first paragraph: the page has the rest.
-      const first = entry.description.split(/\n\s*\n/)[0];
-      item.append(h('p', { class: 'rp-description' }, first));
+      // The first block (a paragraph, mostly), as markdown built as DOM
+      // nodes: the page has the rest.
+      const first = parseMarkdown(entry.description).slice(0, 1);
+      item.append(
+        h(
+          'div',
+          { class: 'rp-description rp-markdown' },
+          ...renderBlocks(first, document, { headingOffset: 2 })
+        )
+      );
     }
     if (entry.error) {
       item.append(h('p', { class: 'rp-field-error' }, entry.error));
