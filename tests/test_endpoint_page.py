@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import nbformat
 import pytest
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado.httpclient import HTTPClientError, HTTPResponse
@@ -180,8 +181,34 @@ async def test_page_data_for_a_server_user(
     assert data["openapi"] == f"{jp_base_url}api/restified/openapi/a.ipynb"
     assert data["index"] == f"{jp_base_url}restified/"
     assert data["cells"] == {"3": f"pathlib.Path({str(notebooks)!r}).touch()\nn * 2"}
+    assert data["result_kind"] is None  # saved without its output
     assert response.headers["Cache-Control"] == "no-store"
     assert not notebooks.exists()
+
+
+async def test_page_data_tells_the_kind_of_result_the_saved_output_shows(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    path = write_notebook(
+        jp_root_dir / "chart.ipynb", ("fig = 1", ["parameters"]), ("fig", ["return"])
+    )
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "execute_result", {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+        )
+    ]
+    nbformat.write(nb, str(path))
+    data = json.loads((await jp_fetch("api", "restified", "page", "chart.ipynb")).body)
+    assert data["result_kind"] == "image"
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "execute_result", {"text/html": '<table class="dataframe"></table>', "text/plain": "t"}
+        )
+    ]
+    nbformat.write(nb, str(path))
+    data = json.loads((await jp_fetch("api", "restified", "page", "chart.ipynb")).body)
+    assert data["result_kind"] == "table"
 
 
 async def test_page_data_for_a_key_holder(jp_fetch: Fetch, notebooks: Path) -> None:
