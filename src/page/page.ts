@@ -640,6 +640,9 @@ function renderEndpoint(
 
   form.addEventListener('submit', event => {
     event.preventDefault();
+    if (run.getAttribute('aria-disabled') === 'true') {
+      return; // a call is on its way
+    }
     void runCall(form, data, reading(), key, result, run).then(answered => {
       if (answered !== null && answered !== kind) {
         kind = answered;
@@ -715,7 +718,9 @@ async function runCall(
   } else {
     url += queryString(reading.values);
   }
-  run.disabled = true;
+  // Marked busy, not disabled: a disabled button would lose the keyboard's
+  // focus, which would go back to the page's top.
+  run.setAttribute('aria-disabled', 'true');
   result.replaceChildren(h('p', { class: 'rp-status' }, 'Running…'));
   const started = performance.now();
   try {
@@ -757,7 +762,7 @@ async function runCall(
     );
     return null;
   } finally {
-    run.disabled = false;
+    run.removeAttribute('aria-disabled');
   }
 }
 
