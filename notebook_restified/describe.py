@@ -14,7 +14,7 @@ from typing import Any
 
 from .spec import NotebookSpec
 
-__all__ = ["describe_notebook", "form_fields"]
+__all__ = ["describe_notebook", "form_fields", "saved_result_kind"]
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 
@@ -50,6 +50,30 @@ def describe_notebook(nb: Mapping[str, Any], path: str) -> tuple[str, str]:
     if len(description) > DESCRIPTION_LIMIT:
         description = description[: DESCRIPTION_LIMIT - 1].rstrip() + "…"
     return title.strip(), description
+
+
+def saved_result_kind(nb: Mapping[str, Any], return_cell: int | None) -> str | None:
+    """The kind of result the return cell's saved output shows (``"image"`` for a PNG,
+    ``"table"`` for a pandas DataFrame's HTML, else ``"json"``), or ``None`` when the
+    notebook was saved without that cell's value. A hint for the page's snippets, which
+    take the real kind from the page's own calls."""
+    cells = nb.get("cells") or []
+    if return_cell is None or not 0 <= return_cell < len(cells):
+        return None
+    cell = cells[return_cell]
+    outputs = cell.get("outputs") if isinstance(cell, Mapping) else None
+    for output in outputs if isinstance(outputs, list) else []:
+        if not isinstance(output, Mapping) or output.get("output_type") != "execute_result":
+            continue
+        data = output.get("data")
+        if not isinstance(data, Mapping):
+            return None
+        if "image/png" in data:
+            return "image"
+        html = data.get("text/html", "")
+        html = "".join(html) if isinstance(html, list) else str(html)
+        return "table" if 'class="dataframe' in html else "json"
+    return None
 
 
 _INPUTS = {

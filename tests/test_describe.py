@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from notebook_restified.describe import describe_notebook, form_fields
+from notebook_restified.describe import describe_notebook, form_fields, saved_result_kind
 from notebook_restified.spec import load_spec
 
 
@@ -58,3 +58,33 @@ def test_form_fields(declaration: str, expected: dict[str, Any]) -> None:
     assert {k: field[k] for k in expected} == expected
     if "choices" not in expected:
         assert "choices" not in field
+
+
+def with_outputs(*outputs: dict[str, Any]) -> dict[str, Any]:
+    notebook = nb(("code", "x = 1", ["parameters"]), ("code", "x", ["return"]))
+    notebook["cells"][1]["outputs"] = list(outputs)
+    return notebook
+
+
+def result(data: dict[str, Any]) -> dict[str, Any]:
+    return {"output_type": "execute_result", "data": data, "metadata": {}, "execution_count": 1}
+
+
+def test_saved_result_kind() -> None:
+    png = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+    frame = {
+        "text/html": ["<div>\n", '<table border="1" class="dataframe">\n', "</table></div>"],
+        "text/plain": "   a\n0  1",
+    }
+    assert saved_result_kind(with_outputs(result(png)), 1) == "image"
+    assert saved_result_kind(with_outputs(result(frame)), 1) == "table"
+    assert saved_result_kind(with_outputs(result({"text/plain": "3"})), 1) == "json"
+    # A plot the cell draws on its way is no result: only the cell's value counts.
+    drawn = {"output_type": "display_data", "data": png, "metadata": {}}
+    stream = {"output_type": "stream", "name": "stdout", "text": "hi"}
+    assert saved_result_kind(with_outputs(drawn, stream, result({"text/plain": "3"})), 1) == "json"
+    assert saved_result_kind(with_outputs(drawn), 1) is None
+    # Saved without outputs, no return cell, or a cell out of range: unknown.
+    assert saved_result_kind(with_outputs(), 1) is None
+    assert saved_result_kind(with_outputs(result(png)), None) is None
+    assert saved_result_kind(with_outputs(result(png)), 7) is None

@@ -4,12 +4,14 @@ links; escaping; assets; the index of endpoints and its cache."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import nbformat
 import pytest
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado.httpclient import HTTPClientError, HTTPResponse
@@ -19,7 +21,7 @@ from notebook_restified.server import endpoints as server_endpoints
 from notebook_restified.server.endpoints import EndpointsIndex
 from notebook_restified.server.page import CONTENT_SECURITY_POLICY, STATIC_DIR, prefers_html
 
-from .notebooks import write_notebook
+from .notebooks import descendants, write_notebook
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
@@ -180,8 +182,34 @@ async def test_page_data_for_a_server_user(
     assert data["openapi"] == f"{jp_base_url}api/restified/openapi/a.ipynb"
     assert data["index"] == f"{jp_base_url}restified/"
     assert data["cells"] == {"3": f"pathlib.Path({str(notebooks)!r}).touch()\nn * 2"}
+    assert data["result_kind"] is None  # saved without its output
     assert response.headers["Cache-Control"] == "no-store"
     assert not notebooks.exists()
+
+
+async def test_page_data_tells_the_kind_of_result_the_saved_output_shows(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    path = write_notebook(
+        jp_root_dir / "chart.ipynb", ("fig = 1", ["parameters"]), ("fig", ["return"])
+    )
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "execute_result", {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+        )
+    ]
+    nbformat.write(nb, str(path))
+    data = json.loads((await jp_fetch("api", "restified", "page", "chart.ipynb")).body)
+    assert data["result_kind"] == "image"
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "execute_result", {"text/html": '<table class="dataframe"></table>', "text/plain": "t"}
+        )
+    ]
+    nbformat.write(nb, str(path))
+    data = json.loads((await jp_fetch("api", "restified", "page", "chart.ipynb")).body)
+    assert data["result_kind"] == "table"
 
 
 async def test_page_data_for_a_key_holder(jp_fetch: Fetch, notebooks: Path) -> None:
@@ -249,6 +277,30 @@ async def test_the_index(jp_fetch: Fetch, notebooks: Path, jp_root_dir: Path) ->
     assert page.headers["Content-Type"].startswith("text/html")
     assert 'data-view="index"' in page.body.decode()
     assert not notebooks.exists()
+
+
+async def test_listing_the_index_starts_no_kernel(
+    jp_fetch: Fetch, notebooks: Path, jp_serverapp: Any
+) -> None:
+    before = descendants()
+    listed = json.loads((await jp_fetch("restified/")).body)["endpoints"]
+    assert [e["path"] for e in listed] == ["a.ipynb", "sub/b.ipynb"]
+    await jp_fetch("restified/", headers={"Accept": BROWSER})
+    for path in ("a.ipynb", "sub/b.ipynb"):  # and the pages' data
+        await jp_fetch("api", "restified", "page", path)
+    await asyncio.sleep(1)  # a kernel started in the background would be on its way
+    pool = json.loads((await jp_fetch("api", "restified", "status")).body)["pool"]
+    assert pool["kernel_pids"] == []
+    assert pool["warm_notebooks"] == []
+    assert pool["spare_kernels"]["pids"] == []
+    assert jp_serverapp.kernel_manager.list_kernels() == []
+    assert descendants() - before == set()  # no process at all
+
+    # What the checks above see once a call has run: they can fail.
+    await jp_fetch("restified", "a.ipynb")
+    pool = json.loads((await jp_fetch("api", "restified", "status")).body)["pool"]
+    assert pool["kernel_pids"] != []
+    assert descendants() - before != set()
 
 
 async def test_the_index_is_for_token_holders(jp_fetch: Fetch, notebooks: Path) -> None:

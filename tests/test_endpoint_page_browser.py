@@ -1,6 +1,7 @@
 """The endpoint's page in a real Chromium (Playwright, Debian's /usr/bin/chromium): a shared
-key link, the form, a table, an image, a field's error, a failing cell, the index, and a
-``<script>`` in a notebook that stays text.
+key link and a ``?key=`` link, the form (a checkbox included), a table, an image, a field's
+error, a failing cell, the index, the keyboard, the light and dark themes, markdown
+descriptions, and a ``<script>`` in a notebook that stays text.
 
 Skipped when Playwright or Chromium is missing. ``RESTIFIED_SCREENSHOTS=docs`` writes the
 README's screenshots there."""
@@ -19,7 +20,7 @@ import pytest
 from tornado.httpclient import HTTPResponse
 
 from .conftest import EXAMPLES
-from .notebooks import write_notebook
+from .notebooks import create_key, write_notebook
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -53,9 +54,21 @@ def examples(jp_root_dir: Path) -> Path:
         shutil.copy(EXAMPLES / f"{name}.ipynb", jp_root_dir / f"{name}.ipynb")
     write_notebook(
         jp_root_dir / "xss.ipynb",
-        '# md # Hi <script>window.pwned = 1</script>\n\n<img src=x onerror="window.pwned = 2">',
+        "# md # Hi <script>window.pwned = 1</script>\n\n"
+        '<img src=x onerror="window.pwned = 2">\n\n'
+        "Some **bold** text and [a bad link](javascript:window.pwned=4).",
         ("x = 1", ["parameters"]),
         ("'<script>window.pwned = 3</script>'", ["return"]),
+    )
+    write_notebook(
+        jp_root_dir / "flags.ipynb",
+        "# md # Flags\n\nSays a **word**, loud or not.",
+        ('word: str = "hi"  # what to say\nloud: bool = True  # in capitals', ["parameters"]),
+        (
+            '{"said": word.upper() if loud else word, "loud": loud,'
+            ' "kind": type(loud).__name__, "nested": {"deep": [1, 2]}}',
+            ["return"],
+        ),
     )
     write_notebook(
         jp_root_dir / "anything.ipynb", ("value = None", ["parameters"]), ("value", ["return"])
@@ -205,6 +218,13 @@ async def server_user(browser: Any, server: str, token: str, shots: Path) -> Non
     assert "Sales summary with pandas" in titles
     assert "A matplotlib chart" in titles
     assert "Fibonacci" in titles
+    # Descriptions as markdown: `code` in code elements, raw HTML as text.
+    fibonacci = entries.filter(has_text="Fibonacci")
+    assert await fibonacci.locator(".rp-description code").all_inner_texts() == ["n"]
+    xss = entries.filter(has_text="window.pwned = 1")
+    assert 'onerror="window.pwned = 2"' in await xss.locator(".rp-description").inner_text()
+    assert await page.locator("main img, main script").count() == 0
+    assert await page.evaluate("() => window.pwned") is None
     await page.screenshot(path=str(shots / "page-index.png"), full_page=True)
 
     # A notebook's <script> stays text, in its page and in its result; nothing runs.
@@ -212,7 +232,12 @@ async def server_user(browser: Any, server: str, token: str, shots: Path) -> Non
     heading = page.get_by_role("heading", level=1)
     await heading.wait_for()
     assert await heading.inner_text() == "Hi <script>window.pwned = 1</script>"
-    assert 'onerror="window.pwned = 2"' in await page.locator(".rp-description").inner_text()
+    description = page.locator(".rp-description")
+    assert 'onerror="window.pwned = 2"' in await description.inner_text()
+    # Its markdown rendered: **bold** a <strong>; a javascript: link only its text.
+    assert await description.locator("strong").all_inner_texts() == ["bold"]
+    assert "a bad link" in await description.inner_text()
+    assert await description.locator("a").count() == 0
     await page.get_by_role("button", name="Run").click()
     await page.locator(".rp-tree").wait_for(timeout=120_000)
     assert "<script>window.pwned = 3</script>" in await page.locator(".rp-tree").inner_text()
@@ -308,4 +333,162 @@ async def typed_form(browser: Any, server: str, token: str, shots: Path) -> None
     assert '"0001ff"' in result
     assert await page.locator(".rp-field[data-invalid]").count() == 0
     await page.screenshot(path=str(shots / "page-types.png"), full_page=True)
+    await context.close()
+
+
+async def focus_order(page: Any, until: str, most: int = 20) -> list[str]:
+    """Press Tab from where the focus is until an element named ``until`` has it: what each
+    press focused (a field's name, else its text)."""
+    seen: list[str] = []
+    for _ in range(most):
+        await page.keyboard.press("Tab")
+        name = await page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return e.getAttribute('name') || e.textContent.trim(); }"
+        )
+        seen.append(name)
+        if name == until:
+            return seen
+    raise AssertionError(f"Tab never reached {until!r}: {seen}")
+
+
+async def test_a_link_with_the_key_in_its_query(
+    jp_fetch: Fetch, examples: Path, server: str, shots: Path
+) -> None:
+    table_key = await create_key(jp_fetch, "pandas_summary.ipynb")
+    image_key = await create_key(jp_fetch, "matplotlib_plot.ipynb")
+    async with chromium() as browser:
+        await query_key_link(browser, server, table_key["secret"], image_key["secret"])
+
+
+async def query_key_link(browser: Any, server: str, table_secret: str, image_secret: str) -> None:
+    # A colleague's browser with an older link: the key in the query, no other credential.
+    context = await browser.new_context(viewport={"width": 900, "height": 1000})
+    page = await context.new_page()
+    await page.goto(f"{server}restified/pandas_summary.ipynb?key={table_secret}&from=mail")
+    await page.get_by_role("heading", name="Sales summary with pandas").wait_for()
+    # The secret left the address bar (the rest of the query stays) and the page.
+    href = await page.evaluate("() => window.location.href")
+    assert href == f"{server}restified/pandas_summary.ipynb?from=mail"
+    assert table_secret not in await page.content()
+    assert "Bearer <YOUR_KEY>" in await page.locator(".rp-snippet-curl").inner_text()
+
+    # From the keyboard alone: Tab from the top reaches the fields, then Run.
+    assert await focus_order(page, "Run") == ["region", "top", "Run"]
+    await page.keyboard.press("Shift+Tab")
+    await page.keyboard.type("2")  # over the top field's default, which Tab selected
+    assert await page.get_by_label("top").input_value() == "2"
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")  # on Run
+    rows = page.locator(".rp-table tbody tr")
+    await rows.first.wait_for(timeout=120_000)
+    assert await rows.count() == 2
+    # The focus stayed on Run through the call; on from it to the result's Download CSV,
+    # which Enter takes.
+    assert await page.evaluate("() => document.activeElement.textContent") == "Run"
+    assert await focus_order(page, "Download CSV", most=1) == ["Download CSV"]
+    async with page.expect_download() as download_info:
+        await page.keyboard.press("Enter")
+    csv = Path(await (await download_info.value).path()).read_text()
+    assert len(csv.strip().splitlines()) == 3
+    # A table: the snippets now ask for it as CSV.
+    curl = await page.locator(".rp-snippet-curl").inner_text()
+    assert "-H 'Accept: text/csv'" in curl
+    assert "print(response.text)" in await page.locator(".rp-snippet-python").inner_text()
+    await context.close()
+
+    # An image, with its own key: shown, and the snippets save it to a file.
+    context = await browser.new_context(viewport={"width": 900, "height": 1000})
+    page = await context.new_page()
+    await page.goto(f"{server}restified/matplotlib_plot.ipynb?key={image_secret}")
+    await page.get_by_role("heading", name="A matplotlib chart").wait_for()
+    assert "key=" not in await page.evaluate("() => window.location.href")
+    curl = page.locator(".rp-snippet-curl")
+    assert "-o result.png" not in await curl.inner_text()  # not known before a call
+    await page.get_by_label("points").fill("30")
+    await page.get_by_role("button", name="Run").click()
+    image = page.locator("img.rp-image")
+    await image.wait_for(timeout=120_000)
+    assert await image.evaluate("img => img.complete && img.naturalWidth > 100")
+    assert (await curl.inner_text()).endswith("-o result.png")
+    python = await page.locator(".rp-snippet-python").inner_text()
+    assert python.endswith(
+        'with open("result.png", "wb") as file:\n    file.write(response.content)'
+    )
+    assert image_secret not in await page.content()
+    await context.close()
+
+
+async def test_a_checkbox_the_keyboard_and_the_light_theme(
+    jp_fetch: Fetch, examples: Path, server: str, jp_serverapp: Any, shots: Path
+) -> None:
+    async with chromium() as browser:
+        await checkbox_and_tree(browser, server, jp_serverapp.identity_provider.token)
+
+
+async def checkbox_and_tree(browser: Any, server: str, token: str) -> None:
+    context = await browser.new_context(
+        extra_http_headers={"Authorization": f"token {token}"},
+        viewport={"width": 900, "height": 1000},
+        color_scheme="light",
+    )
+    page = await context.new_page()
+    await page.goto(f"{server}restified/flags.ipynb")
+    await page.get_by_role("heading", name="Flags", exact=True).wait_for()
+    assert await page.locator(".rp-description strong").all_inner_texts() == ["word"]
+
+    # The light theme's colours.
+    colours = await page.evaluate(
+        "() => { const s = getComputedStyle(document.body); return [s.backgroundColor, s.color]; }"
+    )
+    assert colours == ["rgb(255, 255, 255)", "rgb(29, 31, 33)"]
+
+    # The bool parameter: a checkbox, checked as its default is.
+    loud = page.get_by_label("loud")
+    assert await loud.get_attribute("type") == "checkbox"
+    assert await loud.is_checked()
+
+    # Its links, its fields and Run, in order, from the keyboard; Space unchecks the box.
+    order = await focus_order(page, "Run")
+    assert order == ["OpenAPI document", "All endpoints", "word", "loud", "Run"]
+    await page.keyboard.press("Shift+Tab")
+    await page.keyboard.press("Space")
+    assert not await loud.is_checked()
+    assert '"loud":false' in await page.locator(".rp-snippet-curl").inner_text()
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    tree = page.locator(".rp-tree")
+    await tree.wait_for(timeout=120_000)
+    text = await tree.inner_text()
+    assert 'said: "hi"' in text
+    assert "loud: false" in text
+    assert 'kind: "bool"' in text  # the kernel got a bool
+
+    # Checked again: the kernel gets True.
+    await loud.check()
+    await page.get_by_role("button", name="Run").click()
+    await page.locator(".rp-tree", has_text='said: "HI"').wait_for(timeout=120_000)
+    assert "loud: true" in await page.locator(".rp-tree").inner_text()
+
+    # The JSON tree folds: the root open, a node two levels down closed.
+    root = page.locator(".rp-tree > li > details")
+    said = page.locator(".rp-tree .rp-string", has_text='"HI"')
+    deep = page.locator(".rp-tree details", has_text="deep").last
+    first = page.locator(".rp-tree details", has_text="deep").last.locator("li").first
+    assert await root.evaluate("d => d.open")
+    assert await said.is_visible()
+    assert not await deep.evaluate("d => d.open")
+    assert await first.is_hidden()
+    await deep.locator(":scope > summary").click()
+    assert await first.is_visible()
+    assert await first.inner_text() == "0: 1"
+    # Collapsing the root hides everything under it; Enter on its summary opens it again.
+    summary = root.locator(":scope > summary")
+    await summary.click()
+    assert not await root.evaluate("d => d.open")
+    assert await said.is_hidden()
+    assert await first.is_hidden()
+    await summary.focus()
+    await page.keyboard.press("Enter")
+    assert await said.is_visible()
     await context.close()

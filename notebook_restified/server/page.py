@@ -21,7 +21,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import web
 
-from ..describe import describe_notebook, form_fields
+from ..describe import describe_notebook, form_fields, saved_result_kind
 from .auth import KeyAccess, authorize_user, presented_key
 from .base import AUTH_RESOURCE, RestifiedHandler
 from .endpoints import EndpointService, EndpointsIndex, normalize_path
@@ -137,7 +137,8 @@ class PageDataHandler(RestifiedHandler):
 
     @allow_unauthenticated  # a server user (execute) or a key for this notebook, below
     async def get(self, path: str) -> None:
-        """Title, description, form fields, and what the caller may see."""
+        """Title, description, form fields, the kind of result the notebook's saved output
+        shows, and what the caller may see."""
         presented = presented_key(self.request)
         caller: dict[str, Any]
         if presented is not None and presented[1] == "header":
@@ -167,6 +168,7 @@ class PageDataHandler(RestifiedHandler):
                 "title": title,
                 "description": description,
                 "parameters": form_fields(spec),
+                "result_kind": saved_result_kind(model["content"], spec.return_cell),
                 "caller": caller,
                 "openapi": f"{base}/api/restified/openapi/{quote(path)}" if readable else None,
                 "index": f"{base}/restified/" if readable else None,

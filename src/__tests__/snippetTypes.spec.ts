@@ -2,10 +2,17 @@
  * The snippets for the declared types of issue #15, run for real: curl,
  * Python requests and Node's fetch call a local HTTP server, which reads the
  * request as the endpoint would (a JSON body, or multipart/form-data with a
- * file part).
+ * file part) and answers JSON, a PNG or CSV, which each snippet takes as its
+ * kind of result says.
  */
 import { execFile } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from 'fs';
 import { createServer, IncomingMessage, Server } from 'http';
 import { AddressInfo } from 'net';
 import { tmpdir } from 'os';
@@ -16,7 +23,8 @@ import {
   buildSnippets,
   exampleFiles,
   exampleValues,
-  SnippetLanguage
+  SnippetLanguage,
+  SnippetResult
 } from '../core/snippets';
 
 const parameters: IParameter[] = [
@@ -83,6 +91,28 @@ const parameters: IParameter[] = [
     help: '',
     nullable: false,
     schema: { type: 'array', items: { type: 'integer' } }
+  },
+  {
+    name: 'weights',
+    type: 'dict',
+    default: { north: 1.5, south: -2 },
+    help: '',
+    nullable: false,
+    schema: { type: 'object', additionalProperties: { type: 'number' } }
+  },
+  {
+    name: 'pair',
+    type: 'list',
+    default: [3, 'x'],
+    help: '',
+    nullable: false,
+    schema: {
+      type: 'array',
+      prefixItems: [{ type: 'integer' }, { type: 'string' }],
+      items: false,
+      minItems: 2,
+      maxItems: 2
+    }
   }
 ];
 
@@ -105,7 +135,9 @@ describe('example values for each type', () => {
       at: '2024-01-31T09:30:00',
       clock: '09:30:00',
       folder: 'data/in',
-      counts: [1, 2]
+      counts: [1, 2],
+      weights: { north: 1.5, south: -2 },
+      pair: [3, 'x']
     });
   });
 
@@ -157,15 +189,32 @@ describe('multipart snippets', () => {
 interface IReceived {
   method: string;
   authorization: string | undefined;
+  accept: string | undefined;
   json?: JSONValue;
   fields?: Record<string, string>;
   files?: Record<string, { name: string; hex: string }>;
 }
 
 /**
+ * An answer of the local server: its type and body, by the request's
+ * `Accept`.
+ */
+type Answer = (accept: string) => {
+  status: number;
+  type: string;
+  body: Buffer;
+};
+
+const JSON_ANSWER: Answer = () => ({
+  status: 200,
+  type: 'application/json',
+  body: Buffer.from('{"ok": true}')
+});
+
+/**
  * A local server that records each request's body as the endpoint reads it.
  */
-async function recordingServer(): Promise<{
+async function recordingServer(answer: Answer = JSON_ANSWER): Promise<{
   url: string;
   received: IReceived[];
   server: Server;
@@ -180,7 +229,8 @@ async function recordingServer(): Promise<{
         const type = message.headers['content-type'] ?? '';
         const record: IReceived = {
           method: message.method ?? '',
-          authorization: message.headers.authorization
+          authorization: message.headers.authorization,
+          accept: message.headers.accept
         };
         if (type.startsWith('application/json')) {
           record.json = JSON.parse(body.toString('utf-8')) as JSONValue;
@@ -204,8 +254,14 @@ async function recordingServer(): Promise<{
           }
         }
         received.push(record);
-        response.setHeader('Content-Type', 'application/json');
-        response.end('{"ok": true}');
+        const {
+          status,
+          type: answered,
+          body: sent
+        } = answer(message.headers.accept ?? '');
+        response.statusCode = status;
+        response.setHeader('Content-Type', answered);
+        response.end(sent);
       })();
     });
   });
@@ -237,36 +293,65 @@ function run(
 }
 
 /**
- * Node stands in for the browser: its fetch and FormData are the browser's
- * own API; the page's file input is the one thing it lacks.
+ * Node stands in for the browser: its fetch, FormData, Blob and object URLs
+ * are the browser's own API; the page's file input and `<img>` are what it
+ * lacks.
  */
 const BROWSER_PRELUDE = `
 import { readFileSync } from 'fs';
+import { resolveObjectURL } from 'buffer';
+const imageElement = {};
 globalThis.document = {
   querySelector: selector => {
+    if (selector === 'img') {
+      return imageElement;
+    }
     const name = /name=([^\\]]+)/.exec(selector)[1];
     return { files: [new File([readFileSync(name + '.bin')], name + '.bin')] };
   }
 };
 `;
 
+/**
+ * After the snippet: the bytes of the image it showed, in hex on stdout.
+ */
+const SHOWN_IMAGE = `
+const shown = resolveObjectURL(imageElement.src);
+process.stdout.write(Buffer.from(await shown.arrayBuffer()).toString('hex'));
+`;
+
+/**
+ * Runs a snippet as its language does; what it printed.
+ */
 async function runSnippet(
   language: SnippetLanguage,
   code: string,
-  cwd: string
-): Promise<void> {
+  cwd: string,
+  result: SnippetResult = 'json'
+): Promise<string> {
   if (language === 'curl') {
-    await run('sh', ['-c', code.replace('curl ', 'curl -sf ')], cwd);
+    return (await run('sh', ['-c', code.replace('curl ', 'curl -sf ')], cwd))
+      .stdout;
   } else if (language === 'python') {
-    await run('python3', ['-c', code], cwd);
-  } else {
+    return (await run('python3', ['-c', code], cwd)).stdout;
+  }
+  const after = result === 'image' ? SHOWN_IMAGE : '';
+  return (
     await run(
       process.execPath,
-      ['--input-type=module', '-e', BROWSER_PRELUDE + code],
+      ['--input-type=module', '-e', BROWSER_PRELUDE + code + after],
       cwd
-    );
-  }
+    )
+  ).stdout;
 }
+
+/**
+ * A PNG's first bytes (the signature and a header chunk's start): binary, with
+ * a zero byte and a byte over 0x7f that no text decoding keeps.
+ */
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200ff', 'hex');
+
+const CSV = 'n,total\r\n1,"2,5"\r\n';
 
 describe('the snippets call for real', () => {
   let dir: string;
@@ -292,6 +377,7 @@ describe('the snippets call for real', () => {
           {
             method: 'POST',
             authorization: 'Bearer <TOKEN>',
+            accept: '*/*',
             json: values
           }
         ]);
@@ -305,7 +391,14 @@ describe('the snippets call for real', () => {
       try {
         const snippet = buildSnippets(
           url,
-          { n: 3, counts: [1, 2], label: '@not-a-file;x', when: '2024-01-31' },
+          {
+            n: 3,
+            counts: [1, 2],
+            label: '@not-a-file;x',
+            when: '2024-01-31',
+            weights: { north: 1.5 },
+            pair: [3, 'x']
+          },
           '<TOKEN>',
           { data: 'data.bin' }
         ).find(s => s.language === language)!;
@@ -316,11 +409,65 @@ describe('the snippets call for real', () => {
           n: '3',
           counts: '[1,2]',
           label: '@not-a-file;x',
-          when: '2024-01-31'
+          when: '2024-01-31',
+          weights: '{"north":1.5}',
+          pair: '[3,"x"]'
         });
         expect(received[0].files).toEqual({
           data: { name: 'data.bin', hex: '000102ff' }
         });
+      } finally {
+        server.close();
+      }
+    }, 60_000);
+
+    it(`${language}: an image's PNG is kept whole`, async () => {
+      const { url, received, server } = await recordingServer(() => ({
+        status: 200,
+        type: 'image/png',
+        body: PNG
+      }));
+      const saved = join(dir, 'result.png');
+      rmSync(saved, { force: true });
+      try {
+        const snippet = buildSnippets(url, values, '<TOKEN>', {}, 'image').find(
+          s => s.language === language
+        )!;
+        const printed = await runSnippet(language, snippet.code, dir, 'image');
+        expect(received).toHaveLength(1);
+        expect(received[0].json).toEqual(values);
+        if (language === 'javascript') {
+          expect(printed).toBe(PNG.toString('hex')); // the <img>'s blob
+        } else {
+          expect(existsSync(saved)).toBe(true);
+          expect(readFileSync(saved).toString('hex')).toBe(PNG.toString('hex'));
+          expect(printed).toBe('');
+        }
+      } finally {
+        server.close();
+      }
+    }, 60_000);
+
+    it(`${language}: a table asked for as CSV, printed as text`, async () => {
+      // As the endpoint: CSV only to a caller that asks for it.
+      const { url, received, server } = await recordingServer(accept =>
+        accept === 'text/csv'
+          ? {
+              status: 200,
+              type: 'text/csv; charset=utf-8',
+              body: Buffer.from(CSV)
+            }
+          : { status: 200, type: 'application/json', body: Buffer.from('[]') }
+      );
+      try {
+        const snippet = buildSnippets(url, values, '<TOKEN>', {}, 'csv').find(
+          s => s.language === language
+        )!;
+        const printed = await runSnippet(language, snippet.code, dir, 'csv');
+        expect(received).toHaveLength(1);
+        expect(received[0].accept).toBe('text/csv');
+        expect(received[0].json).toEqual(values);
+        expect(printed.replace(/\r/g, '').trimEnd()).toBe('n,total\n1,"2,5"');
       } finally {
         server.close();
       }

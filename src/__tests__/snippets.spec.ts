@@ -176,7 +176,103 @@ describe('buildSnippets', () => {
   });
 });
 
+describe('snippets by the kind of result', () => {
+  const values = { n: 3 };
+
+  it('an image: curl saves it with -o, Python writes its bytes, fetch takes a blob', () => {
+    const [curl, python, js] = buildSnippets(URL, values, '<T>', {}, 'image');
+    expect(curl.code).toBe(
+      [
+        `curl -X POST '${URL}' \\`,
+        "  -H 'Authorization: Bearer <T>' \\",
+        "  -H 'Content-Type: application/json' \\",
+        `  -d '{"n":3}' \\`,
+        '  -o result.png'
+      ].join('\n')
+    );
+    expect(python.code).toBe(
+      [
+        'import requests',
+        '',
+        'response = requests.post(',
+        `    "${URL}",`,
+        '    json={"n": 3},',
+        '    headers={"Authorization": "Bearer <T>"},',
+        ')',
+        'response.raise_for_status()',
+        'with open("result.png", "wb") as file:',
+        '    file.write(response.content)'
+      ].join('\n')
+    );
+    expect(python.code).not.toContain('response.json()');
+    expect(js.code).toContain('const image = await response.blob();');
+    expect(js.code).toContain(
+      "document.querySelector('img').src = URL.createObjectURL(image);"
+    );
+    expect(js.code).not.toContain('console.log(await response.json())');
+  });
+
+  it('a table as CSV: asked for with Accept, read as text', () => {
+    const [curl, python, js] = buildSnippets(URL, values, '<T>', {}, 'csv');
+    expect(curl.code).toBe(
+      [
+        `curl -X POST '${URL}' \\`,
+        "  -H 'Authorization: Bearer <T>' \\",
+        "  -H 'Accept: text/csv' \\",
+        "  -H 'Content-Type: application/json' \\",
+        `  -d '{"n":3}'`
+      ].join('\n')
+    );
+    expect(python.code).toContain(
+      '    headers={"Authorization": "Bearer <T>", "Accept": "text/csv"},'
+    );
+    expect(python.code.split('\n').slice(-1)).toEqual(['print(response.text)']);
+    expect(js.code).toContain("    Accept: 'text/csv',");
+    expect(js.code.split('\n').slice(-1)).toEqual([
+      'console.log(await response.text());'
+    ]);
+  });
+
+  it('with files too', () => {
+    const files = { data: 'data.bin' };
+    const [curl, python, js] = buildSnippets(
+      URL,
+      values,
+      '<T>',
+      files,
+      'image'
+    );
+    expect(curl.code.split('\n').slice(-2)).toEqual([
+      "  -F 'n=3' \\",
+      '  -o result.png'
+    ]);
+    expect(python.code).toContain('    file.write(response.content)');
+    expect(js.code).toContain('await response.blob()');
+    const csv = buildSnippets(URL, values, '<T>', files, 'csv');
+    expect(csv[0].code).toContain("-H 'Accept: text/csv'");
+    expect(csv[1].code).toContain('"Accept": "text/csv"');
+    expect(csv[2].code).toContain(
+      'headers: { Authorization: "Bearer <T>", Accept: \'text/csv\' },'
+    );
+  });
+
+  it('JSON unless told', () => {
+    expect(buildSnippets(URL, values)).toEqual(
+      buildSnippets(URL, values, CREDENTIAL_PLACEHOLDER, {}, 'json')
+    );
+  });
+});
+
 describe('curlWithKey', () => {
+  it('an image to its file, a table as CSV', () => {
+    expect(curlWithKey(URL, { n: 3 }, 'k', {}, 'image')).toBe(
+      `curl -H 'Authorization: Bearer k' '${URL}?n=3' -o result.png`
+    );
+    expect(curlWithKey(URL, { n: 3 }, 'k', {}, 'csv')).toBe(
+      `curl -H 'Authorization: Bearer k' -H 'Accept: text/csv' '${URL}?n=3'`
+    );
+  });
+
   it('a GET with the key and the values in the query', () => {
     expect(curlWithKey(URL, { n: 3, s: "o'k" }, 'sec"ret')).toBe(
       `curl -H 'Authorization: Bearer sec"ret' '${URL}?n=3&s=o'\\''k'`

@@ -12,6 +12,19 @@ export const CREDENTIAL_PLACEHOLDER = '<TOKEN>';
 
 export type SnippetLanguage = 'curl' | 'python' | 'javascript';
 
+/**
+ * What a snippet does with the answer, by the kind of result the endpoint
+ * returns: prints its JSON (`json`), saves its PNG to `result.png`
+ * (`image`), or asks for CSV (`Accept: text/csv`) and prints it as text
+ * (`csv`, a table).
+ */
+export type SnippetResult = 'json' | 'image' | 'csv';
+
+/**
+ * The file an image's snippets write.
+ */
+export const IMAGE_FILE = 'result.png';
+
 export interface ISnippet {
   language: SnippetLanguage;
   label: string;
@@ -96,25 +109,29 @@ export function shellQuote(text: string): string {
 /**
  * The three snippets: a POST with the credential in the `Authorization:
  * Bearer` header; the values as a JSON body, or, with files (bytes
- * parameters, by name: the file name to upload), as `multipart/form-data`.
+ * parameters, by name: the file name to upload), as `multipart/form-data`;
+ * the answer read as `result` says (JSON unless told).
  */
 export function buildSnippets(
   url: string,
   values: Record<string, JSONValue>,
   credential = CREDENTIAL_PLACEHOLDER,
-  files: Record<string, string> = {}
+  files: Record<string, string> = {},
+  result: SnippetResult = 'json'
 ): ISnippet[] {
   if (Object.keys(files).length > 0) {
-    return multipartSnippets(url, values, credential, files);
+    return multipartSnippets(url, values, credential, files, result);
   }
   const body = JSON.stringify(values);
   const auth = `Bearer ${credential}`;
   const curl = [
-    `curl -X POST ${shellQuote(url)} \\`,
-    `  -H ${shellQuote(`Authorization: ${auth}`)} \\`,
-    `  -H 'Content-Type: application/json' \\`,
-    `  -d ${shellQuote(body)}`
-  ].join('\n');
+    `curl -X POST ${shellQuote(url)}`,
+    `-H ${shellQuote(`Authorization: ${auth}`)}`,
+    ...curlAccept(result),
+    `-H 'Content-Type: application/json'`,
+    `-d ${shellQuote(body)}`,
+    ...curlOutput(result)
+  ].join(' \\\n  ');
 
   const python = [
     'import requests',
@@ -122,10 +139,9 @@ export function buildSnippets(
     'response = requests.post(',
     `    ${JSON.stringify(url)},`,
     `    json=${pythonLiteral(values)},`,
-    `    headers={"Authorization": ${JSON.stringify(auth)}},`,
+    `    headers=${pythonHeaders(auth, result)},`,
     ')',
-    'response.raise_for_status()',
-    'print(response.json())'
+    ...pythonAnswer(result)
   ].join('\n');
 
   const javascript = [
@@ -133,11 +149,12 @@ export function buildSnippets(
     "  method: 'POST',",
     '  headers: {',
     `    Authorization: ${JSON.stringify(auth)},`,
+    ...(result === 'csv' ? ["    Accept: 'text/csv',"] : []),
     "    'Content-Type': 'application/json'",
     '  },',
     `  body: JSON.stringify(${indentJson(values, 2)})`,
     '});',
-    ...JAVASCRIPT_ANSWER
+    ...javascriptAnswer(result)
   ].join('\n');
 
   return [
@@ -147,12 +164,70 @@ export function buildSnippets(
   ];
 }
 
-const JAVASCRIPT_ANSWER = [
-  'if (!response.ok) {',
-  '  throw new Error((await response.json()).error.message);',
-  '}',
-  'console.log(await response.json());'
-];
+/**
+ * curl's header that asks for the result's form: CSV for a table (JSON is
+ * what any other `Accept` gets).
+ */
+function curlAccept(result: SnippetResult): string[] {
+  return result === 'csv' ? ["-H 'Accept: text/csv'"] : [];
+}
+
+/**
+ * curl's output: an image to its file (a PNG is no text for a terminal).
+ */
+function curlOutput(result: SnippetResult): string[] {
+  return result === 'image' ? [`-o ${IMAGE_FILE}`] : [];
+}
+
+function pythonHeaders(auth: string, result: SnippetResult): string {
+  const accept = result === 'csv' ? ', "Accept": "text/csv"' : '';
+  return `{"Authorization": ${JSON.stringify(auth)}${accept}}`;
+}
+
+/**
+ * The Python lines after the call: an error raised, then the JSON printed,
+ * the PNG written to its file, or the CSV printed as text.
+ */
+function pythonAnswer(result: SnippetResult): string[] {
+  const lines = ['response.raise_for_status()'];
+  switch (result) {
+    case 'image':
+      return [
+        ...lines,
+        `with open(${JSON.stringify(IMAGE_FILE)}, "wb") as file:`,
+        '    file.write(response.content)'
+      ];
+    case 'csv':
+      return [...lines, 'print(response.text)'];
+    default:
+      return [...lines, 'print(response.json())'];
+  }
+}
+
+/**
+ * The JavaScript lines after the call: an error thrown (errors are JSON),
+ * then the JSON logged, the PNG as a blob shown in an `<img>`, or the CSV
+ * logged as text.
+ */
+function javascriptAnswer(result: SnippetResult): string[] {
+  const lines = [
+    'if (!response.ok) {',
+    '  throw new Error((await response.json()).error.message);',
+    '}'
+  ];
+  switch (result) {
+    case 'image':
+      return [
+        ...lines,
+        'const image = await response.blob();',
+        "document.querySelector('img').src = URL.createObjectURL(image);"
+      ];
+    case 'csv':
+      return [...lines, 'console.log(await response.text());'];
+    default:
+      return [...lines, 'console.log(await response.json());'];
+  }
+}
 
 /**
  * Each value as a form field's text (lists and dicts as JSON text).
@@ -169,11 +244,13 @@ function multipartCurlArgs(
   url: string,
   values: Record<string, JSONValue>,
   credential: string,
-  files: Record<string, string>
+  files: Record<string, string>,
+  result: SnippetResult
 ): string[] {
   return [
     `curl -X POST ${shellQuote(url)}`,
     `-H ${shellQuote(`Authorization: Bearer ${credential}`)}`,
+    ...curlAccept(result),
     ...Object.entries(files).map(
       ([name, file]) => `-F ${shellQuote(`${name}=@${file}`)}`
     ),
@@ -182,7 +259,8 @@ function multipartCurlArgs(
       /^[@<]|;/.test(text)
         ? `--form-string ${shellQuote(`${name}=${text}`)}`
         : `-F ${shellQuote(`${name}=${text}`)}`
-    )
+    ),
+    ...curlOutput(result)
   ];
 }
 
@@ -194,11 +272,12 @@ function multipartSnippets(
   url: string,
   values: Record<string, JSONValue>,
   credential: string,
-  files: Record<string, string>
+  files: Record<string, string>,
+  result: SnippetResult
 ): ISnippet[] {
   const auth = `Bearer ${credential}`;
   const texts = formTexts(values);
-  const curl = multipartCurlArgs(url, values, credential, files).join(
+  const curl = multipartCurlArgs(url, values, credential, files, result).join(
     ' \\\n  '
   );
 
@@ -216,10 +295,9 @@ function multipartSnippets(
     `    data={${texts
       .map(([name, text]) => `${JSON.stringify(name)}: ${JSON.stringify(text)}`)
       .join(', ')}},`,
-    `    headers={"Authorization": ${JSON.stringify(auth)}},`,
+    `    headers=${pythonHeaders(auth, result)},`,
     ')',
-    'response.raise_for_status()',
-    'print(response.json())'
+    ...pythonAnswer(result)
   ].join('\n');
 
   const javascript = [
@@ -236,10 +314,12 @@ function multipartSnippets(
     ),
     `const response = await fetch(${JSON.stringify(url)}, {`,
     "  method: 'POST',",
-    `  headers: { Authorization: ${JSON.stringify(auth)} },`,
+    `  headers: { Authorization: ${JSON.stringify(auth)}${
+      result === 'csv' ? ", Accept: 'text/csv'" : ''
+    } },`,
     '  body: form',
     '});',
-    ...JAVASCRIPT_ANSWER
+    ...javascriptAnswer(result)
   ].join('\n');
 
   return [
@@ -252,22 +332,27 @@ function multipartSnippets(
 /**
  * A call with an endpoint key: what a colleague pastes in a terminal (a GET
  * with the values in the query; a multipart POST when bytes parameters take
- * files, named in `files`).
+ * files, named in `files`), the answer taken as `result` says.
  */
 export function curlWithKey(
   url: string,
   values: Record<string, JSONValue>,
   secret: string,
-  files: Record<string, string> = {}
+  files: Record<string, string> = {},
+  result: SnippetResult = 'json'
 ): string {
   if (Object.keys(files).length > 0) {
     // Files go in a multipart form (a GET has no body), on one line as the
     // panel's field shows it.
-    return multipartCurlArgs(url, values, secret, files).join(' ');
+    return multipartCurlArgs(url, values, secret, files, result).join(' ');
   }
-  return `curl -H ${shellQuote(`Authorization: Bearer ${secret}`)} ${shellQuote(
-    url + queryString(values)
-  )}`;
+  return [
+    'curl',
+    `-H ${shellQuote(`Authorization: Bearer ${secret}`)}`,
+    ...curlAccept(result),
+    shellQuote(url + queryString(values)),
+    ...curlOutput(result)
+  ].join(' ');
 }
 
 /**

@@ -24,8 +24,20 @@ import {
   readForm,
   schemaOf
 } from '../core/form.js';
-import { buildSnippets, exampleFiles, queryString } from '../core/snippets.js';
+import {
+  buildSnippets,
+  exampleFiles,
+  queryString,
+  SnippetResult
+} from '../core/snippets.js';
+import { parseMarkdown, renderBlocks, renderMarkdown } from './markdown.js';
 import { cellText, columnsOf, isRowList, toCsv } from './rows.js';
+
+/**
+ * What kind of result an endpoint answers: a JSON value, a table (a list of
+ * rows, which programs may ask for as CSV) or an image (PNG).
+ */
+type ResultKind = 'json' | 'table' | 'image';
 
 /**
  * A parameter as the page data gives it: the spec's parameter, with the
@@ -48,6 +60,8 @@ interface IPageData {
   title: string;
   description: string;
   parameters: IField[];
+  /** The kind the notebook's saved return value shows; null: not saved. */
+  result_kind?: ResultKind | null;
   caller: { kind: 'user' | 'key'; label?: string; can_read: boolean };
   openapi: string | null;
   index: string | null;
@@ -441,18 +455,36 @@ function jsonTree(value: JSONValue): HTMLElement {
 // ---------------------------------------------------------------------------
 // The endpoint's page
 
+/**
+ * How the snippets take an answer of this kind: a table as CSV text, an
+ * image as a PNG file, anything else as JSON.
+ */
+const SNIPPET_RESULT: Record<ResultKind, SnippetResult> = {
+  json: 'json',
+  table: 'csv',
+  image: 'image'
+};
+
 function snippetsSection(
   data: IPageData,
   values: Record<string, JSONValue>,
-  files: Record<string, string>
+  files: Record<string, string>,
+  kind: ResultKind
 ): HTMLElement {
   const placeholder = data.caller.kind === 'key' ? '<YOUR_KEY>' : '<TOKEN>';
   const section = h(
     'section',
-    { 'aria-labelledby': 'rp-code' },
+    { 'aria-labelledby': 'rp-code', 'data-result': kind },
     h('h2', { id: 'rp-code' }, 'From a program')
   );
-  for (const snippet of buildSnippets(data.url, values, placeholder, files)) {
+  const snippets = buildSnippets(
+    data.url,
+    values,
+    placeholder,
+    files,
+    SNIPPET_RESULT[kind]
+  );
+  for (const snippet of snippets) {
     if (snippet.language === 'javascript') {
       continue;
     }
@@ -465,13 +497,19 @@ function snippetsSection(
       )
     );
   }
+  const saved =
+    kind === 'image'
+      ? ' The image is saved as result.png.'
+      : kind === 'table'
+        ? ' The table comes as CSV.'
+        : '';
   section.append(
     h(
       'p',
       { class: 'rp-muted' },
-      data.caller.kind === 'key'
+      (data.caller.kind === 'key'
         ? 'Replace <YOUR_KEY> with the key you were given.'
-        : "Replace <TOKEN> with this server's token."
+        : "Replace <TOKEN> with this server's token.") + saved
     )
   );
   return section;
@@ -486,7 +524,15 @@ function renderEndpoint(
   root.replaceChildren();
   root.append(h('h1', {}, data.title), h('p', { class: 'rp-path' }, data.url));
   if (data.description) {
-    root.append(h('p', { class: 'rp-description' }, data.description));
+    // Markdown built as DOM nodes (never parsed as HTML); its headings under
+    // the title.
+    root.append(
+      h(
+        'div',
+        { class: 'rp-description rp-markdown' },
+        ...renderMarkdown(data.description, document, { headingOffset: 1 })
+      )
+    );
   }
   const links = h('p', { class: 'rp-links' });
   if (data.openapi) {
@@ -570,12 +616,15 @@ function renderEndpoint(
   const code = h('div');
   root.append(code);
   const touched = new Set<string>();
+  // The snippets take the answer as the saved output shows it, then as the
+  // last call here answered.
+  let kind: ResultKind = data.result_kind ?? 'json';
   const reading = () =>
     readForm(parameters, formInputs(form, parameters, touched));
   const refreshSnippets = () => {
     const read = reading();
     code.replaceChildren(
-      snippetsSection(data, read.values, snippetFiles(parameters, read))
+      snippetsSection(data, read.values, snippetFiles(parameters, read), kind)
     );
   };
   refreshSnippets();
@@ -591,7 +640,15 @@ function renderEndpoint(
 
   form.addEventListener('submit', event => {
     event.preventDefault();
-    void runCall(form, data, reading(), key, result, run);
+    if (run.getAttribute('aria-disabled') === 'true') {
+      return; // a call is on its way
+    }
+    void runCall(form, data, reading(), key, result, run).then(answered => {
+      if (answered !== null && answered !== kind) {
+        kind = answered;
+        refreshSnippets();
+      }
+    });
   });
 }
 
@@ -609,6 +666,10 @@ function xsrfToken(): string | null {
   return null;
 }
 
+/**
+ * Calls the endpoint with the form's values and shows the answer; the kind
+ * of result it answered, or null when there was none.
+ */
 async function runCall(
   form: HTMLFormElement,
   data: IPageData,
@@ -616,7 +677,7 @@ async function runCall(
   key: string | null,
   result: HTMLElement,
   run: HTMLButtonElement
-): Promise<void> {
+): Promise<ResultKind | null> {
   clearFieldErrors(form);
   const problems = Object.entries(reading.problems).map(([name, problem]) => ({
     name,
@@ -636,7 +697,7 @@ async function runCall(
         )
       )
     );
-    return;
+    return null;
   }
   const base = document.body.dataset.baseUrl ?? '/';
   const endpoint = `${base}restified/${encodePath(data.path)}`;
@@ -657,7 +718,9 @@ async function runCall(
   } else {
     url += queryString(reading.values);
   }
-  run.disabled = true;
+  // Marked busy, not disabled: a disabled button would lose the keyboard's
+  // focus, which would go back to the page's top.
+  run.setAttribute('aria-disabled', 'true');
   result.replaceChildren(h('p', { class: 'rp-status' }, 'Running…'));
   const started = performance.now();
   try {
@@ -671,7 +734,7 @@ async function runCall(
         response.status,
         await errorOf(response)
       );
-      return;
+      return null;
     }
     const status = h('p', { class: 'rp-status' }, `Done in ${took}.`);
     const type = response.headers.get('Content-Type') ?? '';
@@ -682,7 +745,7 @@ async function runCall(
         src: URL.createObjectURL(await response.blob())
       });
       result.replaceChildren(status, image);
-      return;
+      return 'image';
     }
     const value = (await response.json()) as JSONValue;
     const stem =
@@ -690,16 +753,16 @@ async function runCall(
         .split('/')
         .pop()
         ?.replace(/\.ipynb$/, '') ?? 'result';
-    result.replaceChildren(
-      status,
-      isRowList(value) ? table(value, stem) : jsonTree(value)
-    );
+    const rows = isRowList(value);
+    result.replaceChildren(status, rows ? table(value, stem) : jsonTree(value));
+    return rows ? 'table' : 'json';
   } catch (error) {
     result.replaceChildren(
       errorBox('The call did not complete', String(error))
     );
+    return null;
   } finally {
-    run.disabled = false;
+    run.removeAttribute('aria-disabled');
   }
 }
 
@@ -800,9 +863,16 @@ function renderIndex(root: HTMLElement, entries: IIndexEntry[]): void {
       h('div', { class: 'rp-path' }, entry.path)
     );
     if (entry.description) {
-      // The first paragraph: the page has the rest.
-      const first = entry.description.split(/\n\s*\n/)[0];
-      item.append(h('p', { class: 'rp-description' }, first));
+      // The first block (a paragraph, mostly), as markdown built as DOM
+      // nodes: the page has the rest.
+      const first = parseMarkdown(entry.description).slice(0, 1);
+      item.append(
+        h(
+          'div',
+          { class: 'rp-description rp-markdown' },
+          ...renderBlocks(first, document, { headingOffset: 2 })
+        )
+      );
     }
     if (entry.error) {
       item.append(h('p', { class: 'rp-field-error' }, entry.error));
