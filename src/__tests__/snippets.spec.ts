@@ -8,7 +8,8 @@ import {
   exampleValues,
   pythonLiteral,
   queryString,
-  shellQuote
+  shellQuote,
+  snippetResultOf
 } from '../core/snippets';
 
 const URL = 'http://localhost:8888/restified/dir/fib.ipynb';
@@ -285,5 +286,48 @@ describe('curlWithKey', () => {
     expect(curl).toBe(
       `curl -X POST '${URL}' -H 'Authorization: Bearer nrk_x' -F 'data=@data.bin' -F 'n=3'`
     );
+  });
+});
+
+describe('snippetResultOf', () => {
+  const shown = (data: Record<string, unknown>) => ({
+    output_type: 'execute_result',
+    execution_count: 1,
+    metadata: {},
+    data
+  });
+
+  it('reads the kind from the value the return cell showed', () => {
+    expect(
+      snippetResultOf([shown({ 'image/png': 'iVBOR', 'text/plain': 'x' })])
+    ).toBe('image');
+    expect(
+      snippetResultOf([
+        shown({
+          'text/html': ['<table border="1" ', 'class="dataframe">'],
+          'text/plain': 'df'
+        })
+      ])
+    ).toBe('csv');
+    expect(snippetResultOf([shown({ 'text/plain': '3' })])).toBe('json');
+    expect(
+      snippetResultOf([shown({ 'text/html': '<b>not a frame</b>' })])
+    ).toBe('json');
+  });
+
+  it('skips streams and displays; JSON when no value was saved', () => {
+    const stream = { output_type: 'stream', name: 'stdout', text: 'hi' };
+    const display = {
+      output_type: 'display_data',
+      metadata: {},
+      data: { 'image/png': 'iVBOR' }
+    };
+    expect(
+      snippetResultOf([stream, display, shown({ 'image/png': 'iVBOR' })])
+    ).toBe('image');
+    expect(snippetResultOf([stream, display])).toBe('json');
+    expect(snippetResultOf([])).toBe('json');
+    expect(snippetResultOf(undefined)).toBe('json');
+    expect(snippetResultOf('not outputs')).toBe('json');
   });
 });

@@ -21,6 +21,40 @@ export type SnippetLanguage = 'curl' | 'python' | 'javascript';
 export type SnippetResult = 'json' | 'image' | 'csv';
 
 /**
+ * How snippets read the answer of a return cell whose saved outputs are
+ * these: the first value it showed (`execute_result`) as a PNG is an image,
+ * as a pandas DataFrame's HTML a table (asked for as CSV), anything else,
+ * or no value saved, JSON. A hint from the notebook as last run, as the
+ * endpoint's page takes it from the saved file.
+ */
+export function snippetResultOf(outputs: unknown): SnippetResult {
+  if (!Array.isArray(outputs)) {
+    return 'json';
+  }
+  for (const output of outputs) {
+    if (
+      typeof output !== 'object' ||
+      output === null ||
+      (output as { output_type?: unknown }).output_type !== 'execute_result'
+    ) {
+      continue;
+    }
+    const data = (output as { data?: unknown }).data;
+    if (typeof data !== 'object' || data === null) {
+      return 'json';
+    }
+    const bundle = data as Record<string, unknown>;
+    if ('image/png' in bundle) {
+      return 'image';
+    }
+    const html = bundle['text/html'];
+    const text = Array.isArray(html) ? html.join('') : String(html ?? '');
+    return text.includes('class="dataframe') ? 'csv' : 'json';
+  }
+  return 'json';
+}
+
+/**
  * The file an image's snippets write.
  */
 export const IMAGE_FILE = 'result.png';

@@ -59,6 +59,17 @@ export class ActiveNotebook {
   }
 
   /**
+   * The outputs cell `index` shows now (undefined for no such code cell).
+   */
+  outputsOf(index: number | null): unknown {
+    const cells = this._panel?.content.model?.cells;
+    if (!cells || index === null || index < 0 || index >= cells.length) {
+      return undefined;
+    }
+    return (cells.get(index).toJSON() as { outputs?: unknown }).outputs;
+  }
+
+  /**
    * Save the notebook (the endpoint runs the saved file).
    */
   async save(): Promise<void> {

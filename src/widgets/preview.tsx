@@ -16,7 +16,9 @@ import {
   CREDENTIAL_PLACEHOLDER,
   exampleFiles,
   exampleValues,
-  SnippetLanguage
+  SnippetLanguage,
+  SnippetResult,
+  snippetResultOf
 } from '../core/snippets';
 import { cellsInMessage, unsavedTagChanges } from '../core/tags';
 import { describeWarmup, readWarmup } from '../core/warmup';
@@ -91,7 +93,10 @@ export function Preview(props: {
           <p className="jp-RestifiedPanel-hint jp-RestifiedPanel-cache">
             {describeCache(spec.cache)}
           </p>
-          <Snippets spec={spec} />
+          <Snippets
+            spec={spec}
+            result={snippetResultOf(notebook.outputsOf(spec.return_cell))}
+          />
           <a
             className="jp-RestifiedPanel-link jp-RestifiedPanel-openapi"
             href={endpoint.openapiUrl(spec.path)}
@@ -317,14 +322,18 @@ function Warmup(props: {
 /**
  * curl / Python / JavaScript, as tabs (arrow keys move between them).
  */
-function Snippets(props: { spec: IEndpointSpec }): JSX.Element {
-  const { spec } = props;
+function Snippets(props: {
+  spec: IEndpointSpec;
+  result: SnippetResult;
+}): JSX.Element {
+  const { spec, result } = props;
   const [language, setLanguage] = React.useState<SnippetLanguage>('curl');
   const snippets = buildSnippets(
     spec.url,
     exampleValues(spec.parameters),
     CREDENTIAL_PLACEHOLDER,
-    exampleFiles(spec.parameters)
+    exampleFiles(spec.parameters),
+    result
   );
   const current = snippets.find(s => s.language === language) ?? snippets[0];
   const tabs = React.useRef<(HTMLButtonElement | null)[]>([]);

@@ -8,7 +8,12 @@ import { HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ICreatedEndpointKey, IEndpointKey } from '../api';
-import { curlWithKey, exampleFiles, exampleValues } from '../core/snippets';
+import {
+  curlWithKey,
+  exampleFiles,
+  exampleValues,
+  snippetResultOf
+} from '../core/snippets';
 import { formatRelative } from '../core/time';
 import { EndpointModel } from '../model/endpointModel';
 import { madeBy } from '../model/keys';
@@ -167,7 +172,10 @@ function NewKey(props: {
     created.url,
     exampleValues(parameters),
     created.secret,
-    exampleFiles(parameters)
+    exampleFiles(parameters),
+    snippetResultOf(
+      model.notebook.outputsOf(model.endpoint.spec?.return_cell ?? null)
+    )
   );
   return (
     <Callout kind="success" className="jp-RestifiedPanel-newKey">
