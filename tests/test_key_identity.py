@@ -165,6 +165,26 @@ async def test_an_endpoint_key_never_reaches_the_identity_provider(
     assert (await fetch(jp_fetch, "api", "contents", params={"key": "not-ours"}))[0] == 200
 
 
+async def test_a_key_argument_without_the_key_prefix_is_refused_as_a_key(
+    jp_fetch: Fetch, provider: RecordingIdentityProvider, marker: Path, app: RestifiedApp
+) -> None:
+    """``?key=`` that is no endpoint key (no ``nrk_``) holds no key to keep from the
+    provider, which never reads a ``key`` argument: it sees the request as any other. The
+    extension's routes still take the argument as a key, and refuse it: a server user's
+    token beside it does not make the request the user's."""
+    provider.seen.clear()
+    provider.tokens.clear()
+    stray = {"key": "3f9c0a_not-an-endpoint-key"}
+    for parts in (("restified", "a.ipynb"), ("api", "restified", "runs")):
+        status, body = await fetch(jp_fetch, *parts, params=stray, headers=as_user("alice-token"))
+        assert status == 403, (parts, body)
+        assert "this key is not valid" in body["error"]["message"], body
+    assert not marker.exists()
+    assert provider.tokens == ["alice-token", "alice-token"]
+    assert all("not-an-endpoint-key" in seen for seen in provider.seen)
+    assert len(provider.seen) == 2
+
+
 async def test_each_key_records_who_made_it(
     jp_fetch: Fetch,
     provider: RecordingIdentityProvider,

@@ -2,9 +2,9 @@
 server's authorizer for ``execute``), or holders of an endpoint key for that notebook
 (``Authorization: Bearer nrk_...``, or ``?key=`` on a GET).
 
-A request that presents an endpoint key is never shown to the server's identity provider
-(:class:`KeyHolderIdentity`): behind JupyterHub that provider would send the key to the hub
-as a token to check, so the secret would leave the server.
+A request that carries an endpoint key is never shown to the server's identity provider
+(:func:`keep_keys_from`, on every route of the server): behind JupyterHub that provider
+would send the key to the hub as a token to check, so the secret would leave the server.
 """
 
 from __future__ import annotations
@@ -38,31 +38,6 @@ def presented_key(request: HTTPServerRequest) -> tuple[str, str] | None:
     return None
 
 
-class KeyHolderIdentity:
-    """The server's identity provider as a request presenting an endpoint key sees it: it
-    knows no user and the request is not token-authenticated, and the key is never handed
-    to the provider (nor, through it, to a hub or any other service that checks tokens).
-    Everything else (cookie names, the login URL, settings) is the provider's own."""
-
-    def __init__(self, provider: Any) -> None:
-        self._provider = provider
-
-    def get_user(self, handler: Any) -> None:
-        """No user: a key holder is no user of the server."""
-        return None
-
-    def is_token_authenticated(self, handler: Any) -> bool:
-        """A key is not the server's token."""
-        return False
-
-    def should_check_origin(self, handler: Any) -> bool:
-        """Origins are checked as for any request that is not token-authenticated."""
-        return True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._provider, name)
-
-
 def carries_key(request: HTTPServerRequest) -> bool:
     """Whether ``request`` carries an endpoint key (an ``nrk_`` secret) in its
     ``Authorization`` header or its ``key`` query argument, whatever its route."""
@@ -72,10 +47,11 @@ def carries_key(request: HTTPServerRequest) -> bool:
 
 def keep_keys_from(provider: Any) -> None:
     """Make the server's identity provider know no user, without looking further, for any
-    request of the server (any route, not only the extension's) that carries an endpoint
-    key (:func:`carries_key`): a key is never a token of the server, and a provider that
-    checks tokens elsewhere (JupyterHub's asks the hub) must not send it there. Other
-    requests go to the provider as they are."""
+    request of the server (any route, the extension's and the server's own) that carries an
+    endpoint key (:func:`carries_key`): a key is never a token of the server, and a provider
+    that checks tokens elsewhere (JupyterHub's asks the hub) must not send it there. Such a
+    request is then not token-authenticated either (the provider says so of a request it
+    knows no user of). Other requests go to the provider as they are."""
     if getattr(provider, "_restified_keeps_keys", False):
         return
     get_user = provider.get_user
@@ -87,14 +63,6 @@ def keep_keys_from(provider: Any) -> None:
 
     provider.get_user = get_user_without_keys
     provider._restified_keeps_keys = True
-
-
-def identity_for(request: HTTPServerRequest, provider: Any) -> Any:
-    """The identity provider that may see ``request``: the server's own, or, for a request
-    that presents an endpoint key, one that never sees it (:class:`KeyHolderIdentity`)."""
-    if presented_key(request) is None:
-        return provider
-    return KeyHolderIdentity(provider)
 
 
 def creator_of(user: Any) -> dict[str, str] | None:
