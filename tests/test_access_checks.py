@@ -1,7 +1,8 @@
 """The two checks that stand between a request and a run, each proven by a request that
-only that check refuses: a key in the query of a POST (even with a forged XSRF pair, which
-gets it past the XSRF check), and the server's authorizer (JupyterHub's is one that denies),
-asked for the right action on every route of the extension."""
+only that check refuses: a key in the query of a POST, or of a DELETE that cancels a run
+(even with a forged XSRF pair, which gets it past the XSRF check), and the server's
+authorizer (JupyterHub's is one that denies), asked for the right action on every route of
+the extension."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from traitlets import List, Unicode
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import Fetch, fetch
+from .notebooks import Fetch, bearer, fetch, write_notebook
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -90,6 +91,58 @@ async def test_a_key_in_the_query_of_a_post_is_refused_past_a_forged_xsrf_pair(
         headers={"Authorization": f"Bearer {key['secret']}"},
     ) == (200, 6)
     assert marker.exists()
+
+
+def write_sleeper(root: Path) -> str:
+    """``sleeps.ipynb``: sleeps ``seconds`` (60) then returns; its path."""
+    write_notebook(
+        root / "sleeps.ipynb",
+        "import time",
+        ("seconds = 60.0", ["parameters"]),
+        ("time.sleep(seconds)\n'woke'", ["return"]),
+    )
+    return "sleeps.ipynb"
+
+
+async def test_a_key_in_the_query_of_a_delete_of_a_run_is_refused_past_a_forged_xsrf_pair(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    path = write_sleeper(jp_root_dir)
+    secret = app.keys.create(path, "for Alice")[1]
+    status, run = await fetch(
+        jp_fetch,
+        "restified",
+        path,
+        method="POST",
+        body="{}",
+        headers={**bearer(secret), "Prefer": "respond-async"},
+    )
+    assert status == 202, run
+    forged = secrets.token_hex(16)
+    status, body = await fetch(
+        jp_fetch,
+        "api",
+        "restified",
+        "runs",
+        run["id"],
+        method="DELETE",
+        params={"key": secret, "_xsrf": forged},
+        headers={"Authorization": "", "Cookie": f"_xsrf={forged}", "X-XSRFToken": forged},
+    )
+    assert status == 403
+    # Refused because of where the key is, as a POST's is, not by the XSRF check.
+    assert body["error"] == {
+        "type": "forbidden",
+        "message": "send a key with a DELETE in the header: Authorization: Bearer <key>",
+    }
+    still = app.runs.get(run["id"])
+    assert still is not None
+    assert still.status in ("queued", "running")  # not cancelled
+    # The same key in the header cancels it.
+    status, cancelled = await fetch(
+        jp_fetch, "api", "restified", "runs", run["id"], method="DELETE", headers=bearer(secret)
+    )
+    assert (status, cancelled["status"]) == (200, "cancelled")
 
 
 #: Every route of the extension a server user reaches, with the action it needs:

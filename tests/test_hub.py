@@ -416,6 +416,14 @@ def test_a_key_opens_its_notebook_without_the_hub(hub: Hub, alice_server: str) -
                 assert "login" in where or "/hub/api/oauth2/authorize" in where, (path, where)
     kernels = anyone.post(f"{base}/api/kernels", json={}, headers=bearer, timeout=60)
     assert kernels.status_code == 403
+    # Sent where a hub token goes (Authorization: token, ?token=), the key is refused with
+    # how to send it, and never tried as a token: not by the server, not by the hub.
+    for how in ({"headers": {"Authorization": f"token {secret}"}}, {"params": {"token": secret}}):
+        refused = anyone.get(alice_server, allow_redirects=False, timeout=60, **how)
+        assert refused.status_code == 403, (how, refused.status_code)
+        assert "Authorization: Bearer <key>" in refused.json()["error"]["message"]
+        elsewhere_too = anyone.get(f"{base}/api/contents", allow_redirects=False, timeout=60, **how)
+        assert elsewhere_too.status_code == 403, (how, elsewhere_too.status_code)
     assert runs_of_alices_notebook(hub) == runs_before + 3
 
     # Not one of these requests went to the hub: it was asked about no token meanwhile.

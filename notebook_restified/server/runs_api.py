@@ -10,7 +10,7 @@
 
 The server's users see every run; an endpoint key holder only the runs made with that key
 (others are 404), without the executed notebook, the output events or error details unless
-``key_tracebacks`` allows them.
+``key_tracebacks`` allows them. A key in the query is taken on a GET only.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from ..results import CallResult
 from ..runs.manager import RunManager
 from ..runs.model import KEY_HOLDER_ERROR_FIELDS, Run
 from ..spec import NotebookSpec
-from .auth import authorize_user, presented_key
+from .auth import authorize_user, in_header, presented_key, refuse_misplaced_key
 from .base import RestifiedHandler, log
 from .endpoints import normalize_path
 from .requests import OFFERS, negotiate
@@ -194,18 +194,19 @@ class RunsHandlerBase(RestifiedHandler):
 
     def check_xsrf_cookie(self) -> None:
         """A key in a header is no ambient credential: nothing to forge; else as usual."""
-        presented = presented_key(self.request)
-        if presented is not None and presented[1] == "header":
+        if in_header(presented_key(self.request)):
             return
         super().check_xsrf_cookie()
 
     async def _admit(self, action: str) -> None:
-        """A server user allowed ``action``, or a holder of a valid key (403 otherwise)."""
+        """A server user allowed ``action``, or a holder of a valid key presented where keys
+        are taken (on a GET: the header or the query; else the header) (403 otherwise)."""
         presented = presented_key(self.request)
         if presented is None:
             await authorize_user(self, action)
             return
-        secret, _ = presented
+        secret, where = presented
+        refuse_misplaced_key(where, self.request.method or "GET")
         parts = split_secret(secret)
         own = [k for k in self.access.keys.list() if parts and k.id == parts[0]]
         if not own:
