@@ -1,7 +1,8 @@
 """The two checks that stand between a request and a run, each proven by a request that
-only that check refuses: a key in the query of a POST (even with a forged XSRF pair, which
-gets it past the XSRF check), and the server's authorizer (JupyterHub's is one that denies),
-asked for the right action on every route of the extension."""
+only that check refuses: a key in the query of a POST, or of a DELETE that cancels a run
+(even with a forged XSRF pair, which gets it past the XSRF check), and the server's
+authorizer (JupyterHub's is one that denies), asked for the right action on every route of
+the extension."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from traitlets import List, Unicode
 
 from notebook_restified.server.app import RestifiedApp
 
-from .notebooks import Fetch, fetch
+from .notebooks import Fetch, bearer, fetch, write_notebook
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -46,6 +47,8 @@ def config(*denied: str) -> dict[str, Any]:
             "authorizer_class": DenyingAuthorizer,
         },
         "DenyingAuthorizer": {"denied": list(denied)},
+        # A run of its own for each test's runs, so none waits behind another.
+        "RestifiedApp": {"run_pool_size": 2},
     }
 
 
@@ -92,6 +95,58 @@ async def test_a_key_in_the_query_of_a_post_is_refused_past_a_forged_xsrf_pair(
     assert marker.exists()
 
 
+def write_sleeper(root: Path) -> str:
+    """``sleeps.ipynb``: sleeps ``seconds`` (60) then returns; its path."""
+    write_notebook(
+        root / "sleeps.ipynb",
+        "import time",
+        ("seconds = 60.0", ["parameters"]),
+        ("time.sleep(seconds)\n'woke'", ["return"]),
+    )
+    return "sleeps.ipynb"
+
+
+async def test_a_key_in_the_query_of_a_delete_of_a_run_is_refused_past_a_forged_xsrf_pair(
+    jp_fetch: Fetch, jp_root_dir: Path, app: RestifiedApp
+) -> None:
+    path = write_sleeper(jp_root_dir)
+    secret = app.keys.create(path, "for Alice")[1]
+    status, run = await fetch(
+        jp_fetch,
+        "restified",
+        path,
+        method="POST",
+        body="{}",
+        headers={**bearer(secret), "Prefer": "respond-async"},
+    )
+    assert status == 202, run
+    forged = secrets.token_hex(16)
+    status, body = await fetch(
+        jp_fetch,
+        "api",
+        "restified",
+        "runs",
+        run["id"],
+        method="DELETE",
+        params={"key": secret, "_xsrf": forged},
+        headers={"Authorization": "", "Cookie": f"_xsrf={forged}", "X-XSRFToken": forged},
+    )
+    assert status == 403
+    # Refused because of where the key is, as a POST's is, not by the XSRF check.
+    assert body["error"] == {
+        "type": "forbidden",
+        "message": "send a key with a DELETE in the header: Authorization: Bearer <key>",
+    }
+    still = app.runs.get(run["id"])
+    assert still is not None
+    assert still.status in ("queued", "running")  # not cancelled
+    # The same key in the header cancels it.
+    status, cancelled = await fetch(
+        jp_fetch, "api", "restified", "runs", run["id"], method="DELETE", headers=bearer(secret)
+    )
+    assert (status, cancelled["status"]) == (200, "cancelled")
+
+
 #: Every route of the extension a server user reaches, with the action it needs:
 #: (action, method, path parts, request keywords).
 ROUTES: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
@@ -120,13 +175,45 @@ ROUTES: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
 ]
 
 
-async def request(jp_fetch: Fetch, method: str, parts: tuple[str, ...], **kwargs: Any) -> int:
+#: The runs routes, asked about runs made beforehand: ``{done}`` (a run that succeeded) and
+#: ``{live}`` (one still running, which a DELETE cancels).
+RUN_ROUTES: list[tuple[str, str, tuple[str, ...], dict[str, Any]]] = [
+    ("read", "GET", ("api", "restified", "runs"), {"params": {"path": "r.ipynb"}}),
+    ("read", "GET", ("api", "restified", "runs", "{done}"), {}),
+    ("read", "GET", ("api", "restified", "runs", "{done}", "result"), {}),
+    ("read", "GET", ("api", "restified", "runs", "{done}", "notebook"), {}),
+    ("read", "GET", ("api", "restified", "runs", "{done}", "events"), {}),
+    ("execute", "DELETE", ("api", "restified", "runs", "{live}"), {}),
+]
+
+
+async def request_answer(
+    jp_fetch: Fetch, method: str, parts: tuple[str, ...], **kwargs: Any
+) -> tuple[int, Any]:
     if parts == ("restified",):  # the index: a trailing slash
         parts = ("restified/",)
     if "headers" in kwargs:  # jp_fetch adds the token to the dict it is given
         kwargs = {**kwargs, "headers": dict(kwargs["headers"])}
-    status, _ = await fetch(jp_fetch, *parts, method=method, **kwargs)
+    return await fetch(jp_fetch, *parts, method=method, **kwargs)
+
+
+async def request(jp_fetch: Fetch, method: str, parts: tuple[str, ...], **kwargs: Any) -> int:
+    status, _ = await request_answer(jp_fetch, method, parts, **kwargs)
     return status
+
+
+async def made_runs(app: RestifiedApp, root: Path) -> dict[str, str]:
+    """Runs made by the server itself, as a server user's would be: ``done``, a run of
+    ``r.ipynb`` that succeeded, and ``live``, one of ``sleeps.ipynb`` still running."""
+    write_notebook(root / "r.ipynb", ("n: int = 1", ["parameters"]), ("n * 3", ["return"]))
+    write_sleeper(root)
+    done = await app.runs.submit("r.ipynb", await app.service.load_saved("r.ipynb"), {"n": 2})
+    finished = await app.runs.wait(done.id, 60)
+    assert finished is not None
+    assert finished.status == "succeeded"
+    saved = await app.service.load_saved("sleeps.ipynb")
+    live = await app.runs.submit("sleeps.ipynb", saved, {})
+    return {"done": done.id, "live": live.id}
 
 
 @pytest.mark.parametrize(
@@ -138,28 +225,42 @@ async def test_an_authorizer_that_denies_an_action_closes_exactly_its_routes(
     jp_fetch: Fetch,
     jp_serverapp: Any,
     jp_server_config: dict[str, Any],
+    jp_root_dir: Path,
     marker: Path,
     app: RestifiedApp,
 ) -> None:
     authorizer = jp_serverapp.authorizer
     assert isinstance(authorizer, DenyingAuthorizer)
     (denied,) = jp_server_config["DenyingAuthorizer"]["denied"]
-    for action, method, parts, kwargs in ROUTES:
+    runs = await made_runs(app, jp_root_dir)
+    run_routes = [
+        (action, method, tuple(part.format(**runs) for part in parts), kwargs)
+        for action, method, parts, kwargs in RUN_ROUTES
+    ]
+    for action, method, parts, kwargs in ROUTES + run_routes:
         authorizer.asked.clear()
-        status = await request(jp_fetch, method, parts, **kwargs)
+        status, body = await request_answer(jp_fetch, method, parts, **kwargs)
         if action == denied:
             assert status == 403, (method, parts, kwargs)
             assert (action, RESOURCE) in {(a, r) for a, r, _ in authorizer.asked}, parts
+            if parts in [p for _, _, p, _ in run_routes]:  # nothing of a run disclosed
+                message = f"not authorized to {action} on {RESOURCE}"
+                assert body == {"error": {"type": "forbidden", "message": message}}, parts
         else:
             assert status in (200, 201, 202), (method, parts, kwargs, status)
-    # Nothing ran, nothing was made, where the action was denied.
+    # Nothing ran, nothing was made, nothing was cancelled where the action was denied.
     ran = marker.exists()
     keys = app.keys.list()
+    live = app.runs.get(runs["live"])
+    assert live is not None
     if denied == "execute":
         assert not ran
-        assert app.runs.find(None, None) == []
+        assert app.runs.find("a.ipynb", None) == []
+        assert live.status in ("queued", "running")
+        await app.runs.cancel(live.id)
     else:
         assert ran
+        assert live.status == "cancelled"
     if denied == "write":
         assert keys == []
         # Revoking is writing too: a key made before (by the store itself) stays.

@@ -6,7 +6,8 @@ alice owns the server; bob holds ``access:servers!user=alice`` through a role; c
 nothing of alice's. The hub decides who of them may call; an endpoint key opens exactly its
 notebook to anyone, without the hub, and the key never reaches the hub or any log.
 
-Run alone with ``pytest -m hub``.
+Run alone with ``pytest -m hub``. Without the proxy the tests are skipped, unless
+``NOTEBOOK_RESTIFIED_REQUIRE_HUB`` is set (``.ci/test`` sets it): then they fail.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ PROXY_BIN = REPO / ".ci" / "hub" / "node_modules" / ".bin" / "configurable-http-
 PASSWORD = "restified-" + secrets.token_hex(8)
 #: Seconds to wait for the hub, the proxy or a single-user server to be up.
 START_TIMEOUT = 90
+#: Set (not empty, not ``0``) by ``.ci/test``: a missing proxy fails the test instead of
+#: skipping it, so that CI never passes without the hub. (Not ``RESTIFIED_...``: ``jupyter
+#: restified serve`` reads every variable of that prefix as one of its settings.)
+REQUIRE_HUB = "NOTEBOOK_RESTIFIED_REQUIRE_HUB"
 
 
 def _proxy_command() -> str | None:
@@ -179,8 +184,8 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
             "configurable-http-proxy is not installed: run .ci/setup (npm ci in .ci/hub),"
             " or install it on the PATH"
         )
-        if os.environ.get("CI"):  # CI installs it: never a silent skip there
-            pytest.fail(reason)
+        if os.environ.get(REQUIRE_HUB, "") not in ("", "0"):  # .ci/test: never a silent skip
+            pytest.fail(f"{reason} ({REQUIRE_HUB} is set)")
         pytest.skip(reason)
     state = tmp_path_factory.mktemp("hub")
     logs, homes, config_dir = state / "logs", state / "home", state / "singleuser-config"
@@ -411,6 +416,14 @@ def test_a_key_opens_its_notebook_without_the_hub(hub: Hub, alice_server: str) -
                 assert "login" in where or "/hub/api/oauth2/authorize" in where, (path, where)
     kernels = anyone.post(f"{base}/api/kernels", json={}, headers=bearer, timeout=60)
     assert kernels.status_code == 403
+    # Sent where a hub token goes (Authorization: token, ?token=), the key is refused with
+    # how to send it, and never tried as a token: not by the server, not by the hub.
+    for how in ({"headers": {"Authorization": f"token {secret}"}}, {"params": {"token": secret}}):
+        refused = anyone.get(alice_server, allow_redirects=False, timeout=60, **how)
+        assert refused.status_code == 403, (how, refused.status_code)
+        assert "Authorization: Bearer <key>" in refused.json()["error"]["message"]
+        elsewhere_too = anyone.get(f"{base}/api/contents", allow_redirects=False, timeout=60, **how)
+        assert elsewhere_too.status_code == 403, (how, elsewhere_too.status_code)
     assert runs_of_alices_notebook(hub) == runs_before + 3
 
     # Not one of these requests went to the hub: it was asked about no token meanwhile.

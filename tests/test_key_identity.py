@@ -1,11 +1,13 @@
 """Endpoint keys and the server's identity provider: a request presenting a key is never
 shown to the provider (behind JupyterHub, the provider would send the key to the hub to
-check as a token), tokens still are; and each key records the user who made it."""
+check as a token), not even a key sent where the server's token goes (which is refused,
+saying how to send a key); tokens still are; and each key records the user who made it."""
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +165,106 @@ async def test_an_endpoint_key_never_reaches_the_identity_provider(
     assert (await fetch(jp_fetch, "restified", "a.ipynb", headers=anonymous))[0] == 403
     # A `key` argument that is no endpoint key is no business of the extension's.
     assert (await fetch(jp_fetch, "api", "contents", params={"key": "not-ours"}))[0] == 200
+
+
+async def test_a_key_sent_where_the_servers_token_goes_is_refused_unseen_by_the_provider(
+    jp_fetch: Fetch, provider: RecordingIdentityProvider, marker: Path, app: RestifiedApp
+) -> None:
+    secret = (await create_key(jp_fetch, "alice-token", "for Carol"))["secret"]
+    hidden = secret.split("_", 2)[2]
+    # A run made with the key, for the runs routes to be asked about.
+    status, made = await fetch(
+        jp_fetch,
+        "restified",
+        "a.ipynb",
+        method="POST",
+        body='{"n": 1}',
+        headers={**bearer(secret), "Prefer": "respond-async"},
+    )
+    assert status == 202, made
+    run = await app.runs.wait(made["id"], 60)
+    assert run is not None
+    assert run.status == "succeeded"
+    marker.unlink()
+    provider.seen.clear()
+    provider.tokens.clear()
+
+    # Where a client sends the server's token: the token scheme (or another, or none) and
+    # ?token=. Each POST brings a forged XSRF pair, so the XSRF check does not refuse it first.
+    forged = secrets.token_hex(16)
+    xsrf = {"Cookie": f"_xsrf={forged}", "X-XSRFToken": forged}
+    ways: list[tuple[dict[str, str], dict[str, str]]] = [
+        ({}, {"Authorization": f"token {secret}"}),
+        ({}, {"Authorization": f"Token {secret}"}),
+        ({}, {"Authorization": secret}),
+        ({}, {"Authorization": f"Basic {secret}"}),
+        ({"token": secret}, {"Authorization": ""}),
+    ]
+    routes: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
+        ("GET", ("restified", "a.ipynb"), {"n": 2}),
+        ("POST", ("restified", "a.ipynb"), {}),
+        ("GET", ("api", "restified", "runs", made["id"]), {}),
+        ("GET", ("api", "restified", "runs", made["id"], "result"), {}),
+        ("DELETE", ("api", "restified", "runs", made["id"]), {}),
+        ("GET", ("api", "restified", "runs"), {}),
+    ]
+    for params, headers in ways:
+        for method, parts, more in routes:
+            post = method != "GET"
+            status, body = await fetch(
+                jp_fetch,
+                *parts,
+                method=method,
+                body='{"n": 2}' if method == "POST" else None,
+                params={**params, **more, **({"_xsrf": forged} if post else {})},
+                headers={**headers, **(xsrf if post else {})},
+            )
+            assert status == 403, (method, parts, headers, params, body)
+            # Refused for where the key is, saying where it goes.
+            assert body["error"]["type"] == "forbidden", body
+            assert (
+                "send a key in the header as Authorization: Bearer <key>"
+                in (body["error"]["message"])
+            ), body
+        # The server's own routes know no user for it either (and do not ask).
+        for parts in (("api", "contents"), ("api", "kernels")):
+            assert (await fetch(jp_fetch, *parts, params=params, headers=headers))[0] == 403
+
+    assert not marker.exists()
+    after = app.runs.get(made["id"])
+    assert after is not None
+    assert after.status == "succeeded"
+    seen = "\n".join(provider.seen + provider.tokens)
+    assert hidden not in seen
+    assert provider.tokens == []
+    assert provider.seen == []  # none of these requests was shown to the provider
+    # The same key sent as a key runs the notebook.
+    assert await fetch(
+        jp_fetch, "restified", "a.ipynb", params={"n": 3}, headers=bearer(secret)
+    ) == (
+        200,
+        6,
+    )
+
+
+async def test_a_key_argument_without_the_key_prefix_is_refused_as_a_key(
+    jp_fetch: Fetch, provider: RecordingIdentityProvider, marker: Path, app: RestifiedApp
+) -> None:
+    """``?key=`` that is no endpoint key (no ``nrk_``) holds no key to keep from the
+    provider, which never reads a ``key`` argument: it sees the request as any other. The
+    extension's routes still take the argument as a key, and refuse it: a server user's
+    token beside it does not make the request the user's."""
+    provider.seen.clear()
+    provider.tokens.clear()
+    stray = {"key": "3f9c0a_not-an-endpoint-key"}
+    for parts in (("restified", "a.ipynb"), ("api", "restified", "runs")):
+        status, body = await fetch(jp_fetch, *parts, params=stray, headers=as_user("alice-token"))
+        assert status == 403, (parts, body)
+        assert "this key is not valid" in body["error"]["message"], body
+    assert not marker.exists()
+    assert provider.tokens == ["alice-token", "alice-token"]
+    assert all("not-an-endpoint-key" in seen for seen in provider.seen)
+    assert len(provider.seen) == 2
 
 
 async def test_each_key_records_who_made_it(

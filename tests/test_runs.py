@@ -440,3 +440,44 @@ async def test_the_openapi_document_describes_prefer_202_and_the_runs_routes(
     run = json.loads((await submit(jp_fetch, "fib.ipynb", {"n": 3})).body)
     assert set(doc["components"]["schemas"]["Run"]["required"]) <= set(run)
     assert run["status"] in doc["components"]["schemas"]["Run"]["properties"]["status"]["enum"]
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [
+        {
+            "ServerApp": {"jpserver_extensions": {"notebook_restified": True}},
+            "RestifiedApp": {"key_rate_limit": 5},
+        }
+    ],
+)
+async def test_a_keys_requests_of_the_runs_routes_count_against_its_rate(
+    jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
+) -> None:
+    """A key holder polling its run is throttled as its calls are: one budget of
+    ``key_rate_limit`` a minute for both; the server's users are not limited."""
+    _, secret = app.keys.create("fib.ipynb", "poller")
+    key = {"Authorization": f"Bearer {secret}"}
+    run = json.loads((await submit(jp_fetch, "fib.ipynb", {"n": 5}, **key)).body)  # 1
+    assert (await app.runs.wait(run["id"], 60)) is not None
+    assert (await get_run(jp_fetch, run["id"], headers=key)).code == 200  # 2
+    assert (await get_run(jp_fetch, run["id"], "result", headers=key)).code == 200  # 3
+    assert (await get_run(jp_fetch, run["id"], "events", headers=key)).code == 200  # 4
+    listed = await jp_fetch("api", "restified", "runs", headers=key)  # 5
+    assert [r["id"] for r in json.loads(listed.body)["runs"]] == [run["id"]]
+    for refused in (
+        get_run(jp_fetch, run["id"], headers=key),
+        get_run(jp_fetch, run["id"], "result", headers=key),
+        get_run(jp_fetch, "0" * 32, headers=key),  # before a run is looked for
+        jp_fetch("api", "restified", "runs", headers=key),
+        jp_fetch("restified", "fib.ipynb", headers=key),  # the same budget as calls
+    ):
+        with pytest.raises(HTTPClientError) as err:
+            await refused
+        assert err.value.code == 429
+        assert err.value.response is not None
+        assert json.loads(err.value.response.body)["error"]["type"] == "rate_limited"
+        assert int(err.value.response.headers["Retry-After"]) >= 1
+    # The server's users: no limit.
+    for _ in range(6):
+        assert (await get_run(jp_fetch, run["id"])).code == 200

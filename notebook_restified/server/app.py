@@ -138,7 +138,8 @@ class RestifiedApp(ExtensionApp):
     key_rate_limit = Int(
         120,
         config=True,
-        help="Calls one endpoint key may make per minute (0: unlimited); past it 429.",
+        help="Calls one endpoint key may make per minute (0: unlimited), its requests to"
+        " the runs routes counted with them; past it 429.",
     )
     # --- hardening of keyed calls (kept together) ---
     key_max_concurrent = Int(
@@ -302,7 +303,7 @@ class RestifiedApp(ExtensionApp):
         """Register the extension's routes."""
         service, keys = {"service": self.service}, {"keys": self.keys}
         # key_tracebacks also decides what key holders see of their runs.
-        runs = RunsAccess(self.runs, self.keys, self.key_tracebacks)
+        runs = RunsAccess(self.runs, self.keys, self.key_tracebacks, self.key_limiter)
         calls = {
             "service": self.service,
             "keys": KeyAccess(self.keys, self.key_limiter, self.key_concurrency()),

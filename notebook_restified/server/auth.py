@@ -2,9 +2,11 @@
 server's authorizer for ``execute``), or holders of an endpoint key for that notebook
 (``Authorization: Bearer nrk_...``, or ``?key=`` on a GET).
 
-A request that presents an endpoint key is never shown to the server's identity provider
-(:class:`KeyHolderIdentity`): behind JupyterHub that provider would send the key to the hub
-as a token to check, so the secret would leave the server.
+A request that carries an endpoint key anywhere a token is looked for is never shown to
+the server's identity provider (:func:`keep_keys_from`): behind JupyterHub that provider
+would send the key to the hub as a token to check, so the secret would leave the server. A
+key sent where no key is taken (``Authorization: token nrk_...``, ``?token=nrk_...``) is
+refused with how to send it (:func:`refuse_misplaced_key`), never tried as a token.
 """
 
 from __future__ import annotations
@@ -25,57 +27,95 @@ from .endpoints import normalize_path
 AUTH_RESOURCE = "restified"
 
 _KEY_ID = re.compile(r"[0-9a-f]{1,32}")
+#: How every endpoint key's secret begins.
+_KEY_START = f"{PREFIX}_"
+
+#: Where :func:`presented_key` finds a key. Keys are taken from two places:
+#: ``Authorization: Bearer <key>`` and, on a GET, ``?key=<key>``.
+HEADER, QUERY = "header", "query"
+#: ... and recognised, only to be refused, in two more, where a client would send the
+#: server's token: the ``Authorization`` header under another scheme (``token <key>``, or
+#: the key alone), and the ``token`` query argument.
+OTHER_SCHEME, TOKEN_ARGUMENT = "scheme", "token"
 
 
-def presented_key(request: HTTPServerRequest) -> tuple[str, str] | None:
-    """The endpoint key a request presents and where: ``(secret, "header" | "query")``."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip().startswith(f"{PREFIX}_"):
-        return value.strip(), "header"
-    values = request.query_arguments.get("key")
-    if values:
-        return values[-1].decode("utf-8", "replace"), "query"
+def _authorization_key(request: HTTPServerRequest) -> tuple[str, str] | None:
+    """The endpoint key in the request's ``Authorization`` header, whatever its scheme, and
+    that scheme (``""``: the key alone)."""
+    for value in request.headers.get_list("Authorization"):
+        parts = value.split()
+        if len(parts) == 1 and parts[0].startswith(_KEY_START):
+            return parts[0], ""
+        if len(parts) >= 2 and parts[1].startswith(_KEY_START):
+            return parts[1], parts[0]
     return None
 
 
-class KeyHolderIdentity:
-    """The server's identity provider as a request presenting an endpoint key sees it: it
-    knows no user and the request is not token-authenticated, and the key is never handed
-    to the provider (nor, through it, to a hub or any other service that checks tokens).
-    Everything else (cookie names, the login URL, settings) is the provider's own."""
+def presented_key(request: HTTPServerRequest) -> tuple[str, str] | None:
+    """The endpoint key a request presents and where: ``(secret, where)``, ``where`` one of
+    :data:`HEADER` (``Bearer``), :data:`QUERY` (``?key=``, whatever its value), or
+    :data:`OTHER_SCHEME` and :data:`TOKEN_ARGUMENT`, where a key is refused
+    (:func:`refuse_misplaced_key`)."""
+    in_header = _authorization_key(request)
+    if in_header is not None:
+        secret, scheme = in_header
+        return secret, HEADER if scheme.lower() == "bearer" else OTHER_SCHEME
+    values = request.query_arguments.get("key")
+    if values:
+        return values[-1].decode("utf-8", "replace"), QUERY
+    for value in request.query_arguments.get("token", []):
+        token = value.decode("utf-8", "replace")
+        if token.startswith(_KEY_START):
+            return token, TOKEN_ARGUMENT
+    return None
 
-    def __init__(self, provider: Any) -> None:
-        self._provider = provider
 
-    def get_user(self, handler: Any) -> None:
-        """No user: a key holder is no user of the server."""
-        return None
+def in_header(presented: tuple[str, str] | None) -> bool:
+    """Whether a key is presented in a header: no ambient credential, which a page of
+    another site could make a browser send, so no XSRF check is due (if the key is in the
+    wrong header, it is refused all the same)."""
+    return presented is not None and presented[1] in (HEADER, OTHER_SCHEME)
 
-    def is_token_authenticated(self, handler: Any) -> bool:
-        """A key is not the server's token."""
-        return False
 
-    def should_check_origin(self, handler: Any) -> bool:
-        """Origins are checked as for any request that is not token-authenticated."""
-        return True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._provider, name)
+def refuse_misplaced_key(where: str, method: str) -> None:
+    """Refuse (403 ``forbidden``, saying how to send a key) a key presented where no key is
+    taken: under an ``Authorization`` scheme other than ``Bearer``, in ``?token=`` (both
+    the server's token's places), or in the query of a request other than a GET."""
+    if where == OTHER_SCHEME:
+        raise KeyRefused(
+            "send a key in the header as Authorization: Bearer <key>: no other scheme"
+            " carries a key (Authorization: token is for the server's own token)"
+        )
+    if where == TOKEN_ARGUMENT:
+        raise KeyRefused(
+            "send a key in the header as Authorization: Bearer <key>, or on a GET as"
+            " ?key=<key> (?token= is for the server's own token)"
+        )
+    if where == QUERY and method != "GET":
+        raise KeyRefused(f"send a key with a {method} in the header: Authorization: Bearer <key>")
 
 
 def carries_key(request: HTTPServerRequest) -> bool:
-    """Whether ``request`` carries an endpoint key (an ``nrk_`` secret) in its
-    ``Authorization`` header or its ``key`` query argument, whatever its route."""
-    presented = presented_key(request)
-    return presented is not None and presented[0].startswith(f"{PREFIX}_")
+    """Whether ``request`` carries an endpoint key (an ``nrk_`` secret) anywhere a token is
+    looked for, whatever its route: its ``Authorization`` header under any scheme, or a
+    ``key`` or ``token`` argument (of the query, or of a form body already read)."""
+    if _authorization_key(request) is not None:
+        return True
+    start = _KEY_START.encode()
+    return any(
+        value.startswith(start)
+        for name in ("key", "token")
+        for value in request.arguments.get(name, [])
+    )
 
 
 def keep_keys_from(provider: Any) -> None:
     """Make the server's identity provider know no user, without looking further, for any
-    request of the server (any route, not only the extension's) that carries an endpoint
-    key (:func:`carries_key`): a key is never a token of the server, and a provider that
-    checks tokens elsewhere (JupyterHub's asks the hub) must not send it there. Other
-    requests go to the provider as they are."""
+    request of the server (any route, the extension's and the server's own) that carries an
+    endpoint key (:func:`carries_key`): a key is never a token of the server, and a provider
+    that checks tokens elsewhere (JupyterHub's asks the hub) must not send it there. Such a
+    request is then not token-authenticated either (the provider says so of a request it
+    knows no user of). Other requests go to the provider as they are."""
     if getattr(provider, "_restified_keeps_keys", False):
         return
     get_user = provider.get_user
@@ -87,14 +127,6 @@ def keep_keys_from(provider: Any) -> None:
 
     provider.get_user = get_user_without_keys
     provider._restified_keeps_keys = True
-
-
-def identity_for(request: HTTPServerRequest, provider: Any) -> Any:
-    """The identity provider that may see ``request``: the server's own, or, for a request
-    that presents an endpoint key, one that never sees it (:class:`KeyHolderIdentity`)."""
-    if presented_key(request) is None:
-        return provider
-    return KeyHolderIdentity(provider)
 
 
 def creator_of(user: Any) -> dict[str, str] | None:
@@ -188,8 +220,7 @@ class KeyAccess:
         """The key ``secret`` presented (``where``) on a ``method`` call of ``path``, if it
         may make that call now; else the contract's error (403, 429, 503). An admitted call
         holds one of its key's ``max_concurrent`` places until :meth:`release`."""
-        if where == "query" and method != "GET":
-            raise KeyRefused("send a key with a POST in the header: Authorization: Bearer <key>")
+        refuse_misplaced_key(where, method)
         # The store stats (and may re-read) its file: in a thread, off the event loop.
         key = await asyncio.to_thread(self.store.verify, secret, normalize_path(path))
         running = self._in_flight.get(key.id, 0)

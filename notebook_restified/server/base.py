@@ -14,7 +14,6 @@ from tornado import web
 from ..contract import http_error_type
 from ..errors import RestifiedError, RetryLater
 from .auth import AUTH_RESOURCE as AUTH_RESOURCE  # where page.py and others import it
-from .auth import identity_for
 
 log = logging.getLogger("notebook_restified.server")
 
@@ -27,17 +26,12 @@ class RestifiedHandler(APIHandler):
 
     Domain errors (:class:`RestifiedError`) and tornado's own errors all leave as the
     contract's ``{"error": {"type", "message", ...}}`` with the right status. Subclasses get
-    their collaborators through ``initialize`` (the route's keyword arguments).
+    their collaborators through ``initialize`` (the route's keyword arguments). A request
+    carrying an endpoint key is never shown to the server's identity provider, here as on
+    every route of the server (``auth.keep_keys_from``).
     """
 
     auth_resource = AUTH_RESOURCE
-
-    @property
-    def identity_provider(self) -> Any:
-        """The server's identity provider, which never sees a request presenting an
-        endpoint key (``auth.KeyHolderIdentity``): the key is ours to check, not a token
-        for the server, or the hub, to look up."""
-        return identity_for(self.request, super().identity_provider)
 
     #: Set when a page sends a browser to log in (``page.py``).
     login_redirect = False

@@ -16,7 +16,14 @@ from ..errors import ExecutionError, InvalidRequest, NotAcceptable, RestifiedErr
 from ..keys import EndpointKey
 from ..parameters import check_json, coerce_query, merge_once
 from ..results import CallResult
-from .auth import KeyAccess, authorize_user, loggable_key_id, presented_key, refuse_cross_site
+from .auth import (
+    KeyAccess,
+    authorize_user,
+    in_header,
+    loggable_key_id,
+    presented_key,
+    refuse_cross_site,
+)
 from .base import RestifiedHandler, log
 from .cache import CachedAnswer, CacheKey, ResultCache, body_digest, etag_matches, strong_etag
 from .endpoints import EndpointService, normalize_path
@@ -51,7 +58,8 @@ class CallHandler(RestifiedHandler):
 
     Callers are the server's users (authenticated as for any route, authorized for
     ``execute``), or holders of an endpoint key for this very notebook, presented as
-    ``Authorization: Bearer nrk_...`` or, on a GET, as the ``key`` query argument.
+    ``Authorization: Bearer nrk_...`` or, on a GET, as the ``key`` query argument (a key
+    anywhere else is refused: ``auth.refuse_misplaced_key``).
     """
 
     _task: asyncio.Future[Any] | None = None
@@ -104,8 +112,7 @@ class CallHandler(RestifiedHandler):
 
     def check_xsrf_cookie(self) -> None:
         """A key in a header is no ambient credential: nothing to forge; else as usual."""
-        presented = presented_key(self.request)
-        if presented is not None and presented[1] == "header":
+        if in_header(presented_key(self.request)):
             return
         super().check_xsrf_cookie()
 

@@ -10,11 +10,13 @@
 
 The server's users see every run; an endpoint key holder only the runs made with that key
 (others are 404), without the executed notebook, the output events or error details unless
-``key_tracebacks`` allows them.
+``key_tracebacks`` allows them. A key holder's every request here counts against the key's
+``key_rate_limit`` as a call does, and may carry the key in the query only on a GET.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping
@@ -33,12 +35,12 @@ from ..errors import (
     RestifiedError,
     error_from_json,
 )
-from ..keys import EndpointKey, KeyStore, split_secret
+from ..keys import EndpointKey, KeyStore, RateLimiter, split_secret
 from ..results import CallResult
 from ..runs.manager import RunManager
 from ..runs.model import KEY_HOLDER_ERROR_FIELDS, Run
 from ..spec import NotebookSpec
-from .auth import authorize_user, presented_key
+from .auth import authorize_user, in_header, presented_key, refuse_misplaced_key
 from .base import RestifiedHandler, log
 from .endpoints import normalize_path
 from .requests import OFFERS, negotiate
@@ -87,12 +89,16 @@ def parse_prefer(values: list[str]) -> Preference:
 class RunsAccess:
     """The runs manager with who may see what: handed to the call route (``Prefer``) and
     to every runs route. ``key_tracebacks``: whether key holders see error details, the
-    output and the executed notebook of their runs."""
+    output and the executed notebook of their runs; ``limiter``: the keys' rate, which
+    keyed requests of the runs routes count against as calls do."""
 
-    def __init__(self, manager: RunManager, keys: KeyStore, key_tracebacks: bool) -> None:
+    def __init__(
+        self, manager: RunManager, keys: KeyStore, key_tracebacks: bool, limiter: RateLimiter
+    ) -> None:
         self.manager = manager
         self.keys = keys
         self.key_tracebacks = key_tracebacks
+        self.limiter = limiter
 
     def full_view(self, key: EndpointKey | None) -> bool:
         """Whether the caller sees everything of a run (a server user, or a key holder
@@ -194,23 +200,30 @@ class RunsHandlerBase(RestifiedHandler):
 
     def check_xsrf_cookie(self) -> None:
         """A key in a header is no ambient credential: nothing to forge; else as usual."""
-        presented = presented_key(self.request)
-        if presented is not None and presented[1] == "header":
+        if in_header(presented_key(self.request)):
             return
         super().check_xsrf_cookie()
 
     async def _admit(self, action: str) -> None:
-        """A server user allowed ``action``, or a holder of a valid key (403 otherwise)."""
+        """A server user allowed ``action``, or a holder of a valid key presented where keys
+        are taken (on a GET: the header or the query; else the header), within its rate:
+        each keyed request here counts against ``key_rate_limit`` as a call does (403 or
+        429 otherwise)."""
         presented = presented_key(self.request)
         if presented is None:
             await authorize_user(self, action)
             return
-        secret, _ = presented
+        secret, where = presented
+        refuse_misplaced_key(where, self.request.method or "GET")
+        keys = self.access.keys
         parts = split_secret(secret)
-        own = [k for k in self.access.keys.list() if parts and k.id == parts[0]]
+        # The store stats (and may re-read) its file: in a thread, off the event loop.
+        own = [k for k in await asyncio.to_thread(keys.list) if parts and k.id == parts[0]]
         if not own:
             raise KeyRefused("this key is not valid (unknown, revoked or mistyped)")
-        self.key = self.access.keys.verify(secret, own[0].path)
+        key = await asyncio.to_thread(keys.verify, secret, own[0].path)
+        self.access.limiter.check(key.id)
+        self.key = key
 
     @property
     def full(self) -> bool:
