@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -86,6 +87,18 @@ def test_fibonacci(kernel_model_of: ModelOf) -> None:
     value = model.execute(n=20)
     assert value == 6765
     assert type(value) is int
+
+
+def test_parameter_types_summarises_any_floats(kernel_model_of: ModelOf) -> None:
+    # Any finite floats are valid values, and their mean is finite (fmean's running sum
+    # overflowed: the call failed with an execution error).
+    model = kernel_model_of("parameter_types.ipynb")
+    big = 1.7976931348623157e308
+    assert model.execute()["summary"] == 2.375
+    values = [big, big, 5.3e248, -5.4e15, 2.5e-107]
+    summary = model.execute(values=values)["summary"]
+    assert math.isclose(summary, big * 0.4, rel_tol=1e-12)
+    assert model.execute(values=[-big, 1.0, -big], statistic="median")["summary"] == -big
 
 
 def test_text_repeat(kernel_model_of: ModelOf) -> None:
