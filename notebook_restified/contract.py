@@ -177,8 +177,8 @@ ERRORS: tuple[ErrorKind, ...] = (
     ),
     _of(
         errors.RateLimited,
-        "an endpoint key made more than `key_rate_limit` calls this minute, or has"
-        " `key_max_concurrent` calls in flight; `Retry-After` says when",
+        "an endpoint key made more than `key_rate_limit` calls and runs requests this"
+        " minute, or has `key_max_concurrent` calls in flight; `Retry-After` says when",
         "retry_after",
     ),
     _of(
@@ -252,8 +252,8 @@ class AuthScheme:
     scheme: dict[str, Any]
     methods: tuple[str, ...]
     """The HTTP methods of a call it is accepted with."""
-    runs: bool
-    """Whether the runs routes accept it."""
+    runs: tuple[str, ...]
+    """The HTTP methods of the runs routes it is accepted with."""
 
 
 AUTH_SCHEMES: tuple[AuthScheme, ...] = (
@@ -267,7 +267,7 @@ AUTH_SCHEMES: tuple[AuthScheme, ...] = (
             " browser's session cookie works too (with `_xsrf` on a POST).",
         },
         ("GET", "POST"),
-        runs=True,
+        runs=("GET", "DELETE"),
     ),
     AuthScheme(
         "tokenQuery",
@@ -278,7 +278,7 @@ AUTH_SCHEMES: tuple[AuthScheme, ...] = (
             "description": "The server's token in the query: `?token=<token>`.",
         },
         ("GET", "POST"),
-        runs=True,
+        runs=("GET", "DELETE"),
     ),
     AuthScheme(
         "endpointKey",
@@ -291,7 +291,7 @@ AUTH_SCHEMES: tuple[AuthScheme, ...] = (
             " runs, nothing else; it never reaches the server's identity provider.",
         },
         ("GET", "POST"),
-        runs=True,
+        runs=("GET", "DELETE"),
     ),
     AuthScheme(
         "endpointKeyQuery",
@@ -300,10 +300,11 @@ AUTH_SCHEMES: tuple[AuthScheme, ...] = (
             "in": "query",
             "name": "key",
             "description": "An endpoint key in the query of a GET: `?key=nrk_...` (refused on"
-            " a POST; prefer the header: a query is seen by every proxy on the way).",
+            " a POST or a DELETE; prefer the header: a query is seen by every proxy on the"
+            " way).",
         },
         ("GET",),
-        runs=False,
+        runs=("GET",),
     ),
 )
 """Every way to authenticate a call."""
@@ -355,13 +356,9 @@ def security_schemes() -> dict[str, Any]:
     return {scheme.name: dict(scheme.scheme) for scheme in AUTH_SCHEMES}
 
 
-def security(method: str | None = None) -> list[dict[str, list[str]]]:
-    """The OpenAPI ``security`` of a call with ``method`` (``None``: a runs route)."""
-    return [
-        {s.name: []}
-        for s in AUTH_SCHEMES
-        if (s.runs if method is None else method.upper() in s.methods)
-    ]
+def security(method: str = "GET", *, runs: bool = False) -> list[dict[str, list[str]]]:
+    """The OpenAPI ``security`` of a call with ``method`` (``runs``: of a runs route)."""
+    return [{s.name: []} for s in AUTH_SCHEMES if method.upper() in (s.runs if runs else s.methods)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def runs_paths() -> dict[str, Any]:
     run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
     run_json = {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}
     errors = _error_responses(("call", "runs"))
-    return {
+    paths: dict[str, Any] = {
         "/api/restified/runs": {
             "get": {
                 "operationId": "list_runs",
@@ -263,6 +263,12 @@ def runs_paths() -> dict[str, Any]:
             },
         },
     }
+    # Each operation says how it may be authenticated (a key in the query: GETs only).
+    for item in paths.values():
+        for method in ("get", "delete"):
+            if method in item:
+                item[method]["security"] = security(method, runs=True)
+    return paths
 
 
 def _accepted() -> dict[str, Any]:

@@ -210,6 +210,12 @@ def test_openapi_of_every_example_is_valid_and_says_every_error_and_scheme(path:
     assert schemes["endpointKey"]["scheme"] == "bearer"
     assert {"endpointKeyQuery": []} in operations["get"]["security"]
     assert {"endpointKeyQuery": []} not in operations["post"]["security"]  # refused on a POST
+    # The runs routes: a key in the query of a GET, never of the DELETE that cancels.
+    run = document["paths"]["/api/restified/runs/{run_id}"]
+    assert {"endpointKeyQuery": []} in run["get"]["security"]
+    assert {"endpointKeyQuery": []} not in run["delete"]["security"]
+    assert {"endpointKey": []} in run["delete"]["security"]
+    assert {"endpointKeyQuery": []} in document["paths"]["/api/restified/runs"]["get"]["security"]
     json.dumps(document, allow_nan=False)
 
 

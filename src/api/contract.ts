@@ -133,7 +133,7 @@ export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
   },
   rate_limited: {
     status: 429,
-    when: 'an endpoint key made more than key_rate_limit calls this minute, or has key_max_concurrent calls in flight; Retry-After says when',
+    when: 'an endpoint key made more than key_rate_limit calls and runs requests this minute, or has key_max_concurrent calls in flight; Retry-After says when',
     fields: ['retry_after']
   },
   result_too_large: {
