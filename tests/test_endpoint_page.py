@@ -137,7 +137,7 @@ async def test_without_a_login_page_a_browser_gets_the_page(
 
 
 async def test_shared_and_key_links_get_the_page_without_content(
-    jp_fetch: Fetch, notebooks: Path
+    jp_fetch: Fetch, notebooks: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     headers = {**NO_TOKEN, "Accept": BROWSER}
     shared = await jp_fetch("restified", "a.ipynb", params={"shared": ""}, headers=headers)
@@ -149,6 +149,11 @@ async def test_shared_and_key_links_get_the_page_without_content(
     assert keyed.code == 200
     assert "Doubler" not in keyed.body.decode()
     assert not notebooks.exists()
+    # Logged as a view of the page (nothing ran), with the key's id and never its secret.
+    logged = [r.getMessage() for r in caplog.records if key["id"] in r.getMessage()]
+    assert any(m.startswith(f"keyed page: key {key['id']} ") for m in logged), logged
+    assert not any("keyed call" in m for m in logged), logged
+    assert not any(key["secret"] in r.getMessage() for r in caplog.records)
 
 
 async def test_the_shell_escapes_the_path(jp_fetch: Fetch, jp_root_dir: Path) -> None:
@@ -236,6 +241,17 @@ async def test_page_data_for_a_key_holder(jp_fetch: Fetch, notebooks: Path) -> N
         headers=NO_TOKEN,
     )
     assert by_query.code == 403  # the page sends its key in the header
+    # A key where the server's token goes is refused, saying how to send it.
+    for misplaced in (
+        {"headers": {"Authorization": f"token {key['secret']}"}},
+        {"headers": NO_TOKEN, "params": {"token": key["secret"]}},
+    ):
+        refused = await fetch_error(jp_fetch, "api", "restified", "page", "a.ipynb", **misplaced)
+        assert refused.code == 403
+        error = json.loads(refused.body)["error"]
+        assert error["type"] == "forbidden"
+        assert "Authorization: Bearer <key>" in error["message"]
+        assert key["secret"] not in refused.body.decode()
     missing = await fetch_error(jp_fetch, "api", "restified", "page", "nope.ipynb")
     assert missing.code == 404
 

@@ -131,14 +131,15 @@ class CallHandler(RestifiedHandler):
             self.keys.release(self.key)
 
     def on_finish(self) -> None:
-        """Log every keyed call with the key's id and label, never its secret, and a call
-        whose client left as one line."""
+        """Log every keyed call (and view of the endpoint's page) with the key's id and
+        label, never its secret, and a call whose client left as one line."""
         self._release_key()
         elapsed = (time.perf_counter() - self._started) * 1000
         outcome = "client left, call stopped" if self._abandoned else str(self.get_status())
         if self._key_id is not None:  # the key's id, label and maker; never its secret
             log.info(
-                "keyed call: key %s (%s) %s %s -> %s in %.1f ms",
+                "keyed %s: key %s (%s) %s %s -> %s in %.1f ms",
+                "page" if self._page else "call",  # a page view runs nothing
                 self._key_id,
                 self.keys.describe(self._key_id, self.key),
                 self.request.method,

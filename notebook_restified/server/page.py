@@ -22,7 +22,7 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from tornado import web
 
 from ..describe import describe_notebook, form_fields, saved_result_kind
-from .auth import KeyAccess, authorize_user, presented_key
+from .auth import HEADER, KeyAccess, authorize_user, presented_key, refuse_misplaced_key
 from .base import AUTH_RESOURCE, RestifiedHandler
 from .endpoints import EndpointService, EndpointsIndex, normalize_path
 from .requests import negotiate
@@ -140,8 +140,10 @@ class PageDataHandler(RestifiedHandler):
         """Title, description, form fields, the kind of result the notebook's saved output
         shows, and what the caller may see."""
         presented = presented_key(self.request)
+        if presented is not None:  # a key where none is taken: refused, saying how to send it
+            refuse_misplaced_key(presented[1], self.request.method or "GET")
         caller: dict[str, Any]
-        if presented is not None and presented[1] == "header":
+        if presented is not None and presented[1] == HEADER:
             # The store stats (and may re-read) its file: in a thread, off the event loop.
             key = await asyncio.to_thread(
                 self.keys.store.verify, presented[0], normalize_path(path)
