@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from .errors import RestifiedError, RunCancelled, error_from_json
+from .errors import RateLimited, RestifiedError, RunCancelled, error_from_json
 from .parameters import json_values, merge_once
 from .results import CallResult
 from .runs.handle import RunHandle
 from .runs.model import RunEvent
+
+T = TypeVar("T")
 
 #: What a call accepts: JSON first, an image as PNG.
 ACCEPT = "application/json, image/png;q=0.9"
@@ -47,6 +49,18 @@ def raise_for_error(response: httpx.Response) -> None:
     except (ValueError, KeyError, TypeError):
         fields = {"type": "error", "message": f"HTTP {response.status_code}: {response.text[:200]}"}
     raise error_from_json(fields, response.status_code)
+
+
+def _patiently(ask: Callable[[], T], deadline: float | None) -> T:
+    """``ask()``, again after the wait a 429 tells (an endpoint key's runs requests count
+    against its ``key_rate_limit``), unless that wait would pass ``deadline``."""
+    while True:
+        try:
+            return ask()
+        except RateLimited as limited:
+            if deadline is not None and time.monotonic() + limited.retry_after > deadline:
+                raise
+            time.sleep(limited.retry_after)
 
 
 def _result_of(response: httpx.Response) -> CallResult:
@@ -218,7 +232,7 @@ class RemoteRun(RunHandle):
         :class:`RunHandle`)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.1
-        while self.status in ("queued", "running"):
+        while self._polled_status(deadline) in ("queued", "running"):
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"run {self.id} is still {self.info['status']}")
             wait = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
@@ -226,12 +240,18 @@ class RemoteRun(RunHandle):
             pause = min(pause * 1.5, 2.0)
         if self.info["status"] == "cancelled":
             raise RunCancelled(f"run {self.id} was cancelled: it has no result")
-        response = self.endpoint._request(
-            "GET",
-            self.links.get("result", f"{self.links['self']}/result"),
-            headers={"Accept": ACCEPT},
+        response = _patiently(
+            lambda: self.endpoint._request(
+                "GET",
+                self.links.get("result", f"{self.links['self']}/result"),
+                headers={"Accept": ACCEPT},
+            ),
+            deadline,
         )
         return _result_of(response)
+
+    def _polled_status(self, deadline: float | None) -> str:
+        return _patiently(lambda: self.status, deadline)
 
     def cancel(self) -> None:
         """Stop the run; its processes are killed and its status becomes ``cancelled``."""

@@ -22,12 +22,13 @@ import nbformat
 import pytest
 
 from notebook_restified import KernelModel
-from notebook_restified.client import Endpoint
+from notebook_restified.client import Endpoint, RemoteRun
 from notebook_restified.errors import (
     CallTimeout,
     ExecutionError,
     InvalidParameters,
     NotFound,
+    RateLimited,
     RunCancelled,
 )
 
@@ -320,3 +321,39 @@ def test_records_survive_a_restart_and_runs_in_flight_are_recorded_failed(
 def test_the_client_refuses_what_is_not_an_endpoint() -> None:
     with pytest.raises(ValueError, match="endpoint URL"):
         Endpoint("http://localhost:8888/lab")
+
+
+def test_waiting_for_a_run_waits_out_a_keys_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A key's runs requests count against its key_rate_limit: polling a run that a 429
+    # refuses waits the Retry-After it is told (here answered by a stand-in server; the
+    # server's own 429 on the runs routes is tested in test_runs.py).
+    asked: list[str] = []
+    refusals = {"/api/restified/runs/r1": 1, "/api/restified/runs/r1/result": 1}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        assert request.headers["Authorization"] == "Bearer nrk_k_secret"
+        if refusals.get(request.url.path, 0) > 0:
+            refusals[request.url.path] -= 1
+            error = {"type": "rate_limited", "message": "too many", "retry_after": 7}
+            return httpx.Response(429, json={"error": error}, headers={"Retry-After": "7"})
+        if request.url.path.endswith("/result"):
+            return httpx.Response(200, json=42)
+        return httpx.Response(200, json={"id": "r1", "status": "succeeded", "links": {}})
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    endpoint = Endpoint("http://host/restified/a.ipynb", key="nrk_k_secret", client=client)
+    run = RemoteRun(endpoint, {"id": "r1", "status": "running", "links": {}})
+    assert run.wait() == 42
+    assert slept == [7, 7]  # each refusal waited out as told, nothing else
+    assert asked == ["/api/restified/runs/r1"] * 2 + ["/api/restified/runs/r1/result"] * 2
+
+    # A wait that would pass the caller's timeout is not made: the refusal is raised.
+    refusals["/api/restified/runs/r1"] = 1
+    again = RemoteRun(endpoint, {"id": "r1", "status": "running", "links": {}})
+    with pytest.raises(RateLimited) as refused:
+        again.wait(timeout=5)
+    assert refused.value.retry_after == 7
+    client.close()
