@@ -232,7 +232,7 @@ class RemoteRun(RunHandle):
         :class:`RunHandle`)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.1
-        while self._polled_status(deadline) in ("queued", "running"):
+        while _patiently(lambda: self.status, deadline) in ("queued", "running"):
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"run {self.id} is still {self.info['status']}")
             wait = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
@@ -249,9 +249,6 @@ class RemoteRun(RunHandle):
             deadline,
         )
         return _result_of(response)
-
-    def _polled_status(self, deadline: float | None) -> str:
-        return _patiently(lambda: self.status, deadline)
 
     def cancel(self) -> None:
         """Stop the run; its processes are killed and its status becomes ``cancelled``."""

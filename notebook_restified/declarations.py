@@ -77,8 +77,7 @@ class Parameter:
         ``Literal`` of mixed types, leave ``None`` out), or the annotation admits ``None``
         (``Optional[int]``, ``int | None``, ...).
         """
-        value_type = self.value_type
-        return value_type.nullable or (self.type == "any" and value_type.choices is None)
+        return self.value_type.admits_null
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of a value (as in a JSON body), with the default and the help:

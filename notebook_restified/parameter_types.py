@@ -183,6 +183,13 @@ class ValueType:
     max_length: int | None = None
 
     @property
+    def admits_null(self) -> bool:
+        """Whether ``None`` (JSON ``null``) is a value: where the annotation (or a ``None``
+        default) admits it, and for ``any`` unless a ``Literal``'s choices (of mixed types)
+        leave it out."""
+        return self.nullable or (self.kind == "any" and self.choices is None)
+
+    @property
     def has_bounds(self) -> bool:
         """Whether any bound or length applies."""
         return any(getattr(self, name) is not None for name in _BOUND_FIELDS)

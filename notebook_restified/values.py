@@ -341,7 +341,7 @@ def check_value(value_type: ValueType, value: Any, depth: int = 0) -> Any:
     what does not fit (an int is a valid float; ``None`` only where nullable)."""
     kind = value_type.kind
     if value is None:
-        if value_type.nullable or (kind == "any" and value_type.choices is None):
+        if value_type.admits_null:
             return None
         if value_type.choices is not None:
             raise ValueProblem(f"expected one of {_choice_text(value_type.choices)}, got null")

@@ -217,11 +217,15 @@ class RunsHandlerBase(RestifiedHandler):
         refuse_misplaced_key(where, self.request.method or "GET")
         keys = self.access.keys
         parts = split_secret(secret)
+
+        def verified() -> EndpointKey:
+            own = [k for k in keys.list() if parts and k.id == parts[0]]
+            if not own:
+                raise KeyRefused("this key is not valid (unknown, revoked or mistyped)")
+            return keys.verify(secret, own[0].path)
+
         # The store stats (and may re-read) its file: in a thread, off the event loop.
-        own = [k for k in await asyncio.to_thread(keys.list) if parts and k.id == parts[0]]
-        if not own:
-            raise KeyRefused("this key is not valid (unknown, revoked or mistyped)")
-        key = await asyncio.to_thread(keys.verify, secret, own[0].path)
+        key = await asyncio.to_thread(verified)
         self.access.limiter.check(key.id)
         self.key = key
 
