@@ -79,21 +79,26 @@ function isWordChar(char: string | undefined): boolean {
 }
 
 /**
+ * How many times `char` repeats in `text` from `from` on.
+ */
+function runLength(text: string, from: number, char: string): number {
+  let run = 0;
+  while (text[from + run] === char) {
+    run++;
+  }
+  return run;
+}
+
+/**
  * The end (exclusive) of the code span whose opening backticks start at
  * `start`, or -1 when no run of as many backticks closes it.
  */
 function codeSpanEnd(text: string, start: number): number {
-  let run = 0;
-  while (text[start + run] === '`') {
-    run++;
-  }
+  const run = runLength(text, start, '`');
   let i = start + run;
   while (i < text.length) {
     if (text[i] === '`') {
-      let close = 0;
-      while (text[i + close] === '`') {
-        close++;
-      }
+      const close = runLength(text, i, '`');
       if (close === run) {
         return i + close;
       }
@@ -219,10 +224,7 @@ function emphasisClose(
     if (char !== marker) {
       continue;
     }
-    let run = 0;
-    while (text[i + run] === marker) {
-      run++;
-    }
+    const run = runLength(text, i, marker);
     const before = text[i - 1];
     const after = text[i + run];
     const closes =
@@ -331,10 +333,7 @@ export function parseInline(text: string): Inline[] {
 
     if (char === '`') {
       const end = codeSpanEnd(text, i);
-      let run = 0;
-      while (text[i + run] === '`') {
-        run++;
-      }
+      const run = runLength(text, i, '`');
       if (end < 0) {
         buffer += '`'.repeat(run);
         i += run;
@@ -396,10 +395,7 @@ export function parseInline(text: string): Inline[] {
     }
 
     if (char === '*' || char === '_') {
-      let run = 0;
-      while (text[i + run] === char) {
-        run++;
-      }
+      const run = runLength(text, i, char);
       const before = text[i - 1];
       const after = text[i + run];
       const opens =
