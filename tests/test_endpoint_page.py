@@ -199,22 +199,17 @@ async def test_page_data_tells_the_kind_of_result_the_saved_output_shows(
         jp_root_dir / "chart.ipynb", ("fig = 1", ["parameters"]), ("fig", ["return"])
     )
     nb = nbformat.read(str(path), as_version=4)
-    nb.cells[1].outputs = [
-        nbformat.v4.new_output(
-            "execute_result", {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
-        )
-    ]
-    nbformat.write(nb, str(path))
-    data = json.loads((await jp_fetch("api", "restified", "page", "chart.ipynb")).body)
-    assert data["result_kind"] == "image"
-    nb.cells[1].outputs = [
-        nbformat.v4.new_output(
-            "execute_result", {"text/html": '<table class="dataframe"></table>', "text/plain": "t"}
-        )
-    ]
-    nbformat.write(nb, str(path))
-    data = json.loads((await jp_fetch("api", "restified", "page", "chart.ipynb")).body)
-    assert data["result_kind"] == "table"
+
+    async def kind_when_saved_showing(shown: dict[str, str]) -> Any:
+        nb.cells[1].outputs = [nbformat.v4.new_output("execute_result", shown)]
+        nbformat.write(nb, str(path))
+        data = json.loads((await jp_fetch("api", "restified", "page", "chart.ipynb")).body)
+        return data["result_kind"]
+
+    image = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+    assert await kind_when_saved_showing(image) == "image"
+    table = {"text/html": '<table class="dataframe"></table>', "text/plain": "t"}
+    assert await kind_when_saved_showing(table) == "table"
 
 
 async def test_page_data_for_a_key_holder(jp_fetch: Fetch, notebooks: Path) -> None:
