@@ -9,6 +9,9 @@ parameters cells, then measures, as medians over ``--runs``:
   teardown, and its page faults);
 - the call's cells run in a forked child: time and page faults, the first and second run;
 - the same after the child populated every writable page it has (no copy-on-write left);
+- the least a forked call can cost: the fork, a child that accepts one connection on a Unix
+  socket, reads one request, runs the cells on its values, writes one JSON reply and exits,
+  and the caller's side of that exchange (the floor under any engine that forks per call);
 - the call's cells run in the kernel itself, the first time and the eleventh.
 
 These are the numbers behind "Where a call's time goes" in benchmarks/README.md.
@@ -30,7 +33,7 @@ from notebook_restified.spec import load_spec
 # Runs in the kernel: defines the measurements, prints their results as one JSON line.
 PROBE = r"""
 import ctypes as _c, gc as _gc, json as _j, os as _os, resource as _r, statistics as _s
-import time as _t
+import socket as _sk, tempfile as _tf, time as _t
 
 def _restified_probe(sources, runs):
     shell = get_ipython()
@@ -85,12 +88,52 @@ def _restified_probe(sources, runs):
         populate()
         return twice()
 
+    def least_call(listener, path):
+        # The least a forked call can do: the fork, then in the child one connection
+        # accepted, one request read, the cells run on its values, one JSON reply, the exit;
+        # on the caller's side the connection, the request and the reply, and the reaping.
+        started = _t.thread_time()
+        pid = _os.fork()
+        if pid == 0:
+            try:
+                _gc.freeze()
+                conn, _ = listener.accept()
+                namespace = dict(shell.user_ns)
+                namespace.update(_j.loads(conn.recv(1 << 16)))
+                for code in codes:
+                    exec(code, namespace)
+                conn.sendall(_j.dumps({"ok": True}).encode())
+                conn.close()
+            finally:
+                _os._exit(0)
+        fork_ms = (_t.thread_time() - started) * 1e3
+        started = _t.thread_time()
+        with _sk.socket(_sk.AF_UNIX) as caller:
+            caller.connect(path)
+            caller.sendall(b"{}")
+            assert _j.loads(caller.recv(1 << 16)) == {"ok": True}
+        _, _, usage = _os.wait4(pid, 0)
+        caller_ms = (_t.thread_time() - started) * 1e3
+        child_ms = (usage.ru_utime + usage.ru_stime) * 1e3
+        return [fork_ms, caller_ms, child_ms, usage.ru_minflt]
+
+    def least_calls():
+        path = _os.path.join(_tf.mkdtemp(), "least.sock")
+        with _sk.socket(_sk.AF_UNIX) as listener:
+            listener.bind(path)
+            listener.listen(1)
+            rows = [least_call(listener, path) for _ in range(runs)]
+        _os.unlink(path)
+        _os.rmdir(_os.path.dirname(path))
+        return rows
+
     _gc.freeze()
     med = lambda rows: [round(_s.median(column), 2) for column in zip(*rows)]
     result = {
         "exit_at_once": med([in_child(lambda: []) for _ in range(runs)]),
         "call_in_child": med([in_child(twice) for _ in range(runs)]),
         "call_in_populated_child": med([in_child(populated_twice) for _ in range(runs)]),
+        "least_call": med(least_calls()),
     }
     namespace = dict(shell.user_ns)
     first = run(namespace)
@@ -155,6 +198,10 @@ def main() -> None:
                 f"  {label}: first run {first} ms, {first_faults:.0f} faults; second"
                 f" {second} ms, {second_faults:.0f} faults; child in all {total} ms CPU"
             )
+        fork, caller, child, child_faults = r["least_call"]
+        print(f"  the least forked call (accept, request, cells, JSON reply, exit): {fork} ms")
+        print(f"    fork(), {caller} ms the caller's side, {child} ms CPU in the child")
+        print(f"    ({child_faults:.0f} faults): {round(fork + caller + child, 2)} ms in all")
         first, first_faults, eleventh, _ = r["in_kernel"]
         print(f"  call in the kernel itself: first run {first} ms ({first_faults:.0f} faults),")
         print(f"    eleventh {eleventh} ms")
