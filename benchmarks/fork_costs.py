@@ -98,7 +98,7 @@ def _restified_probe(sources, runs):
             try:
                 _gc.freeze()
                 conn, _ = listener.accept()
-                namespace = dict(shell.user_ns)
+                namespace = shell.user_ns  # the child's own copy already
                 namespace.update(_j.loads(conn.recv(1 << 16)))
                 for code in codes:
                     exec(code, namespace)

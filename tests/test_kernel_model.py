@@ -252,10 +252,18 @@ def test_ipython_syntax_and_top_level_await(tmp_path: Path, isolation: str) -> N
         assert model.execute(n=3) == {"squared": 9, "shell": "hello"}
 
 
-def test_seeded_random_repeats_in_fork_mode(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "seeding",
+    [
+        "random.seed(42)",
+        "from random import seed\nseed(42)",
+        "random.setstate(random.Random(42).getstate())",
+    ],
+)
+def test_seeded_random_repeats_in_fork_mode(tmp_path: Path, seeding: str) -> None:
     path = write_notebook(
         tmp_path / "rand.ipynb",
-        "import random\nrandom.seed(42)",
+        f"import random\n{seeding}\nrandom.random()",
         ("n = 1", ["parameters"]),
         ("random.random()", ["return"]),
     )
@@ -263,6 +271,19 @@ def test_seeded_random_repeats_in_fork_mode(tmp_path: Path) -> None:
         first = model.execute()
         assert model.execute() == first
         assert model.execute() == first
+
+
+def test_unseeded_random_is_fresh_per_call_in_fork_mode(tmp_path: Path) -> None:
+    # Setup draws from `random` without seeding it: no call repeats another's numbers.
+    path = write_notebook(
+        tmp_path / "fresh.ipynb",
+        "import random\ndrawn_in_setup = random.random()",
+        ("n = 1", ["parameters"]),
+        ("[random.random(), random.getrandbits(64)]", ["return"]),
+    )
+    with model_of(path) as model:
+        answers = [tuple(model.execute()) for _ in range(4)]
+    assert len(set(answers)) == 4
 
 
 def test_a_saved_change_is_seen_by_the_next_call(tmp_path: Path, isolation: str) -> None:

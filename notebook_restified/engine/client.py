@@ -74,8 +74,11 @@ def module_ref(name: str) -> str:
 
 
 async def install_runtime(session: KernelSession, timeout: float) -> None:
-    """Load the kernel-side modules into a Python kernel (names stay out of its namespace)."""
-    outcome = await session.execute(runtime_bootstrap(), timeout=timeout)
+    """Load the kernel-side modules into a Python kernel (names stay out of its namespace),
+    before any of the notebook's code runs there: from then on it notes whether the
+    notebook seeds ``random`` (see the fork server's ``watch_random_seeding``)."""
+    code = f"{runtime_bootstrap()}\n{module_ref('forkserver')}.watch_random_seeding()"
+    outcome = await session.execute(code, timeout=timeout)
     if outcome.reply["status"] != "ok":
         raise KernelDied(
             "could not load notebook_restified's runtime in the kernel: "

@@ -57,6 +57,34 @@ from .wire import recv_message, send_message, send_reply
 # How often the kernel frees the middle of running children's scratch files (seconds).
 TRIM_INTERVAL = 0.02
 
+# Whether the kernel's code set `random`'s state (`random.seed`, `random.setstate`) since
+# :func:`watch_random_seeding`: then every call starts from the state setup left, else each
+# child keeps the fresh seed Python gives it at the fork.
+_RANDOM_SET = [False]
+
+
+def watch_random_seeding() -> None:
+    """Note from now on whether the kernel's code seeds ``random`` (before setup runs).
+
+    A fork reseeds ``random`` in the child. A setup that seeded it asked for a known
+    sequence, which each call gets again (the state setup left is restored in the child); a
+    setup that only drew from it did not, and each call keeps its fresh seed."""
+    if getattr(random.seed, "_restified_watch", False):
+        return
+
+    def watched(setter: Any) -> Any:
+        def set_state(*args: Any, **kwargs: Any) -> Any:
+            _RANDOM_SET[0] = True
+            return setter(*args, **kwargs)
+
+        set_state.__name__, set_state.__doc__ = setter.__name__, setter.__doc__
+        set_state.__wrapped__ = setter  # type: ignore[attr-defined]
+        set_state._restified_watch = True  # type: ignore[attr-defined]
+        return set_state
+
+    random.seed = watched(random.seed)
+    random.setstate = watched(random.setstate)
+
 
 class ForkServer:
     """Keeps children forked from the warm kernel, each waiting to run exactly one call.
@@ -219,7 +247,7 @@ class ForkServer:
 
     def _spawn(self) -> None:
         read_fd, write_fd = os.pipe()
-        random_state = random.getstate()
+        random_state = random.getstate() if _RANDOM_SET[0] else None
         # The first children learn which pages a call writes, then one in 64 (it costs a
         # few milliseconds of CPU around the call); they do not copy ahead themselves.
         learn = self.copy_limit > 0 and (self.forked < 5 or self.forked % 64 == 0)
@@ -253,7 +281,12 @@ class ForkServer:
         self.forked += 1
 
     def _child(  # pragma: no cover - child
-        self, taken_fd: int, random_state: Any, learn: bool, kernel: int, files: tuple[Any, Any]
+        self,
+        taken_fd: int,
+        random_state: Any | None,
+        learn: bool,
+        kernel: int,
+        files: tuple[Any, Any],
     ) -> None:
         # Everything here happens before a call arrives, off its critical path.
         os.setpgid(0, 0)  # its own group: a time limit kills it and what it started
@@ -265,7 +298,8 @@ class ForkServer:
         become_subreaper()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         gc.freeze()  # a collection would otherwise copy every inherited page
-        random.setstate(random_state)  # fork reseeds `random`; keep setup's seed
+        if random_state is not None:  # fork reseeds `random`; keep the seed setup set
+            random.setstate(random_state)
         # Open for the child's whole (short) life; its exit closes them.
         out_file, err_file = files
         devnull = os.open(os.devnull, os.O_RDONLY)
