@@ -165,7 +165,7 @@ def merge_once(*sources: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def json_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Checked values as JSON data (for run records and logs): see
+def json_values(values: Mapping[str, Any], finite: bool = False) -> dict[str, Any]:
+    """Checked values as JSON data (``finite``: strict JSON, for run records): see
     :func:`~notebook_restified.values.json_form`."""
-    return {name: json_form(value) for name, value in values.items()}
+    return {name: json_form(value, finite) for name, value in values.items()}

@@ -452,9 +452,13 @@ def coerce_fields(value_type: ValueType, texts: Sequence[str]) -> Any:
 # Back to JSON
 
 
-def json_form(value: Any) -> Any:
+def json_form(value: Any, finite: bool = False) -> Any:
     """A checked value as JSON data: dates and times as ISO 8601 text, a path as its text,
-    bytes as base64 text, tuples as lists."""
+    bytes as base64 text, tuples as lists; with ``finite``, a float that is not finite
+    (a float parameter takes ``nan`` and ``inf`` as text) as the text ``NaN``, ``Infinity``
+    or ``-Infinity``, which strict JSON can hold (run records)."""
+    if finite and isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
@@ -464,7 +468,7 @@ def json_form(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, (list, tuple)):
-        return [json_form(v) for v in value]
+        return [json_form(v, finite) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): json_form(v) for k, v in value.items()}
+        return {str(k): json_form(v, finite) for k, v in value.items()}
     raise TypeError(f"{type(value).__name__} values have no JSON form")

@@ -462,6 +462,42 @@ async def test_a_forms_repeated_fields_are_checked_each(
     assert not marker.exists()
 
 
+def raw_json(text: str) -> dict[str, Any]:
+    return {"method": "POST", "body": text, "headers": {"Content-Type": "application/json"}}
+
+
+async def test_a_json_body_giving_a_name_twice_is_refused(
+    jp_fetch: Fetch, kinds: str, marker: Path
+) -> None:
+    # Python's json keeps the last of a key given twice; the body is read strictly instead.
+    problems = await refused(jp_fetch, kinds, **raw_json('{"percent": 1, "percent": 2}'))
+    assert problems == {"percent": "given more than once"}
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"weights": {"a": 1, "a": 2}}', "the key 'a' appears twice"),
+        ('{"ratio": NaN}', "NaN is not a JSON value"),
+        ('{"weights": {"a": -Infinity}}', "-Infinity is not a JSON value"),
+    ],
+    ids=["nested-key-twice", "nan", "infinity"],
+)
+async def test_a_json_body_that_is_not_strict_json_is_refused(
+    jp_fetch: Fetch, kinds: str, marker: Path, text: str, why: str
+) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("restified", kinds, **raw_json(text))
+    assert info.value.code == 400
+    assert info.value.response is not None
+    error = json.loads(info.value.response.body)["error"]
+    assert error["type"] == "invalid_request"
+    assert why in error["message"]
+    assert not marker.exists()
+    assert (await call(jp_fetch, kinds, params={"percent": "3"}))["percent"] == ["int", 3]
+
+
 async def test_query_given_twice_is_refused(jp_fetch: Fetch, kinds: str, marker: Path) -> None:
     problems = await refused(jp_fetch, kinds, params=[("percent", "1"), ("percent", "2")])
     assert problems == {"percent": "given more than once"}

@@ -401,6 +401,34 @@ async def test_a_failed_synchronous_call_leaves_a_record(
     assert listed == {"runs": []}
 
 
+async def test_a_float_that_is_not_finite_is_recorded_as_its_text(
+    jp_fetch: Fetch, notebooks: Path
+) -> None:
+    # A float parameter takes `nan` and `inf` as text; run records are strict JSON.
+    write_notebook(
+        notebooks / "ratio.ipynb",
+        ("x: float = 1.0", ["parameters"]),
+        ("str(x) if x == x and abs(x) < 1e9 else 1 / 0", ["return"]),
+    )
+    answer = await jp_fetch("restified", "ratio.ipynb", params={"x": "inf"}, headers=ASYNC)
+    assert answer.code == 202
+    run = await until(jp_fetch, json.loads(answer.body)["id"], lambda r: r["status"] == "failed")
+    assert run["parameters"] == {"x": "Infinity"}
+    code, error = await error_of(jp_fetch("restified", "ratio.ipynb", params={"x": "nan"}))
+    assert (code, error["type"]) == (500, "execution_error")
+    deadline = time.monotonic() + 10
+    while True:  # the failed synchronous call's record is written after its answer
+        listed = json.loads(
+            (await jp_fetch("api", "restified", "runs", params={"path": "ratio.ipynb"})).body
+        )["runs"]
+        if len(listed) == 2:
+            break
+        assert time.monotonic() < deadline, listed
+        await asyncio.sleep(0.1)
+    assert sorted(r["parameters"]["x"] for r in listed) == ["Infinity", "NaN"]
+    assert json.loads((await jp_fetch("restified", "ratio.ipynb", params={"x": "2"})).body) == "2.0"
+
+
 async def test_records_are_kept_per_notebook_up_to_max_records(
     jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
 ) -> None:

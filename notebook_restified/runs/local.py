@@ -39,7 +39,7 @@ class LocalRun(RunHandle):
         self.run = Run(
             id=self.id,
             path=path,
-            parameters=json_values(values),
+            parameters=json_values(values, finite=True),
             notebook_sha256=sha256,
             asynchronous=True,
         )

@@ -114,7 +114,7 @@ class RunManager:
         run = Run(
             id=new_run_id(),
             path=path,
-            parameters=json_values(values),
+            parameters=json_values(values, finite=True),
             notebook_sha256=saved.sha256,
             asynchronous=True,
             key_id=key.id if key else None,
@@ -358,7 +358,7 @@ class RunManager:
         run = Run(
             id=new_run_id(),
             path=path,
-            parameters=json_values(values),
+            parameters=json_values(values, finite=True),
             notebook_sha256=saved.sha256,
             asynchronous=False,
             created=started_at,

@@ -8,7 +8,7 @@ from typing import Any
 
 from tornado.httputil import HTTPServerRequest
 
-from ..errors import InvalidRequest, TooLarge
+from ..errors import InvalidParameters, InvalidRequest, TooLarge
 from ..parameters import RESERVED
 
 #: The media types a result of each kind can be sent as, preferred first.
@@ -88,15 +88,43 @@ def query_values(request: HTTPServerRequest) -> dict[str, list[str]]:
     }
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_json_body(body: bytes) -> Any:
-    """The body as JSON; :class:`InvalidRequest` when it is not JSON or nests too deep for
-    the parser (``[[[[...]]]]``: a RecursionError is the caller's fault, not the server's)."""
+    """The body as strict JSON; :class:`InvalidRequest` when it is not JSON (``NaN`` and
+    ``Infinity`` are not), nests too deep for the parser (``[[[[...]]]]``: a RecursionError
+    is the caller's fault, not the server's) or names a key twice in a nested object;
+    :class:`InvalidParameters` when its top-level object gives a name twice (the one rule
+    for a parameter given twice, as :func:`~notebook_restified.parameters.merge_once`)."""
+    twice: list[tuple[dict[str, Any], str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        made: dict[str, Any] = {}
+        for key, value in items:
+            if key in made:
+                twice.append((made, key))
+            made[key] = value
+        return made
+
     try:
-        return json.loads(body)
+        data = json.loads(body, parse_constant=_not_json, object_pairs_hook=pairs)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"the body is not JSON: {exc}") from None
     except RecursionError:
         raise InvalidRequest("the body is not JSON this server reads: it nests too deep") from None
+    given_twice = [key for made, key in twice if made is data]
+    if given_twice:
+        raise InvalidParameters(
+            [{"name": n, "problem": "given more than once"} for n in dict.fromkeys(given_twice)]
+        )
+    if twice:
+        raise InvalidRequest(
+            f"the body is not JSON this server reads: the key {twice[0][1]!r}"
+            " appears twice in one object"
+        )
+    return data
 
 
 def body_values(request: HTTPServerRequest, max_body_size: int) -> tuple[str, Any]:
