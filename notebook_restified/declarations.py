@@ -201,6 +201,9 @@ def _assignment(stmt: ast.stmt, cell: int) -> tuple[str, ast.expr, ast.expr | No
     # ast only yields identifiers; this guards the invariant the injector relies on.
     if not name.isidentifier() or keyword.iskeyword(name):
         raise _invalid_line(cell, stmt.lineno, f"{name!r} is not a valid name")
+    if name.startswith("__") and name.endswith("__"):
+        # `__builtins__ = None` would take every name the call's code looks up.
+        raise _invalid_line(cell, stmt.lineno, f"{name!r} is a name Python reserves")
     return name, value_node, annotation_node
 
 

@@ -53,6 +53,8 @@ def test_read_python_parameters_warns_about_mismatch_and_reassignment() -> None:
         ("a: int", 1, "an annotation without a default value"),
         ("x = 1\nprint(x)", 2, "only `name = literal` assignments are allowed, not Expr"),
         ("a.b = 1", 1, "the target must be a single plain name"),
+        ("n = 1\n__builtins__ = None", 2, "'__builtins__' is a name Python reserves"),
+        ("__import__ = 1", 1, "'__import__' is a name Python reserves"),
         ("a = f()", 1, "is not a literal"),
         ("a = float('nan')", 1, "is not a literal"),
         ("a = 1e999", 1, "cannot be JSON: it is not a finite number"),

@@ -273,6 +273,18 @@ def test_seeded_random_repeats_in_fork_mode(tmp_path: Path, seeding: str) -> Non
         assert model.execute() == first
 
 
+def test_a_parameter_may_be_named_as_ipythons_get_ipython(tmp_path: Path, isolation: str) -> None:
+    # The engine finds the kernel's shell without the notebook's names.
+    path = write_notebook(
+        tmp_path / "shadow.ipynb",
+        ("get_ipython = 1\nid = 2", ["parameters"]),
+        ("get_ipython + id", ["return"]),
+    )
+    with model_of(path, isolation) as model:
+        assert model.execute() == 3
+        assert model.execute(get_ipython=10) == 12
+
+
 def test_unseeded_random_is_fresh_per_call_in_fork_mode(tmp_path: Path) -> None:
     # Setup draws from `random` without seeding it: no call repeats another's numbers.
     path = write_notebook(

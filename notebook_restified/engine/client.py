@@ -73,6 +73,10 @@ def module_ref(name: str) -> str:
     return f"__import__('sys').modules[{kernelside.KERNEL_PACKAGE + '.' + name!r}]"
 
 
+#: The kernel's shell, found without the notebook's names (a parameter may be `get_ipython`).
+SHELL = "__import__('IPython').get_ipython()"
+
+
 async def install_runtime(session: KernelSession, timeout: float) -> None:
     """Load the kernel-side modules into a Python kernel (names stay out of its namespace),
     before any of the notebook's code runs there: from then on it notes whether the
@@ -109,7 +113,7 @@ async def run_in_kernel(
                         on_event(event)
 
     runner = module_ref("runner")
-    code = f"{runner}.LAST = {runner}.run_request_json({json.dumps(request)!r}, get_ipython())"
+    code = f"{runner}.LAST = {runner}.run_request_json({json.dumps(request)!r}, {SHELL})"
     outcome = await session.execute(
         code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}, on_iopub=on_iopub
     )
@@ -134,7 +138,7 @@ async def run_warmup(
     then still running it: discard it)."""
     runner = module_ref("runner")
     request = {"cells": cells, "limits": limits.request(), "on": on}
-    code = f"{runner}.LAST = {runner}.warm_up_json({json.dumps(request)!r}, get_ipython())"
+    code = f"{runner}.LAST = {runner}.warm_up_json({json.dumps(request)!r}, {SHELL})"
     outcome = await session.execute(
         code, timeout=timeout, user_expressions={"reply": f"{runner}.LAST"}
     )
@@ -147,7 +151,7 @@ async def setup_digest(session: KernelSession, timeout: float) -> str | None:
     ``setup_digest``), or ``None`` where a value cannot be pickled."""
     runner = module_ref("runner")
     digest: str | None = await session.evaluate_json(
-        f"{runner}.setup_digest_json(get_ipython())", timeout=timeout
+        f"{runner}.setup_digest_json({SHELL})", timeout=timeout
     )
     return digest
 
@@ -165,7 +169,7 @@ async def start_fork_server(
     the calls' (characters of each captured text)."""
     forkserver = module_ref("forkserver")
     path: str = await session.evaluate_json(
-        f"{forkserver}.start_fork_server(get_ipython(), {prefork}, {copy_limit},"
+        f"{forkserver}.start_fork_server({SHELL}, {prefork}, {copy_limit},"
         f" {json.dumps(sources)!r}, {int(output_limit)})",
         timeout=timeout,
     )
