@@ -230,6 +230,11 @@ async def read_parts(
     return parts
 
 
+class UntakenCallTimeout(CallTimeout):
+    """A forked call no child took within its time limit: the kernel's fork server is not
+    handing calls over (the kernel stopped or stuck), so its warm state cannot serve."""
+
+
 class ForkedCallLost(Exception):
     """The connection to the fork server ended before the call's reply."""
 
@@ -291,8 +296,9 @@ async def call_forked(
             kill_process_tree(pid)
         raise ResultTooLarge(limit=limits.result, size=exc.size) from None
     except asyncio.TimeoutError:
-        if pid is not None:
-            kill_process_tree(pid)
+        if pid is None:
+            raise UntakenCallTimeout(time_limit=time_limit) from None
+        kill_process_tree(pid)
         raise CallTimeout(time_limit=time_limit) from None
     except asyncio.CancelledError:
         if pid is not None:

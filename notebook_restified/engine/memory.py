@@ -1,6 +1,6 @@
 """Kernel processes and their descendants, read from Linux's /proc: their memory (what the
-status route reports and what bounds the warm pool, ``max_pool_memory``), and the kill of
-a whole process tree."""
+status route reports and what bounds the warm pool, ``max_pool_memory``), their state, and
+the kill of a whole process tree."""
 
 from __future__ import annotations
 
@@ -49,6 +49,17 @@ def descendants(roots: Iterable[int]) -> list[int]:
         return []
     children, _ = _process_table()
     return _tree(roots, children)
+
+
+def process_state(pid: int) -> str | None:
+    """Process ``pid``'s state letter (``R``, ``S``, ``T`` for stopped, ...), or ``None``
+    where /proc does not show it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the name, in parentheses, may hold spaces
+    return fields[0] if fields else None
 
 
 def kill_process_tree(pid: int) -> None:

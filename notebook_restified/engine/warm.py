@@ -24,6 +24,7 @@ from ..spec import NotebookSpec
 from .client import (
     ForkedCallLost,
     Limits,
+    UntakenCallTimeout,
     call_forked,
     fork_server_stats,
     run_generic,
@@ -34,6 +35,7 @@ from .client import (
     stop_fork_server,
 )
 from .kernels import KernelSource
+from .memory import process_state
 from .observe import CallObserver
 from .plan import call_cells, setup_cells, warm_key, warmup_cells
 from .session import KernelSession, claim, stop_started
@@ -292,9 +294,18 @@ class ForkWarmNotebook(WarmNotebook):
             return None
         return await fork_server_stats(self.session)
 
+    #: Set when a call found no child to take it: the fork server stopped handing over.
+    stalled = False
+
     async def healthy(self) -> bool:
-        """Whether the warm kernel still runs."""
-        return self.session is not None and await self.session.is_alive()
+        """Whether the warm kernel still runs and hands calls over: not stopped (a call's
+        code may stop its parent with SIGSTOP), and no call went untaken."""
+        if self.stalled or self.session is None:
+            return False
+        pid = self.session.pid
+        if pid is not None and process_state(pid) in ("T", "t"):
+            return False  # stopped: it would fork no child for the next calls
+        return await self.session.is_alive()
 
     async def call(
         self,
@@ -310,6 +321,9 @@ class ForkWarmNotebook(WarmNotebook):
             reply = await call_forked(
                 self.socket_path, cells, time_limit, self.limits, observer, media
             )
+        except UntakenCallTimeout:
+            self.stalled = True  # the next call warms this version again
+            raise
         except ForkedCallLost as exc:
             if not exc.taken and not await self.healthy():
                 raise KernelDied("the notebook's kernel died") from exc
