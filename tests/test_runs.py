@@ -410,7 +410,7 @@ async def test_a_float_that_is_not_finite_is_recorded_as_its_text(
         ("x: float = 1.0", ["parameters"]),
         ("str(x) if x == x and abs(x) < 1e9 else 1 / 0", ["return"]),
     )
-    answer = await jp_fetch("restified", "ratio.ipynb", params={"x": "inf"}, headers=ASYNC)
+    answer = await jp_fetch("restified", "ratio.ipynb", params={"x": "inf"}, headers={**ASYNC})
     assert answer.code == 202
     run = await until(jp_fetch, json.loads(answer.body)["id"], lambda r: r["status"] == "failed")
     assert run["parameters"] == {"x": "Infinity"}
