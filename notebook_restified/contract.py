@@ -172,7 +172,8 @@ ERRORS: tuple[ErrorKind, ...] = (
     _of(
         errors.InvalidParameters,
         "unknown names, a name given twice, values that do not coerce, have the wrong type,"
-        " are not one of the choices or are out of bounds: one `{name, problem}` per problem",
+        " are not one of the choices or are out of bounds: one `{name, problem}` per problem"
+        " (the first 50, the message counting the rest)",
         "details",
     ),
     _of(

@@ -125,17 +125,30 @@ class InvalidParameters(RestifiedError):
     status = 422
     type = "invalid_parameters"
 
+    #: At most this many problems are listed; the message counts the rest (a body of a
+    #: million unknown names must not make an answer larger than itself).
+    MAX_DETAILS = 50
+    #: A name longer than this is shown cut, ending with an ellipsis.
+    MAX_NAME = 200
+
     def __init__(
         self, details: Sequence[Mapping[str, str]], message: str | None = None, **extra: Any
     ) -> None:
         self.details: list[dict[str, str]] = [
-            {"name": str(d["name"]), "problem": str(d["problem"])} for d in details
+            {"name": _cut(str(d["name"]), self.MAX_NAME), "problem": str(d["problem"])}
+            for d in details[: self.MAX_DETAILS]
         ]
         if message is None:
             message = "Invalid parameters: " + "; ".join(
                 f"{d['name']}: {d['problem']}" for d in self.details
             )
+            if len(details) > self.MAX_DETAILS:
+                message += f"; and {len(details) - self.MAX_DETAILS} more problems"
         super().__init__(message, details=self.details, **extra)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class NotAcceptable(RestifiedError):

@@ -1,16 +1,21 @@
 """Limits on what one request or one caller may take from the server: bodies nested too
-deep, calls in flight per endpoint key, bodies refused before they are read."""
+deep, calls in flight per endpoint key, bodies refused before they are read, large bodies
+read off the event loop, problems listed up to a bound."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
+
+from notebook_restified.engine import pool
+from notebook_restified.server import calls
 
 from .notebooks import write_notebook
 
@@ -142,3 +147,51 @@ async def test_bodies_within_the_limit_are_read_whole(jp_fetch: Fetch, notebooks
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert json.loads(form.body) == len(items)
+
+
+async def test_a_large_bodys_values_are_read_off_the_event_loop(
+    jp_fetch: Fetch, notebooks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parsing, checking and rendering millions of values takes seconds: other requests must
+    # not wait for it, so it runs in threads; a small body's, in place.
+    loop = threading.get_ident()
+    seen: dict[str, int] = {}
+
+    def spy(name: str, work: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            seen[name] = threading.get_ident()
+            return work(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(calls, "body_values", spy("parse", calls.body_values))
+    monkeypatch.setattr(calls, "check_json", spy("check", calls.check_json))
+    monkeypatch.setattr(pool, "call_cells", spy("render", pool.call_cells))
+    large = json.dumps({"items": list(range(100_000))})
+    answer = await jp_fetch("restified", "slow.ipynb", method="POST", body=large)
+    assert json.loads(answer.body) == 100_000
+    assert set(seen) == {"parse", "check", "render"}
+    assert loop not in seen.values()
+    seen.clear()
+    answer = await jp_fetch("restified", "slow.ipynb", method="POST", body='{"items": [1]}')
+    assert json.loads(answer.body) == 1
+    assert seen == {"parse": loop, "check": loop, "render": loop}
+
+
+async def test_a_body_of_many_unknown_names_gets_a_bounded_answer(
+    jp_fetch: Fetch, notebooks: Path
+) -> None:
+    names = {f"unknown_{i}": i for i in range(20_000)}
+    code, error = await error_of(
+        jp_fetch, "restified", "slow.ipynb", method="POST", body=json.dumps(names)
+    )
+    assert (code, error["type"]) == (422, "invalid_parameters")
+    assert len(error["details"]) == 50
+    assert error["details"][0]["name"] == "unknown_0"
+    assert error["message"].endswith("; and 19950 more problems")
+    assert len(json.dumps(error)) < 20_000
+    assert not notebooks.exists()
+    long_name = "x" * 5000
+    code, error = await error_of(jp_fetch, "restified", "slow.ipynb", params={long_name: "1"})
+    assert code == 422
+    assert error["details"][0]["name"] == "x" * 199 + "…"

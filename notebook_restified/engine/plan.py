@@ -60,6 +60,33 @@ def call_cells(spec: NotebookSpec, values: Mapping[str, Any]) -> list[dict[str, 
     return cells + [_cell(spec, i) for i in spec.body_cells]
 
 
+#: Values holding more elements than this (a text counting one per 64 characters) are
+#: rendered into the injected cell off the event loop.
+MANY_ELEMENTS = 5000
+
+
+def many_elements(values: Mapping[str, Any], budget: int = MANY_ELEMENTS) -> bool:
+    """Whether ``values`` hold more than ``budget`` elements, counted only that far (so
+    asking costs little even of millions)."""
+    pending: list[Any] = list(values.values())
+    while pending:
+        value = pending.pop()
+        budget -= 1
+        if isinstance(value, (str, bytes, bytearray)):
+            budget -= len(value) // 64
+        elif isinstance(value, Mapping):
+            budget -= len(value)
+            if budget >= 0:
+                pending.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            budget -= len(value)
+            if budget >= 0:
+                pending.extend(value)
+        if budget < 0:
+            return True
+    return False
+
+
 def warmup_cells(spec: NotebookSpec) -> list[list[dict[str, Any]]]:
     """The cells of each declared warm-up run (``metadata.restified.warmup``): what a call
     with those values would run. Empty when none is declared."""

@@ -26,7 +26,7 @@ from .housekeeping import sweep_directories
 from .kernels import KernelManagerFactory, KernelSource
 from .memory import pool_memory
 from .observe import CallObserver
-from .plan import ISOLATION_MODES, call_cells, choose_isolation, warm_key
+from .plan import ISOLATION_MODES, call_cells, choose_isolation, many_elements, warm_key
 from .warm import (
     COPY_AHEAD_LIMIT,
     MAX_OUTPUT_SIZE,
@@ -144,7 +144,10 @@ class Engine:
         if self._closed:
             raise RestifiedError("the engine is closed")
         limit = self.time_limit if time_limit is None else time_limit
-        cells = call_cells(spec, values)
+        if many_elements(values):  # seconds of rendering for millions: not on the loop
+            cells = await asyncio.to_thread(call_cells, spec, values)
+        else:
+            cells = call_cells(spec, values)
         # The notebook's warm state first, outside the call slots: warming holds none.
         warm = await self._join(name, spec, cwd)
         try:

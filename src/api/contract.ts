@@ -93,7 +93,7 @@ export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
   },
   invalid_parameters: {
     status: 422,
-    when: 'unknown names, a name given twice, values that do not coerce, have the wrong type, are not one of the choices or are out of bounds: one {name, problem} per problem',
+    when: 'unknown names, a name given twice, values that do not coerce, have the wrong type, are not one of the choices or are out of bounds: one {name, problem} per problem (the first 50, the message counting the rest)',
     fields: ['details']
   },
   invalid_request: {
