@@ -156,6 +156,22 @@ async def test_shared_and_key_links_get_the_page_without_content(
     assert not any(key["secret"] in r.getMessage() for r in caplog.records)
 
 
+async def test_a_program_given_a_shared_links_url_gets_the_result(
+    jp_fetch: Fetch, notebooks: Path, jp_root_dir: Path
+) -> None:
+    # `?shared` marks the link for the page; a program that calls it gets the result.
+    key = await create_key(jp_fetch, "a.ipynb")
+    bearer = {**NO_TOKEN, "Authorization": f"Bearer {key['secret']}"}
+    called = await jp_fetch("restified", "a.ipynb", params={"shared": "", "n": 5}, headers=bearer)
+    assert json.loads(called.body) == 10
+    # A notebook that declares `shared` takes it as its value, even empty.
+    write_notebook(
+        jp_root_dir / "takes.ipynb", ("shared = 'x'", ["parameters"]), ("shared", ["return"])
+    )
+    taken = await jp_fetch("restified", "takes.ipynb", params={"shared": ""})
+    assert json.loads(taken.body) == ""
+
+
 async def test_the_shell_escapes_the_path(jp_fetch: Fetch, jp_root_dir: Path) -> None:
     write_notebook(jp_root_dir / 'x"<b>&.ipynb', ("1", ["return"]))
     response = await jp_fetch("restified", 'x"<b>&.ipynb', headers={"Accept": BROWSER})

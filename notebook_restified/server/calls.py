@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -16,6 +16,7 @@ from ..errors import ExecutionError, InvalidRequest, NotAcceptable, RestifiedErr
 from ..keys import EndpointKey
 from ..parameters import check_json, coerce_query, merge_once
 from ..results import CallResult
+from ..spec import NotebookSpec
 from .auth import (
     KeyAccess,
     authorize_user,
@@ -27,7 +28,7 @@ from .auth import (
 from .base import RestifiedHandler, log
 from .cache import CachedAnswer, CacheKey, ResultCache, body_digest, etag_matches, strong_etag
 from .endpoints import EndpointService, normalize_path
-from .page import endpoint_page, prefers_html
+from .page import SHARED, endpoint_page, prefers_html
 from .requests import (
     CONTENT_TYPES,
     OFFERS,
@@ -46,6 +47,10 @@ T = TypeVar("T")
 
 #: A body this large (bytes) is digested for its ``ETag`` in a thread, off the event loop.
 _LOOP_DIGEST_LIMIT = 1 << 20
+
+#: A request body this large (bytes) is parsed and its values checked in a thread: seconds
+#: of work for a body of millions of values, which the event loop must not wait for.
+_LOOP_BODY_LIMIT = 1 << 16
 
 #: ``Cache-Control`` of an answer of a notebook that keeps no results: a client may keep
 #: it, but asks again (with ``If-None-Match``: 304 when the call gives the same bytes).
@@ -217,11 +222,9 @@ class CallHandler(RestifiedHandler):
         more = " at least" if so_far else ""
         return TooLarge(f"the body is{more} {size} bytes; the limit is {self.max_body_size}")
 
-    def _read_body(self) -> None:
-        # In streaming mode tornado leaves the body to the handler: put it where reading
-        # values expects it, form fields parsed as tornado would.
-        self.request.body = b"".join(self._chunks)
-        self._chunks.clear()
+    def _read_body(self) -> tuple[str, Any]:
+        """The body's values (see ``body_values``). In streaming mode tornado leaves the
+        body to the handler: its form fields are parsed here as tornado would."""
         try:
             httputil.parse_body_arguments(
                 self.request.headers.get("Content-Type", ""),
@@ -232,6 +235,7 @@ class CallHandler(RestifiedHandler):
             )
         except httputil.HTTPInputError as exc:  # a form tornado cannot read: the caller's fault
             raise InvalidRequest(f"the body is not a form this server reads: {exc}") from None
+        return body_values(self.request, self.max_body_size)
 
     @allow_unauthenticated  # authenticated in prepare: by the server or by a key
     async def get(self, path: str) -> None:
@@ -244,8 +248,16 @@ class CallHandler(RestifiedHandler):
     @allow_unauthenticated
     async def post(self, path: str) -> None:
         """Values from a JSON object body (types checked) or a form body (coerced)."""
-        self._read_body()
-        await self._call(path, body=body_values(self.request, self.max_body_size))
+        self.request.body = b"".join(self._chunks)
+        self._chunks.clear()
+        await self._call(path, body=await self._off_loop(self._read_body))
+
+    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)``, in a thread when the request's body is large (see
+        :data:`_LOOP_BODY_LIMIT`), else here: a thread costs more than small work."""
+        if len(self.request.body or b"") > _LOOP_BODY_LIMIT:
+            return await asyncio.to_thread(work, *args)
+        return work(*args)
 
     async def _call(self, path: str, body: tuple[str, Any] | None) -> None:
         started = time.perf_counter()
@@ -255,12 +267,7 @@ class CallHandler(RestifiedHandler):
                 f"Accept: {accept} allows none of application/json, image/png, text/csv"
             )
         spec = await self.service.load(path)
-        query = query_values(self.request)
-        values = coerce_query(spec, query) if query else {}
-        if body is not None:
-            kind, raw = body
-            given = coerce_query(spec, raw, form=True) if kind == "form" else check_json(spec, raw)
-            values = merge_once(values, given)
+        values = await self._off_loop(self._values, spec, body)
         if self._client_left:  # gone while its request was read: nothing to run for it
             self._end_abandoned()
             return
@@ -274,7 +281,8 @@ class CallHandler(RestifiedHandler):
         media = wanted_media(accept)
         saved = self.service.saved_for(path, spec)  # what load read: its content's hash
         ttl = spec.cache_ttl if self.cache.enabled and saved is not None else None
-        key = CacheKey.of(
+        key = await self._off_loop(
+            CacheKey.of,
             normalize_path(path),
             saved.sha256 if saved is not None else "",
             values,
@@ -332,6 +340,19 @@ class CallHandler(RestifiedHandler):
             self.get_status(),
             (time.perf_counter() - started) * 1000,
         )
+
+    def _values(self, spec: NotebookSpec, body: tuple[str, Any] | None) -> dict[str, Any]:
+        """The call's values: the query's coerced, and the body's (a form's coerced, a JSON
+        object's checked), a name given in both refused."""
+        query = query_values(self.request)
+        if query.get(SHARED) == [""] and all(p.name != SHARED for p in spec.parameters):
+            del query[SHARED]  # a shared link's URL, used by a program: the page's mark only
+        values = coerce_query(spec, query) if query else {}
+        if body is not None:
+            kind, raw = body
+            given = coerce_query(spec, raw, form=True) if kind == "form" else check_json(spec, raw)
+            values = merge_once(values, given)
+        return values
 
     async def _unless_client_leaves(self, work: Awaitable[T]) -> T | None:
         """What ``work`` gives, or ``None`` if the client left meanwhile (``work`` is then
