@@ -492,6 +492,28 @@ async def test_cell_error_is_500_with_the_cell(
     await assert_healthy(jp_fetch, app)
 
 
+async def test_an_exception_whose_str_raises_is_500_with_the_cell(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    write_notebook(
+        jp_root_dir / "no_str.ipynb",
+        ("n = 1", ["parameters"]),
+        (
+            "class E(Exception):\n"
+            "    def __str__(self):\n"
+            "        raise RuntimeError('no str')\n"
+            "raise E()",
+            ["return"],
+        ),
+    )
+    code, error, _ = await error_of(jp_fetch, "no_str.ipynb")
+    assert (code, error["type"]) == (500, "execution_error")
+    assert (error["cell_index"], error["ename"]) == (1, "E")
+    assert error["evalue"] == "<exception str() failed>"
+    assert any("raise E()" in line for line in error["traceback"])
+    assert not any("runner" in line for line in error["traceback"])
+
+
 async def test_kernel_death_is_502(jp_fetch: Fetch, notebooks: Path, app: RestifiedApp) -> None:
     code, error, _ = await error_of(jp_fetch, "trouble.ipynb", params={"mode": "exit"})
     assert (code, error["type"]) == (502, "kernel_died")
