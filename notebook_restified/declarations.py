@@ -32,7 +32,7 @@ from .parameter_types import (
     type_of,
     value_type_of,
 )
-from .values import ValueProblem, check_value, json_form
+from .values import ValueProblem, check_value, json_form, unmet_bounds
 
 __all__ = ["Parameter", "read_foreign_parameters", "read_python_parameters"]
 
@@ -312,14 +312,21 @@ def _help_and_annotation(comment: str | None, annotation: str | None) -> tuple[s
 
 def _value_type(default: Any, annotation: str | None, help_text: str) -> tuple[ValueType, str]:
     """What a parameter takes (its annotation's type, else its default's, with the help
-    comment's range), and a problem with its default, if any."""
+    comment's range), and a problem with its bounds or its default, if any."""
     declared = annotation_value_type(annotation) if annotation else None
     value_type = range_comment(help_text, declared or value_type_of(default))
     if default is None and not value_type.nullable:
         value_type = replace(value_type, nullable=True)
-    if declared is None or default is None or declared.kind == "any":
+    # The annotation's bounds and the help comment's range are checked alike.
+    never = unmet_bounds(value_type)
+    if never:
+        return value_type, f"its bounds can never be met ({never}): no value a request sends fits."
+    if default is None or (declared is not None and declared.kind == "any"):
         return value_type, ""
-    if not fits(declared.kind, default):
+    if declared is None:
+        if not value_type.has_bounds:  # the default's own type: nothing else to check
+            return value_type, ""
+    elif not fits(declared.kind, default):
         return value_type, (
             f"it is annotated {annotation}, but its default {_shown(default)} does not "
             f"match; request values are checked as {declared.kind}."

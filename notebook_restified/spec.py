@@ -171,11 +171,25 @@ def _kernel(metadata: Mapping[str, Any]) -> tuple[str, str]:
     return kernel_name, language
 
 
-def _isolation(metadata: Mapping[str, Any], warnings: list[str]) -> str | None:
+def _restified(metadata: Mapping[str, Any], warnings: list[str]) -> Mapping[str, Any]:
+    """The notebook's ``metadata.restified``: an object, read by the functions below; anything
+    else but null is warned about and ignored, as their own entries are."""
+    restified = metadata.get("restified")
+    if restified is None:
+        return {}
+    if not isinstance(restified, Mapping):
+        warnings.append(
+            f"metadata.restified is {json.dumps(restified, default=repr)}; expected an object"
+            " of settings (isolation, cache, warmup) (ignored)"
+        )
+        return {}
+    return restified
+
+
+def _isolation(restified: Mapping[str, Any], warnings: list[str]) -> str | None:
     """The notebook's ``metadata.restified.isolation``; an unknown one is warned about and
     ignored."""
-    restified = metadata.get("restified") or {}
-    isolation = restified.get("isolation") if isinstance(restified, Mapping) else None
+    isolation = restified.get("isolation")
     if isolation in ("fork", "kernel"):
         return str(isolation)
     if isolation is not None:
@@ -185,11 +199,10 @@ def _isolation(metadata: Mapping[str, Any], warnings: list[str]) -> str | None:
     return None
 
 
-def _cache_ttl(metadata: Mapping[str, Any], warnings: list[str]) -> float | None:
+def _cache_ttl(restified: Mapping[str, Any], warnings: list[str]) -> float | None:
     """The notebook's ``metadata.restified.cache.ttl`` (seconds, a positive number); anything
     else is warned about, and nothing is cached."""
-    restified = metadata.get("restified") or {}
-    cache = restified.get("cache") if isinstance(restified, Mapping) else None
+    cache = restified.get("cache")
     if cache is None:
         return None
     ttl = cache.get("ttl") if isinstance(cache, Mapping) else None
@@ -208,13 +221,12 @@ def _cache_ttl(metadata: Mapping[str, Any], warnings: list[str]) -> float | None
 
 
 def _warmup(
-    metadata: Mapping[str, Any], warnings: list[str]
+    restified: Mapping[str, Any], warnings: list[str]
 ) -> list[tuple[int | None, Mapping[str, Any]]]:
     """The entries of ``metadata.restified.warmup`` (not checked yet against the parameters):
     ``true`` is one run with the defaults, a list one run per object; anything else is
     warned about and ignored. Each entry comes with its position (``None`` for ``true``)."""
-    restified = metadata.get("restified") or {}
-    warmup = restified.get("warmup") if isinstance(restified, Mapping) else None
+    warmup = restified.get("warmup")
     if warmup is None or warmup is False:
         return []
     if warmup is True:
@@ -378,9 +390,10 @@ def load_spec(
     metadata = nb.get("metadata") or {}
     kernel_name, language = _kernel(metadata)
     warnings: list[str] = []
-    isolation = _isolation(metadata, warnings)
-    cache_ttl = _cache_ttl(metadata, warnings)
-    warmup = _warmup(metadata, warnings)
+    restified = _restified(metadata, warnings)
+    isolation = _isolation(restified, warnings)
+    cache_ttl = _cache_ttl(restified, warnings)
+    warmup = _warmup(restified, warnings)
     sources = tuple(_cell_source(c) for c in cells)
     cell_ids = tuple((str(c["id"]) if c.get("id") is not None else None) for c in cells)
 

@@ -28,6 +28,7 @@ __all__ = [
     "coerce_text",
     "json_form",
     "plain_value",
+    "unmet_bounds",
 ]
 
 MAX_DEPTH = 100
@@ -273,6 +274,46 @@ def _check_bounds(value_type: ValueType, value: Any) -> None:
         _check_number(value_type, value)
     elif value_type.kind in _UNITS:
         _check_length(value_type, value)
+
+
+def _never_met_numbers(value_type: ValueType) -> str | None:
+    lows = [(value_type.ge, True, "at least"), (value_type.gt, False, "greater than")]
+    highs = [(value_type.le, True, "at most"), (value_type.lt, False, "less than")]
+    for low, low_closed, low_words in lows:
+        for high, high_closed, high_words in highs:
+            if low is None or high is None:
+                continue
+            if value_type.kind == "int":  # the whole numbers each side lets in
+                first = math.ceil(low) if low_closed else math.floor(low) + 1
+                last = math.floor(high) if high_closed else math.ceil(high) - 1
+                empty = first > last
+            else:
+                empty = low > high or (low == high and not (low_closed and high_closed))
+            if empty:
+                return f"{low_words} {_number_text(low)} and {high_words} {_number_text(high)}"
+    return None
+
+
+def _never_met_length(value_type: ValueType) -> str | None:
+    low, high = value_type.min_length, value_type.max_length
+    if high is None or high >= max(low or 0, 0):
+        return None
+    unit = _UNITS.get(value_type.kind, "item")
+    most = f"at most {high} {unit}{'s' if high != 1 else ''}"
+    return most if low is None else f"at least {low} {unit}{'s' if low != 1 else ''} and {most}"
+
+
+def unmet_bounds(value_type: ValueType) -> str | None:
+    """The bounds of ``value_type`` in words when no value can meet them all (``at least 10
+    and at most 0``: a range written high to low), else ``None``; the bounds
+    :func:`check_value` enforces, read the same way."""
+    if not value_type.has_bounds:
+        return None
+    if value_type.kind in ("int", "float"):
+        return _never_met_numbers(value_type)
+    if value_type.kind in _UNITS:
+        return _never_met_length(value_type)
+    return None
 
 
 def _element(value_type: ValueType, value: Any, depth: int, where: str) -> Any:

@@ -214,6 +214,36 @@ async def test_post_json_and_form(jp_fetch: Fetch, notebooks: Path) -> None:
     assert json.loads(empty.body) == 55
 
 
+async def test_non_ascii_names_in_a_query_and_a_form(jp_fetch: Fetch, jp_root_dir: Path) -> None:
+    write_notebook(
+        jp_root_dir / "accents.ipynb",
+        ("été = 1\nπ: float = 3.14", ["parameters"]),
+        ("{'été': été, 'π': π}", ["return"]),
+    )
+    query = await call(jp_fetch, "accents.ipynb", params={"été": "7", "π": "2"})
+    assert json.loads(query.body) == {"été": 7, "π": 2.0}
+    form = await call(
+        jp_fetch,
+        "accents.ipynb",
+        method="POST",
+        body=urlencode({"été": "5"}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert json.loads(form.body) == {"été": 5, "π": 3.14}
+    # A name that is not UTF-8 is no parameter's: 422, as any unknown name.
+    code, error, _ = await error_of(jp_fetch, "accents.ipynb", params={b"\xe9t\xe9": "7"})
+    assert (code, error["type"]) == (422, "invalid_parameters")
+    assert error["details"][0]["name"] == "\ufffdt\ufffd"
+    code, error, _ = await error_of(
+        jp_fetch,
+        "accents.ipynb",
+        method="POST",
+        body=b"%E9t%E9=5",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert (code, error["type"]) == (422, "invalid_parameters")
+
+
 async def test_token_in_query_is_never_injected(
     jp_fetch: Fetch, notebooks: Path, jp_serverapp: Any
 ) -> None:
@@ -460,6 +490,28 @@ async def test_cell_error_is_500_with_the_cell(
     assert any("raise ValueError('asked to fail')" in line for line in error["traceback"])
     assert not any("\x1b[" in line for line in error["traceback"])
     await assert_healthy(jp_fetch, app)
+
+
+async def test_an_exception_whose_str_raises_is_500_with_the_cell(
+    jp_fetch: Fetch, jp_root_dir: Path
+) -> None:
+    write_notebook(
+        jp_root_dir / "no_str.ipynb",
+        ("n = 1", ["parameters"]),
+        (
+            "class E(Exception):\n"
+            "    def __str__(self):\n"
+            "        raise RuntimeError('no str')\n"
+            "raise E()",
+            ["return"],
+        ),
+    )
+    code, error, _ = await error_of(jp_fetch, "no_str.ipynb")
+    assert (code, error["type"]) == (500, "execution_error")
+    assert (error["cell_index"], error["ename"]) == (1, "E")
+    assert error["evalue"] == "<exception str() failed>"
+    assert any("raise E()" in line for line in error["traceback"])
+    assert not any("runner" in line for line in error["traceback"])
 
 
 async def test_kernel_death_is_502(jp_fetch: Fetch, notebooks: Path, app: RestifiedApp) -> None:

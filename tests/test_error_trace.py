@@ -1,12 +1,17 @@
 """A call recorded only if it fails (``"record": "errors"``, how synchronous calls are
 recorded by default): a success carries no record; a failure carries the same per-cell
 record a fully traced call would (each cell's own output, its displays, which cell failed);
-an output cut at the limit goes with the last cell that ran."""
+an output cut at the limit goes with the last cell that ran. An error still names its cell
+and its exception when the exception's message or traceback cannot be made."""
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
+import pytest
+
+from notebook_restified.kernelside import runner
 from notebook_restified.kernelside.runner import run_request
 
 
@@ -69,3 +74,38 @@ def test_a_result_past_its_limit_is_recorded() -> None:
     assert reply["status"] == "too_large"
     assert [c["ok"] for c in reply["cells"]] == [True, True]
     assert reply["cells"][0]["stdout"] == "x\n"
+
+
+NO_STR = _cell(
+    0,
+    "class E(Exception):\n    def __str__(self):\n        raise RuntimeError('no str')\nraise E()",
+    returns=True,
+)
+
+
+def test_a_traceback_that_cannot_be_formatted_still_names_the_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fails(*args: Any, **kwargs: Any) -> list[str]:
+        raise RuntimeError("cannot format")
+
+    monkeypatch.setattr(traceback, "format_exception", fails)
+    error = run_request({"cells": [NO_STR]}, {})["error"]
+    assert (error["cell_index"], error["ename"]) == (0, "E")
+    assert error["traceback"] == ["E: <exception str() failed>"]
+
+
+def test_an_encoder_failure_whose_str_raises_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Odd(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise Odd()
+
+    monkeypatch.setattr(runner, "_encoded", fails)
+    reply = run_request({"cells": [_cell(0, "1", returns=True)]}, {})
+    assert reply["status"] == "error"
+    error = reply["error"]
+    assert (error["cell_index"], error["ename"]) == (None, "Odd")
+    assert error["evalue"] == "the result could not be encoded: <exception str() failed>"

@@ -12,7 +12,8 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
+import uuid
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, NamedTuple
 
 import matplotlib
@@ -142,6 +143,10 @@ class Outer:
         (datetime.time(7, 5, 3), "07:05:03"),
         (datetime.timedelta(days=1, seconds=1, microseconds=500_000), 86401.5),
         (datetime.timedelta(seconds=-90), -90.0),
+        (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
+        (PurePosixPath("/a/b"), "/a/b"),
+        (Path("/a"), "/a"),
+        (PureWindowsPath("C:/a"), "C:\\a"),
         ((1, "a", None), [1, "a", None]),
         ([], []),
         ({}, {}),

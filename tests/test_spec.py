@@ -896,6 +896,26 @@ def test_dict_with_list_sources_is_joined() -> None:
     assert nb["cells"][0]["source"] == ["# Fibonacci\n", "Returns the n-th number."]
 
 
+@pytest.mark.parametrize("restified", ["oops", ["isolation"], False, 0, ""])
+def test_restified_metadata_that_is_no_object_is_warned_about(restified: Any) -> None:
+    nb = notebook(code("n = 1", "parameters"), code("n", "return"))
+    nb.metadata["restified"] = restified
+    spec = load_spec(nb)
+    assert (spec.isolation, spec.cache_ttl, spec.warmup) == (None, None, ())
+    warned = [w for w in spec.warnings if w.startswith("metadata.restified is ")]
+    assert warned == [
+        f"metadata.restified is {json.dumps(restified)}; expected an object of settings"
+        " (isolation, cache, warmup) (ignored)"
+    ]
+
+
+def test_restified_metadata_null_or_absent_is_no_warning() -> None:
+    nb = notebook(code("n = 1", "parameters"), code("n", "return"))
+    assert load_spec(nb).warnings == ()
+    nb.metadata["restified"] = None
+    assert load_spec(nb).warnings == ()
+
+
 def test_reserved_parameter_names_warn() -> None:
     spec = params_spec("token = 'a'\nkey = 1\nn = 2\n")
     assert [p.name for p in spec.parameters] == ["token", "key", "n"]

@@ -156,11 +156,49 @@ def test_defaults_may_be_constructor_calls_or_iso_text(
         ("n: Annotated[int, Le(5)] = 10", "must be at most 5"),
         ("d: datetime.date = 'soon'", "expected a date"),
         ("n: int = 1.5", "does not match"),
+        # A help comment's range is a bound as an annotation's is.
+        ("k = 'a'  # len 2..3", "its default 'a' does not fit its type: must have at least 2"),
+        ("x = 1.5  # 0..1", "its default 1.5 does not fit its type: must be at most 1"),
+        ("n = 5  # ..-1", "must be at most -1"),
     ],
 )
 def test_a_default_that_does_not_fit_warns(declaration: str, words: str) -> None:
     warnings = spec_of(declaration).warnings
     assert any(words in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("declaration", ["k = 'ab'  # len 2..3", "x = 0.5  # 0..1", "n = 1  # 1.."])
+def test_a_default_within_a_help_comments_range_does_not_warn(declaration: str) -> None:
+    assert spec_of(declaration).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("declaration", "words"),
+    [
+        ("m = 5  # 10..0", "at least 10 and at most 0"),
+        ("m: Annotated[int, Ge(10), Le(0)] = 5", "at least 10 and at most 0"),
+        ("m: Annotated[int, Gt(1), Lt(2)] = 1", "greater than 1 and less than 2"),
+        ("m: Annotated[float, Gt(1), Le(1)] = 1.0", "greater than 1 and at most 1"),
+        ("m = 'abc'  # 3..1", "at least 3 characters and at most 1 character"),
+        (
+            "m: Annotated[list[int], MinLen(2), MaxLen(1)] = [1]",
+            "at least 2 items and at most 1 item",
+        ),
+    ],
+)
+def test_bounds_that_can_never_be_met_warn(declaration: str, words: str) -> None:
+    warnings = spec_of(declaration).warnings
+    assert warnings == (
+        f"Parameter 'm': its bounds can never be met ({words}): no value a request sends fits.",
+    )
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    ["m: Annotated[float, Gt(1), Lt(1.5)] = 1.2", "m: Annotated[int, Ge(1), Le(1)] = 1"],
+)
+def test_narrow_bounds_that_can_be_met_do_not_warn(declaration: str) -> None:
+    assert spec_of(declaration).warnings == ()
 
 
 # --- values --------------------------------------------------------------------------------

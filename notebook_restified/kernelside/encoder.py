@@ -21,6 +21,7 @@ Enum member                              its ``.value``, converted
 bytes, bytearray, memoryview             UTF-8 text if valid UTF-8, else standard base64
 datetime, date, time, pandas.Timestamp   ISO 8601 ``isoformat()`` (naive stays naive)
 numpy.datetime64                         ISO 8601 (``numpy.datetime_as_string``)
+uuid.UUID, pathlib.PurePath              ``str(value)``: ``"12345678-..."``, ``"/a/b"``
 timedelta, pandas.Timedelta,             total seconds as a number
 numpy.timedelta64
 NaT, pandas.NA                           null
@@ -70,8 +71,10 @@ import io
 import json
 import math
 import numbers
+import pathlib
 import reprlib
 import sys
+import uuid
 from collections.abc import Generator, Mapping, Sequence, Set, ValuesView
 from typing import Any
 
@@ -433,6 +436,8 @@ class _Encoder:
             return value.isoformat()
         if isinstance(value, datetime.timedelta):
             return value.total_seconds()
+        if isinstance(value, (uuid.UUID, pathlib.PurePath)):  # their text, as dates' ISO
+            return str(value)
         np = self._np
         if np is not None and isinstance(value, np.generic):
             if isinstance(value, np.bool_):

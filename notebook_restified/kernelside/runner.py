@@ -68,18 +68,39 @@ class _CellError(Exception):
         self.fields = fields
 
 
+#: An exception's message when its own ``__str__`` raises (as ``traceback`` words it).
+_NO_MESSAGE = "<exception str() failed>"
+
+
+def _message(exc: BaseException) -> str:
+    """``str(exc)``: the notebook's own code, which may raise in turn."""
+    try:
+        return str(exc)
+    except Exception:
+        return _NO_MESSAGE
+
+
+def _traceback_lines(exc: BaseException, tb: types.TracebackType | None) -> list[str]:
+    """The traceback of ``exc`` from ``tb`` as lines; formatting it runs the notebook's code
+    too (``__str__``, ``__notes__``): if that fails, only the last line, name and message."""
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+    except Exception:
+        text = f"{type(exc).__name__}: {_message(exc)}"
+    return text.rstrip("\n").split("\n")
+
+
 def _error_fields(cell: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     tb = exc.__traceback__
     # Drop the runtime's own frames: the traceback starts at the cell.
     while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<cell "):
         tb = tb.tb_next
-    lines = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip("\n")
     return {
         "cell_index": cell.get("index"),
         "cell_id": cell.get("id"),
         "ename": type(exc).__name__,
-        "evalue": str(exc),
-        "traceback": lines.split("\n"),
+        "evalue": _message(exc),
+        "traceback": _traceback_lines(exc, tb),
     }
 
 
@@ -390,8 +411,8 @@ def run_request(
                 "cell_index": None,
                 "cell_id": None,
                 "ename": type(exc).__name__,
-                "evalue": f"the result could not be encoded: {exc}",
-                "traceback": traceback.format_exc().rstrip("\n").split("\n"),
+                "evalue": f"the result could not be encoded: {_message(exc)}",
+                "traceback": _traceback_lines(exc, exc.__traceback__),
             }
             reply = {"status": "error", "error": _bounded_error(error, output_limit)}
     reply["stdout"] = out.getvalue()

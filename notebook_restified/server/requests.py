@@ -73,18 +73,38 @@ def wanted_media(accept: str | None) -> dict[str, str | None]:
     return {kind: negotiate(accept, offers) for kind, offers in OFFERS.items()}
 
 
-def _cache_buster(name: str, values: list[bytes]) -> bool:
+def _cache_buster(name: str, values: list[str]) -> bool:
     """``?1700000000000``: a bare number some clients (JupyterLab's own requests) append to
     defeat caches. No parameter can be named so (names are identifiers)."""
-    return name.isdigit() and values in ([b""], [])
+    return name.isdigit() and values in ([""], [])
+
+
+def _utf8_name(name: str) -> str:
+    """A query's or an urlencoded form's field name as text: tornado reads its bytes as
+    latin-1 (``été`` arrives as ``Ã©tÃ©``); they are read again as UTF-8, as the values
+    are. Bytes that are not UTF-8 become U+FFFD, which no identifier holds: the name is
+    answered as an unknown parameter (422), never a 500."""
+    return name.encode("latin-1").decode("utf-8", "replace")
+
+
+def _utf8_fields(arguments: dict[str, list[bytes]]) -> dict[str, list[str]]:
+    """Fields parsed by tornado from a query or an urlencoded form, names and values read as
+    UTF-8 (the server's own arguments left out)."""
+    fields: dict[str, list[str]] = {}
+    for raw, values in arguments.items():
+        name = _utf8_name(raw)
+        if name not in RESERVED:
+            # Two names not UTF-8 may read the same: their values are kept together.
+            fields.setdefault(name, []).extend(v.decode("utf-8", "replace") for v in values)
+    return fields
 
 
 def query_values(request: HTTPServerRequest) -> dict[str, list[str]]:
     """The query's parameter values as text (the server's own arguments left out)."""
     return {
-        name: [v.decode("utf-8", "replace") for v in values]
-        for name, values in request.query_arguments.items()
-        if name not in RESERVED and not _cache_buster(name, values)
+        name: values
+        for name, values in _utf8_fields(request.query_arguments).items()
+        if not _cache_buster(name, values)
     }
 
 
@@ -138,11 +158,18 @@ def body_values(request: HTTPServerRequest, max_body_size: int) -> tuple[str, An
     if content_type == "multipart/form-data" or (
         content_type == "application/x-www-form-urlencoded" and not looks_like_json
     ):
-        form: dict[str, list[str | bytes]] = {
-            name: [v.decode("utf-8", "replace") for v in values]
-            for name, values in request.body_arguments.items()
-            if name not in RESERVED
-        }
+        form: dict[str, list[str | bytes]]
+        if content_type == "multipart/form-data":
+            # tornado reads a part's headers, its name among them, as UTF-8 already.
+            form = {
+                name: [v.decode("utf-8", "replace") for v in values]
+                for name, values in request.body_arguments.items()
+                if name not in RESERVED
+            }
+        else:
+            form = {
+                name: list(values) for name, values in _utf8_fields(request.body_arguments).items()
+            }
         # A multipart form's file parts: their bytes, for `bytes` parameters.
         for name, files in request.files.items():
             if name not in RESERVED:
