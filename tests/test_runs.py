@@ -509,3 +509,24 @@ async def test_a_keys_requests_of_the_runs_routes_count_against_its_rate(
     # The server's users: no limit.
     for _ in range(6):
         assert (await get_run(jp_fetch, run["id"])).code == 200
+
+
+async def test_a_keys_runs_hold_its_places_until_they_end(
+    jp_fetch: Fetch, notebooks: Path, app: RestifiedApp
+) -> None:
+    """A key's asynchronous run counts against ``key_max_concurrent`` (1 here) until it
+    ends, as a call does: one key cannot fill the runs' queue."""
+    _, secret = app.keys.create("sleeps.ipynb", "batch")
+    key = {"Authorization": f"Bearer {secret}"}
+    run = json.loads((await submit(jp_fetch, "sleeps.ipynb", {"seconds": 2}, **key)).body)
+    code, error = await error_of(submit(jp_fetch, "sleeps.ipynb", {"seconds": 0}, **key))
+    assert (code, error["type"]) == (429, "rate_limited")
+    assert "1 calls in flight" in error["message"]
+    code, _ = await error_of(jp_fetch("restified", "sleeps.ipynb", headers=dict(key)))
+    assert code == 429  # a synchronous call as well
+    # The server's users are not held back by the key's runs.
+    assert (await submit(jp_fetch, "sleeps.ipynb", {"seconds": 0})).code == 202
+    await until(jp_fetch, run["id"], lambda r: r["status"] == "succeeded")
+    await asyncio.sleep(0.1)  # the place is given back as the run ends
+    again = await submit(jp_fetch, "sleeps.ipynb", {"seconds": 0}, **key)
+    assert again.code == 202

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -214,6 +215,7 @@ class KeyAccess:
         self.limiter = limiter
         self.max_concurrent = max(1, max_concurrent)
         self._in_flight: dict[str, int] = {}
+        self._held: set[asyncio.Future[None]] = set()  # places runs hold (see hold_while)
         self._flushing: asyncio.Future[None] | None = None  # usage being written, if any
 
     async def admit(self, secret: str, where: str, method: str, path: str) -> EndpointKey:
@@ -250,6 +252,21 @@ class KeyAccess:
         if found is None or found.root != self.store.root:
             return "no such key"
         return f"{found.label}, made by {found.creator_username or 'unknown'}"
+
+    def hold_while(self, key: EndpointKey, work: Awaitable[Any]) -> None:
+        """Hold one more of ``key``'s places until ``work`` ends (an asynchronous run the
+        key's call made, which outlives the call's own place)."""
+        self._in_flight[key.id] = self._in_flight.get(key.id, 0) + 1
+
+        async def release_after() -> None:
+            try:
+                await work
+            finally:
+                self.release(key)
+
+        task = asyncio.ensure_future(release_after())
+        self._held.add(task)
+        task.add_done_callback(self._held.discard)
 
     def release(self, key: EndpointKey) -> None:
         """The call admitted with ``key`` is over."""

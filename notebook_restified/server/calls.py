@@ -274,7 +274,11 @@ class CallHandler(RestifiedHandler):
         # --- Prefer: respond-async: a run of its own, answered 202 (runs_api.py) ---
         preference = parse_prefer(self.request.headers.get_list("Prefer"))
         if preference.respond_async:
-            await respond_async(self, self.runs, path, spec, values, preference, self.key)
+            run = await respond_async(self, self.runs, path, spec, values, preference, self.key)
+            if self.key is not None and not run.done:
+                # The run holds one of its key's places until it ends, as a call would: a
+                # key cannot fill the runs' queue past `key_max_concurrent`.
+                self.keys.hold_while(self.key, self.runs.manager.wait(run.id, None))
             return
         # A synchronous call: the one form of each kind of result that Accept prefers is
         # all that is encoded.

@@ -166,9 +166,10 @@ async def respond_async(
     values: Mapping[str, Any],
     preference: Preference,
     key: EndpointKey | None,
-) -> None:
+) -> Run:
     """``Prefer: respond-async`` on a call: make a run and answer 202 with it at once — or,
-    with ``wait=N``, as a synchronous call would if the run is over within N seconds."""
+    with ``wait=N``, as a synchronous call would if the run is over within N seconds.
+    Returns the run."""
     manager = access.manager
     path = normalize_path(path)
     saved = manager.service.saved_for(path, spec) or await manager.service.load_saved(path)
@@ -179,12 +180,13 @@ async def respond_async(
             handler.set_header("Preference-Applied", f"wait={preference.wait:g}")
             result = result_for(access, run, key)
             respond_result(handler, result, handler.request.headers.get("Accept"))
-            return
+            return run
     full = access.full_view(key)
     handler.set_header("Preference-Applied", "respond-async")
     handler.set_header("Location", run_links(handler, run, full)["self"])
     handler.set_header("Retry-After", str(RETRY_AFTER))
     handler.write_json(render_run(handler, run, full), status=202)
+    return run
 
 
 class RunsHandlerBase(RestifiedHandler):
