@@ -1,5 +1,6 @@
 """Run records on disk: one directory per run under the server's data directory
-(``notebook_restified/runs/<id>/``) holding ``run.json`` (the run object), and once it is
+(``notebook_restified/runs-<hash of the root directory>/<id>/``: one server's root's runs
+only) holding ``run.json`` (the run object), and once it is
 over ``notebook.ipynb`` (the executed notebook), ``result.json`` (its result) and
 ``events.json`` (its event log). Every file is written atomically (a temporary file, then a
 rename) with mode 0600: records hold parameters and outputs.
