@@ -338,7 +338,8 @@ class RestifiedApp(ExtensionApp):
             [
                 (r"/api/restified/status", StatusHandler, {"status": self.status}),
                 (r"/api/restified/keys", KeysHandler, {**service, **keys}),
-                (r"/api/restified/keys/(?P<key_id>[0-9a-f]+)", KeyHandler, keys),
+                # Any one segment: a malformed id is answered as an unknown one (JSON 404).
+                (r"/api/restified/keys/(?P<key_id>[^/]+)", KeyHandler, keys),
                 (rf"/api/restified/spec/{PATH}", SpecHandler, service),
                 (rf"/api/restified/openapi/{PATH}", OpenAPIHandler, service),
                 (rf"/restified/{PATH}", CallHandler, calls),
