@@ -159,7 +159,11 @@ ERRORS: tuple[ErrorKind, ...] = (
     _of(
         errors.NotFound, "no such notebook under the server's root (directories, other files, `..`)"
     ),
-    ErrorKind("method_not_allowed", 405, "the route does not answer this HTTP method"),
+    ErrorKind(
+        "method_not_allowed",
+        405,
+        "the route does not answer this HTTP method; `Allow` lists those it answers",
+    ),
     _of(errors.NotAcceptable, "`Accept` allows none of the result's types"),
     _of(
         errors.InvalidNotebook,

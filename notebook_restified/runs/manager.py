@@ -53,13 +53,16 @@ class _Flight:
         self.task: asyncio.Task[None] | None = None
         self.stopping: str | None = None  # "cancelled" or "shutdown", once asked
         self.result: CallResult | None = None
+        self.holds_place = True  # one of the manager's places, until it leaves its slot
 
 
 class RunManager:
     """Makes, follows, cancels and records runs of the server's notebooks.
 
     ``pool_size`` asynchronous runs execute at once (outside the engine's call slots);
-    ``queue_size`` more may wait (past it :class:`Busy`). ``time_limit`` bounds each.
+    ``queue_size`` more may wait (past it :class:`Busy`): a run holds one of these
+    ``pool_size + queue_size`` places from its admission until it leaves its slot (its
+    record is written after). ``time_limit`` bounds each.
     ``record_calls``: ``"none"``, ``"errors"`` or ``"all"`` synchronous calls are
     recorded.
     """
@@ -84,15 +87,25 @@ class RunManager:
         self.record_calls = record_calls
         self._slots = asyncio.Semaphore(self.pool_size)
         self._flights: dict[str, _Flight] = {}
+        # Places taken (runs admitted that have not left their slot yet), counted as a run
+        # is admitted, before anything awaits: concurrent submissions cannot overrun it.
+        self._places_taken = 0
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
 
     # --- asynchronous runs -------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """Asynchronous runs in flight: running and queued."""
+        """Asynchronous runs in flight: running, and queued (admitted, waiting for a slot);
+        a run that is over but still writing its record is neither."""
         running = sum(1 for f in self._flights.values() if f.run.status == "running")
-        return {"running": running, "queued": len(self._flights) - running}
+        return {"running": running, "queued": self._places_taken - running}
+
+    def _release(self, flight: _Flight) -> None:
+        """Give back the run's place (once): it left its slot, or never got to one."""
+        if flight.holds_place:
+            flight.holds_place = False
+            self._places_taken -= 1
 
     async def submit(
         self,
@@ -105,10 +118,10 @@ class RunManager:
         ``saved.spec``); it starts when one of the runs' slots is free."""
         if self._closed:
             raise RestifiedError("the server is shutting down")
-        queued = self.counts()["queued"]
-        if queued >= self.queue_size + self.pool_size:
+        if self._places_taken >= self.pool_size + self.queue_size:
+            waiting = self._places_taken - self.counts()["running"]
             raise Busy(
-                f"{queued} runs are waiting; retry later",
+                f"{waiting} runs are waiting; retry later",
                 retry_after=max(1, round(self.time_limit / 60)),
             )
         run = Run(
@@ -121,11 +134,21 @@ class RunManager:
             key_label=key.label if key else None,
         )
         run.progress = {"cell": 0, "cells": len(call_cells(saved.spec, values))}
-        await asyncio.to_thread(self.store.save, run)
         flight = _Flight(run, EventLog())
+        # The place is taken here, with no await since the check above: a submission
+        # arriving while this one writes its record sees it taken.
+        self._places_taken += 1
+        try:
+            await asyncio.to_thread(self.store.save, run)
+        except BaseException:
+            self._release(flight)
+            raise
         flight.events.append("status", {"status": "queued", "created": run.created})
         self._flights[run.id] = flight
         flight.task = asyncio.ensure_future(self._execute(flight, saved, values))
+        # A task cancelled before its first step never runs _execute's code: its place is
+        # given back when it ends, whatever way it ends.
+        flight.task.add_done_callback(lambda _: self._release(flight))
         log.info("run %s of %s queued", run.id, path)
         return run
 
@@ -169,6 +192,8 @@ class RunManager:
             log.exception("run %s failed unexpectedly", run.id)
             run.status = "failed"
             run.error = {"type": "internal", "message": f"{type(exc).__name__}: {exc}"}
+        # Out of its slot: the place goes to the next submission while the record is written.
+        self._release(flight)
         run.duration = time.perf_counter() - started if started else None
         run.finished = now_iso()
         flight.result = result

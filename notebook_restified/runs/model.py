@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+#: 32 lowercase hex digits.
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 #: Every status a run may have, in order of the life of a run.
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "timed_out")
@@ -40,6 +44,11 @@ def notebook_sha256(content: Mapping[str, Any]) -> str:
 def new_run_id() -> str:
     """An unguessable run id (128 random bits, hex)."""
     return secrets.token_hex(16)
+
+
+def is_run_id(text: str) -> bool:
+    """Whether ``text`` can be a run id (as :func:`new_run_id` makes them)."""
+    return _RUN_ID.fullmatch(text) is not None
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Run records on disk: one directory per run under the server's data directory
-(``notebook_restified/runs/<id>/``) holding ``run.json`` (the run object), and once it is
+(``notebook_restified/runs-<hash of the root directory>/<id>/``: one server's root's runs
+only) holding ``run.json`` (the run object), and once it is
 over ``notebook.ipynb`` (the executed notebook), ``result.json`` (its result) and
 ``events.json`` (its event log). Every file is written atomically (a temporary file, then a
 rename) with mode 0600: records hold parameters and outputs.
@@ -16,18 +17,15 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..results import CallResult
-from .model import Run, RunEvent, now_iso
+from .model import Run, RunEvent, is_run_id, now_iso
 
 log = logging.getLogger(__name__)
-
-_ID = re.compile(r"[0-9a-f]{32}")
 
 #: The error of a run the server stopped (or lost) before it ended.
 INTERRUPTED = {
@@ -69,7 +67,7 @@ class RunStore:
         if not self.directory.is_dir():
             return recovered
         for entry in self.directory.iterdir():
-            if not _ID.fullmatch(entry.name):
+            if not is_run_id(entry.name):
                 continue
             try:
                 run = Run.from_json(json.loads((entry / "run.json").read_text("utf-8")))
@@ -91,7 +89,7 @@ class RunStore:
         return recovered
 
     def _dir(self, run_id: str) -> Path:
-        if not _ID.fullmatch(run_id):
+        if not is_run_id(run_id):
             raise ValueError(f"not a run id: {run_id!r}")
         return self.directory / run_id
 

@@ -40,6 +40,15 @@ from .specs import OpenAPIHandler, SpecHandler
 from .status import StatusHandler
 
 
+def per_root_path(data_dir: str, root_dir: str, stem: str, suffix: str = "") -> str:
+    """``notebook_restified/<stem>-<hash of root_dir><suffix>`` in ``data_dir``: what a
+    server keeps by default (its keys file, its run records) is its root's alone, so the
+    servers of one user (one data directory) with different roots never share it. The hash
+    is the one that binds keys to a root (:func:`~notebook_restified.keys.root_id`)."""
+    name = f"{stem}-{root_id(root_dir)[:16]}{suffix}"
+    return os.path.join(data_dir, "notebook_restified", name)
+
+
 class RestifiedApp(ExtensionApp):
     """Serve tagged notebooks as HTTP endpoints under ``/restified/<path>``."""
 
@@ -189,8 +198,8 @@ class RestifiedApp(ExtensionApp):
     runs_dir = Unicode(
         "",
         config=True,
-        help="Where run records are kept. Default: notebook_restified/runs in the server's"
-        " data directory.",
+        help="Where run records are kept. Default: notebook_restified/runs-<hash of the root"
+        " directory> in the server's data directory (one per root, as the keys file).",
     )
 
     engine: Engine
@@ -244,6 +253,7 @@ class RestifiedApp(ExtensionApp):
             time_limit=self.run_time_limit,
             record_calls=self.record_calls,
         )
+        self._report_shared_runs_dir()
         self.runs.start()
 
     def _drop_kept_answers_on_save(self) -> None:
@@ -263,11 +273,12 @@ class RestifiedApp(ExtensionApp):
         register(saved)
 
     def runs_path(self) -> str:
-        """The directory of run records in effect."""
+        """The directory of run records in effect; by default one per root directory, as
+        the keys file: a server neither lists, serves nor prunes another root's runs."""
         if self.runs_dir:
             return self.runs_dir
         assert self.serverapp is not None
-        return os.path.join(self.serverapp.data_dir, "notebook_restified", "runs")
+        return per_root_path(self.serverapp.data_dir, self.serverapp.root_dir, "runs")
 
     def key_concurrency(self) -> int:
         """Calls one key may have in flight: ``key_max_concurrent``, or half the pool."""
@@ -284,8 +295,19 @@ class RestifiedApp(ExtensionApp):
         if self.keys_file:
             return self.keys_file
         assert self.serverapp is not None
-        name = f"keys-{self.key_root()[:16]}.json"
-        return os.path.join(self.serverapp.data_dir, "notebook_restified", name)
+        return per_root_path(self.serverapp.data_dir, self.serverapp.root_dir, "keys", ".json")
+
+    def _report_shared_runs_dir(self) -> None:
+        # The default directory of earlier versions was shared by all servers of a user:
+        # its records cannot say which root they were of, so they are no longer read.
+        assert self.serverapp is not None
+        shared = os.path.join(self.serverapp.data_dir, "notebook_restified", "runs")
+        if not self.runs_dir and os.path.isdir(shared):
+            self.log.warning(
+                "notebook_restified: run records in %s were kept before records were kept per"
+                " root directory and are no longer read (delete the directory when done)",
+                shared,
+            )
 
     def _report_unbound_default_file(self) -> None:
         # The default file of earlier versions was shared by all servers of a user: its keys
@@ -316,7 +338,8 @@ class RestifiedApp(ExtensionApp):
             [
                 (r"/api/restified/status", StatusHandler, {"status": self.status}),
                 (r"/api/restified/keys", KeysHandler, {**service, **keys}),
-                (r"/api/restified/keys/(?P<key_id>[0-9a-f]+)", KeyHandler, keys),
+                # Any one segment: a malformed id is answered as an unknown one (JSON 404).
+                (r"/api/restified/keys/(?P<key_id>[^/]+)", KeyHandler, keys),
                 (rf"/api/restified/spec/{PATH}", SpecHandler, service),
                 (rf"/api/restified/openapi/{PATH}", OpenAPIHandler, service),
                 (rf"/restified/{PATH}", CallHandler, calls),

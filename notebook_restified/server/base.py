@@ -21,6 +21,24 @@ log = logging.getLogger("notebook_restified.server")
 PATH = r"(?P<path>(?:[^/]+/)*[^/]+)"
 
 
+def allowed_methods(handler: web.RequestHandler) -> list[str]:
+    """The methods ``handler``'s route answers: those its class defines (tornado's own
+    ``get``, ``put``... answer 405), in tornado's order."""
+    return [
+        method
+        for method in handler.SUPPORTED_METHODS
+        if getattr(type(handler), method.lower(), None)
+        is not getattr(web.RequestHandler, method.lower(), None)
+    ]
+
+
+def allow_on_405(handler: web.RequestHandler, status_code: int) -> None:
+    """A 405 says which methods the route answers (``Allow``, which RFC 9110 requires of
+    it). Set while the error is written: tornado clears the headers before."""
+    if status_code == 405:
+        handler.set_header("Allow", ", ".join(allowed_methods(handler)))
+
+
 class RestifiedHandler(APIHandler):
     """Base for every route of the extension: authenticated, JSON in and out.
 
@@ -49,7 +67,8 @@ class RestifiedHandler(APIHandler):
         self.finish(json.dumps(body, allow_nan=False, ensure_ascii=False))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Every error as the contract's JSON."""
+        """Every error as the contract's JSON (a 405 with ``Allow``)."""
+        allow_on_405(self, status_code)
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, RestifiedError):
             self.set_status(exc.status)

@@ -26,6 +26,7 @@ from tornado.httputil import HTTPServerRequest
 from tornado.routing import Matcher, PathMatches, Rule
 
 from ..errors import Busy, RestifiedError
+from .base import allow_on_405
 from .endpoints import EndpointService, normalize_path
 
 log = logging.getLogger(__name__)
@@ -200,8 +201,10 @@ class _PlainHandler(web.RequestHandler):
         self.finish(json.dumps(body))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Errors as the contract's JSON, and nothing of the exception."""
-        kind = "not_found" if status_code == 404 else "error"
+        """Errors as the contract's JSON (a 405 with ``Allow``), and nothing of the
+        exception."""
+        allow_on_405(self, status_code)
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(status_code, "error")
         self.write_json({"error": {"type": kind, "message": self._reason}}, status_code)
 
     def check_xsrf_cookie(self) -> None:

@@ -23,7 +23,7 @@ from tornado import web
 
 from ..describe import describe_notebook, form_fields, saved_result_kind
 from .auth import HEADER, KeyAccess, authorize_user, presented_key, refuse_misplaced_key
-from .base import AUTH_RESOURCE, RestifiedHandler
+from .base import AUTH_RESOURCE, RestifiedHandler, allow_on_405
 from .endpoints import EndpointService, EndpointsIndex, normalize_path
 from .requests import negotiate
 
@@ -235,3 +235,8 @@ class AssetHandler(web.StaticFileHandler):
         """No sniffing; revalidated (they change with the extension)."""
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-cache")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Tornado's error page; a 405 with ``Allow``."""
+        allow_on_405(self, status_code)
+        super().write_error(status_code, **kwargs)

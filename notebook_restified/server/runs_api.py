@@ -38,15 +38,16 @@ from ..errors import (
 from ..keys import EndpointKey, KeyStore, RateLimiter, split_secret
 from ..results import CallResult
 from ..runs.manager import RunManager
-from ..runs.model import KEY_HOLDER_ERROR_FIELDS, Run
+from ..runs.model import KEY_HOLDER_ERROR_FIELDS, Run, is_run_id
 from ..spec import NotebookSpec
 from .auth import authorize_user, in_header, presented_key, refuse_misplaced_key
 from .base import RestifiedHandler, log
 from .endpoints import normalize_path
 from .requests import OFFERS, negotiate
 
-#: A run id in a route.
-RUN_ID = r"(?P<run_id>[0-9a-f]{32})"
+#: A run id in a route: any one path segment, so that an id that cannot be a run's gets
+#: the contract's JSON 404 from the route (as an unknown id does), not the server's page.
+RUN_ID = r"(?P<run_id>[^/]+)"
 #: Seconds a client is told to wait before asking about a run again.
 RETRY_AFTER = 1
 #: The longest ``wait=`` honoured (seconds).
@@ -237,9 +238,10 @@ class RunsHandlerBase(RestifiedHandler):
         return self.access.full_view(self.key)
 
     async def _run(self, run_id: str, action: str) -> Run:
-        """The run ``run_id`` if this caller may see it (404 otherwise)."""
+        """The run ``run_id`` if this caller may see it (404 otherwise, a malformed id
+        included)."""
         await self._admit(action)
-        run = self.runs.get(run_id)
+        run = self.runs.get(run_id) if is_run_id(run_id) else None
         if run is None or (self.key is not None and run.key_id != self.key.id):
             raise NotFound(f"no run with id {run_id}")
         return run

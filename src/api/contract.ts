@@ -113,7 +113,7 @@ export const ERROR_KINDS: Readonly<Record<ErrorType, IErrorKind>> = {
   },
   method_not_allowed: {
     status: 405,
-    when: 'the route does not answer this HTTP method',
+    when: 'the route does not answer this HTTP method; Allow lists those it answers',
     fields: []
   },
   not_acceptable: {
