@@ -60,6 +60,11 @@ def call_cells(spec: NotebookSpec, values: Mapping[str, Any]) -> list[dict[str, 
     return cells + [_cell(spec, i) for i in spec.body_cells]
 
 
+def call_cell_count(spec: NotebookSpec, values: Mapping[str, Any]) -> int:
+    """How many cells :func:`call_cells` gives, without rendering the injected one."""
+    return (1 if values else 0) + len(spec.body_cells)
+
+
 #: Values holding more elements than this (a text counting one per 64 characters) are
 #: rendered into the injected cell off the event loop.
 MANY_ELEMENTS = 5000

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..engine.observe import CallObserver
-from ..engine.plan import call_cells
+from ..engine.plan import call_cell_count, call_cells
 from ..errors import (
     Busy,
     CallTimeout,
@@ -133,7 +133,7 @@ class RunManager:
             key_id=key.id if key else None,
             key_label=key.label if key else None,
         )
-        run.progress = {"cell": 0, "cells": len(call_cells(saved.spec, values))}
+        run.progress = {"cell": 0, "cells": call_cell_count(saved.spec, values)}
         flight = _Flight(run, EventLog())
         # The place is taken here, with no await since the check above: a submission
         # arriving while this one writes its record sees it taken.
@@ -227,24 +227,29 @@ class RunManager:
         result: CallResult | None,
         events: EventLog | None,
     ) -> None:
-        call = call_cells(saved.spec, values)
-        injected = call[0]["source"] if values and call else None
-        try:
-            notebook = build_executed_notebook(
-                saved.content,
-                saved.spec,
-                run,
-                injected_source=injected,
-                cells=cells,
-                result=result,
-                error=run.error,
-            )
-        except Exception:
-            log.exception("the executed notebook of run %s could not be built", run.id)
-            notebook = None
         logged = events.events if events is not None else None
+
+        def build_and_save() -> None:
+            # In a thread: the injected cell of large values takes seconds to render.
+            call = call_cells(saved.spec, values)
+            injected = call[0]["source"] if values and call else None
+            try:
+                notebook = build_executed_notebook(
+                    saved.content,
+                    saved.spec,
+                    run,
+                    injected_source=injected,
+                    cells=cells,
+                    result=result,
+                    error=run.error,
+                )
+            except Exception:
+                log.exception("the executed notebook of run %s could not be built", run.id)
+                notebook = None
+            self.store.save_outcome(run, notebook, result, logged)
+
         try:
-            await asyncio.to_thread(self.store.save_outcome, run, notebook, result, logged)
+            await asyncio.to_thread(build_and_save)
         except OSError:
             log.exception("the record of run %s could not be written", run.id)
 
