@@ -32,7 +32,7 @@ from .parameter_types import (
     type_of,
     value_type_of,
 )
-from .values import ValueProblem, check_value, json_form, unmet_bounds
+from .values import ValueProblem, check_value, json_form, reject_constant, unmet_bounds
 
 __all__ = ["Parameter", "read_foreign_parameters", "read_python_parameters"]
 
@@ -400,16 +400,12 @@ _FOREIGN_CONSTANTS: dict[str, Any] = {
 }
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
 def _foreign_default(text: str) -> Any:
     text = text.strip()
     if text in _FOREIGN_CONSTANTS:
         return _FOREIGN_CONSTANTS[text]
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=reject_constant)
     except (ValueError, RecursionError):
         return text
     return value

@@ -28,6 +28,7 @@ __all__ = [
     "coerce_text",
     "json_form",
     "plain_value",
+    "reject_constant",
     "unmet_bounds",
 ]
 
@@ -89,14 +90,16 @@ def plain_value(value: Any, depth: int = 0) -> Any:
     raise ValueProblem(f"contains {json_name(value)}, which is not a JSON value")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def reject_constant(name: str) -> Any:
+    """``json.loads``'s ``parse_constant`` for strict JSON: ``NaN``, ``Infinity`` and
+    ``-Infinity`` are no JSON values (:class:`ValueError`)."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def parse_json(text: str) -> Any:
     """Strict JSON (no NaN/Infinity); :class:`ValueError` if it does not parse."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=reject_constant)
     except RecursionError:
         raise ValueProblem(f"lists/objects nest more than {MAX_DEPTH} levels deep") from None
 

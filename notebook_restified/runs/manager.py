@@ -119,9 +119,8 @@ class RunManager:
         if self._closed:
             raise RestifiedError("the server is shutting down")
         if self._places_taken >= self.pool_size + self.queue_size:
-            waiting = self._places_taken - self.counts()["running"]
             raise Busy(
-                f"{waiting} runs are waiting; retry later",
+                f"{self.counts()['queued']} runs are waiting; retry later",
                 retry_after=max(1, round(self.time_limit / 60)),
             )
         run = Run(

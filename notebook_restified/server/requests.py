@@ -10,6 +10,7 @@ from tornado.httputil import HTTPServerRequest
 
 from ..errors import InvalidParameters, InvalidRequest, TooLarge
 from ..parameters import RESERVED
+from ..values import reject_constant
 
 #: The media types a result of each kind can be sent as, preferred first.
 OFFERS = {
@@ -108,10 +109,6 @@ def query_values(request: HTTPServerRequest) -> dict[str, list[str]]:
     }
 
 
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def parse_json_body(body: bytes) -> Any:
     """The body as strict JSON; :class:`InvalidRequest` when it is not JSON (``NaN`` and
     ``Infinity`` are not), nests too deep for the parser (``[[[[...]]]]``: a RecursionError
@@ -129,7 +126,7 @@ def parse_json_body(body: bytes) -> Any:
         return made
 
     try:
-        data = json.loads(body, parse_constant=_not_json, object_pairs_hook=pairs)
+        data = json.loads(body, parse_constant=reject_constant, object_pairs_hook=pairs)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"the body is not JSON: {exc}") from None
     except RecursionError:
